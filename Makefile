@@ -1,0 +1,62 @@
+# Koe: the two commands are `make run` and `make test`; both install what they need first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app wsgi
+PO := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
+MO := $(PO:.po=.mo)
+
+.PHONY: run test bench lint format install translations i18n-extract browser clean
+
+run: install translations  ## Start every process of the platform on SQLite with demo data.
+	$(FLASK) db upgrade
+	$(FLASK) koe seed-demo --if-empty
+	$(VENV)/bin/honcho start -f Procfile
+
+test: install translations node_modules/.installed browser  ## Run the whole suite (SQLite, then PostgreSQL when configured).
+	KOE_TEST_DATABASE_URL= $(PY) -m pytest $(PYTEST_ARGS)
+	@if [ -n "$$KOE_TEST_DATABASE_URL" ]; then \
+		echo "== again on PostgreSQL =="; $(PY) -m pytest $(PYTEST_ARGS); fi
+
+bench: install translations  ## Print the benchmark figures with their setup.
+	$(PY) bench/run.py
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+translations: $(MO)
+
+%.mo: %.po $(VENV)/.installed
+	$(VENV)/bin/pybabel compile -i $< -o $@
+
+i18n-extract: install  ## Refresh the catalogues from the source; then translate the new strings.
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location -o app/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i app/translations/messages.pot -d app/translations --no-location --width 100
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# Chromium comes from Debian (Playwright's own browser download does not work here).
+browser:
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else echo "chromium is missing: the e2e tests will be skipped (apt-get install chromium)"; fi; }
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache $(MO)

@@ -1,0 +1,71 @@
+"""Koe (声): the Flask application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.config import PROJECT_ROOT, Config, load_secret_key
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Create and wire the application; no migrations, writes or network calls here."""
+    settings = Config().update(config)
+    app = Flask(
+        __name__,
+        instance_path=settings.INSTANCE_PATH,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.from_object(settings)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = load_secret_key(Path(app.instance_path))
+    if app.config["PROXY_FIX"]:
+        n = app.config["PROXY_FIX"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_hooks(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from app import i18n, models  # noqa: F401  (models: the schema, for mappers and Alembic)
+    from app.auth import sessions
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=i18n.select_locale,
+        default_translation_directories=str(PROJECT_ROOT / "app" / "translations"),
+    )
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    sessions.init_login_manager(login_manager)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.account import bp as account_bp
+    from app.admin import bp as admin_bp
+    from app.auth import bp as auth_bp
+    from app.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(account_bp, url_prefix="/account")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+
+
+def register_hooks(app: Flask) -> None:
+    from app import cli, errors, i18n, security
+
+    security.init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)

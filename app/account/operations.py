@@ -1,0 +1,63 @@
+"""Profile operations and the export of everything Koe holds about a person."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from app import audit
+from app.account.models import Profile
+from app.audit import AuditEntry
+from app.auth.models import User
+from app.extensions import db
+from app.timeutil import as_utc
+
+
+def update_profile(user: User, data: dict[str, Any]) -> None:
+    """Store the display name and personal details; the audit entry names fields, not values."""
+    changed = []
+    if data["display_name"] != user.display_name:
+        user.display_name = data["display_name"]
+        changed.append("display_name")
+    profile = user.profile or Profile(user=user)
+    for name in Profile.FIELDS:
+        if getattr(profile, name) != data.get(name):
+            setattr(profile, name, data.get(name))
+            changed.append(name)
+    if changed:
+        db.session.add(profile)
+        audit.record("user.profile", user, actor=user, details={"fields": changed})
+
+
+def _iso(value) -> str | None:
+    return as_utc(value).isoformat() if value is not None else None
+
+
+def export_data(user: User) -> dict[str, Any]:
+    """Return all personal data Koe holds about ``user``, for display and download."""
+    profile = user.profile
+    activity = db.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.actor_id == user.id)
+        .order_by(AuditEntry.created_at.desc())
+        .limit(500)
+    )
+    return {
+        "account": {
+            "id": user.id,
+            "display_name": user.display_name,
+            "email": user.email,
+            "email_verified_at": _iso(user.email_verified_at),
+            "role": user.role.value,
+            "locale": user.locale,
+            "created_at": _iso(user.created_at),
+            "last_login_at": _iso(user.last_login_at),
+        },
+        "profile": {name: getattr(profile, name) if profile else None for name in Profile.FIELDS},
+        "sessions": [
+            {"created_at": _iso(s.created_at), "last_seen_at": _iso(s.last_seen_at)}
+            for s in user.sessions
+        ],
+        "activity": [{"at": _iso(e.created_at), "action": e.action, "ip": e.ip} for e in activity],
+    }

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField
+
+from app.auth.models import Role
+
+ROLE_LABELS = {
+    Role.RESIDENT: _l("Resident"),
+    Role.MODERATOR: _l("Moderator"),
+    Role.STAFF: _l("Staff"),
+    Role.ADMIN: _l("Administrator"),
+}
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(
+        _l("Role"),
+        choices=[(role.value, label) for role, label in ROLE_LABELS.items()],
+        validate_choice=False,
+    )
+
+    def validate_role(self, field) -> None:
+        from wtforms import ValidationError
+
+        if field.data not in {r.value for r in Role}:
+            raise ValidationError(_l("Choose a role from the list."))

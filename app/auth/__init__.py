@@ -1,0 +1,7 @@
+"""Accounts: registration, e-mail verification, log-in and log-out, password reset."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from app.auth import routes  # noqa: E402,F401  (routes attach to bp)

@@ -1,0 +1,133 @@
+"""Configuration read from ``KOE_*`` environment variables; nothing is required."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"KOE_{name}")
+    return value if value not in (None, "") else default
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = _env(name)
+    return int(value) if value is not None else default
+
+
+def load_secret_key(instance_path: Path) -> str:
+    """Return KOE_SECRET_KEY, or a key generated once and kept in instance/secret_key."""
+    configured = _env("SECRET_KEY")
+    if configured:
+        return configured
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        # O_EXCL: two processes starting at once must not write two different keys.
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(64))
+    return key_file.read_text().strip()
+
+
+DEFAULT_AREAS = (
+    "north:北部地区:North district;central:中部地区:Central district;"
+    "south:南部地区:South district;east:東部地区:East district;west:西部地区:West district"
+)
+
+
+def parse_areas(spec: str) -> tuple[tuple[str, str, str], ...]:
+    """Parse ``code:ja:en;...`` into (code, Japanese name, English name) triples."""
+    areas = []
+    for item in spec.split(";"):
+        parts = [p.strip() for p in item.split(":")]
+        if len(parts) != 3 or not all(parts):
+            raise ValueError(f"KOE_WARD_AREAS entry {item!r} is not code:日本語:English")
+        areas.append((parts[0], parts[1], parts[2]))
+    return tuple(areas)
+
+
+class Config:
+    """Settings for one application instance, read from the environment when created."""
+
+    def __init__(self, instance_path: Path | None = None) -> None:
+        instance = Path(_env("INSTANCE_PATH", str(instance_path or DEFAULT_INSTANCE)))
+        self.INSTANCE_PATH = str(instance)
+        self.SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{instance / 'koe.sqlite3'}")
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
+        self.REDIS_URL = _env("REDIS_URL")
+        self.PROXY_FIX = _env_int("PROXY_FIX", 0)  # number of trusted proxies in front
+
+        # Sessions: server-side records (UserSession) back every login; the cookie only
+        # carries a random token, so logout and password changes end sessions for real.
+        https = self.BASE_URL.startswith("https://")
+        self.SESSION_COOKIE_NAME = "__Host-koe_session" if https else "koe_session"
+        self.SESSION_COOKIE_SECURE = https
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.PERMANENT_SESSION_LIFETIME = timedelta(hours=_env_int("SESSION_ABSOLUTE_HOURS", 12))
+        self.SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 30)
+        self.SESSION_ABSOLUTE_HOURS = _env_int("SESSION_ABSOLUTE_HOURS", 12)
+        self.PREFERRED_URL_SCHEME = "https" if https else "http"
+        self.MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
+
+        self.WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+        self.WTF_CSRF_SSL_STRICT = True
+
+        self.BABEL_DEFAULT_LOCALE = "ja"
+        self.BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"
+        self.LANGUAGES = ("ja", "en")
+
+        self.RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+        self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", self.REDIS_URL or "memory://")
+        self.RATELIMIT_KEY_PREFIX = _env("RATELIMIT_KEY_PREFIX", "koe")
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.LOGIN_LIMIT_IP = _env("LOGIN_LIMIT_IP", "20 per 10 minutes")
+        self.LOGIN_LIMIT_ACCOUNT = _env("LOGIN_LIMIT_ACCOUNT", "5 per 10 minutes")
+        self.REGISTER_LIMIT_IP = _env("REGISTER_LIMIT_IP", "10 per hour")
+        self.RESET_LIMIT_IP = _env("RESET_LIMIT_IP", "10 per hour")
+        self.RESET_LIMIT_ACCOUNT = _env("RESET_LIMIT_ACCOUNT", "3 per hour")
+
+        self.MAIL_SERVER = _env("MAIL_SERVER")
+        self.MAIL_PORT = _env_int("MAIL_PORT", 25)
+        self.MAIL_USERNAME = _env("MAIL_USERNAME")
+        self.MAIL_PASSWORD = _env("MAIL_PASSWORD")
+        self.MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
+        self.MAIL_USE_SSL = _env_bool("MAIL_USE_SSL", False)
+        self.MAIL_SENDER = _env("MAIL_SENDER", "Koe <no-reply@koe.example.jp>")
+        # Without an SMTP server, mail is kept in the dev outbox that admins can read.
+        self.MAIL_BACKEND = "smtp" if self.MAIL_SERVER else "outbox"
+
+        self.VERIFY_TOKEN_HOURS = _env_int("VERIFY_TOKEN_HOURS", 48)
+        self.RESET_TOKEN_MINUTES = _env_int("RESET_TOKEN_MINUTES", 60)
+        # Argon2id cost; the defaults follow argon2-cffi's RFC 9106 low-memory profile.
+        self.ARGON2_TIME_COST = _env_int("ARGON2_TIME_COST", 3)
+        self.ARGON2_MEMORY_KIB = _env_int("ARGON2_MEMORY_KIB", 65536)
+        # The ward's areas for profiles: "code:日本語:English;..." (the default is a sample ward).
+        self.WARD_AREAS = parse_areas(_env("WARD_AREAS", DEFAULT_AREAS))
+
+    def update(self, overrides: dict | None) -> Config:
+        """Apply a mapping of overrides (tests pass one) and keep derived settings consistent."""
+        for key, value in (overrides or {}).items():
+            setattr(self, key, value)
+        if overrides and "MAIL_SERVER" in overrides and "MAIL_BACKEND" not in overrides:
+            self.MAIL_BACKEND = "smtp" if self.MAIL_SERVER else "outbox"
+        return self

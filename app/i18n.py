@@ -1,0 +1,51 @@
+"""Language choice and display of dates in Asia/Tokyo."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, current_app, request, session
+from flask_babel import format_datetime, get_locale
+from flask_login import current_user
+
+from app.timeutil import to_tokyo
+
+TEXT_SIZES = ("normal", "large", "larger")
+
+
+def select_locale() -> str:
+    """Choose the page language: the session's choice, the account's, then the browser's."""
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    return (
+        request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
+
+
+def tokyo_datetime(value: datetime | str | None, fmt: str = "medium") -> str:
+    """Format a datetime (aware, UTC-naive or ISO text) in Asia/Tokyo for the current locale."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return format_datetime(to_tokyo(value), fmt)
+
+
+def area_name(code: str | None) -> str:
+    """Return the name of a ward area in the current language."""
+    for area_code, ja, en in current_app.config["WARD_AREAS"]:
+        if area_code == code:
+            return ja if str(get_locale()) == "ja" else en
+    return code or ""
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["tokyo"] = tokyo_datetime
+    app.jinja_env.filters["area_name"] = area_name
+    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["TEXT_SIZES"] = TEXT_SIZES
+    app.jinja_env.add_extension("jinja2.ext.i18n")

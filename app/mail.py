@@ -1,0 +1,65 @@
+"""Outgoing mail: SMTP when ``KOE_MAIL_SERVER`` is set, else the dev outbox admins can read."""
+
+from __future__ import annotations
+
+import smtplib
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+from flask import current_app, render_template
+from sqlalchemy import DateTime, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.timeutil import utcnow
+
+
+class OutboxMessage(db.Model):
+    """A message kept locally because no SMTP server is configured (development only)."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+
+
+def build_message(to: str, subject: str, template: str, **context) -> EmailMessage:
+    """Render ``templates/mail/<template>.txt`` into a UTF-8 plain-text message."""
+    msg = EmailMessage()
+    msg["From"] = current_app.config["MAIL_SENDER"]
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = make_msgid(domain="koe.local")
+    msg.set_content(render_template(f"mail/{template}.txt", **context))
+    return msg
+
+
+def send(msg: EmailMessage) -> None:
+    """Deliver ``msg``; call after the transaction that caused it has committed."""
+    cfg = current_app.config
+    if cfg["MAIL_BACKEND"] == "outbox":
+        db.session.add(
+            OutboxMessage(recipient=msg["To"], subject=msg["Subject"], body=msg.get_content())
+        )
+        db.session.commit()
+        return
+    smtp_cls = smtplib.SMTP_SSL if cfg["MAIL_USE_SSL"] else smtplib.SMTP
+    with smtp_cls(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=10) as smtp:
+        if cfg["MAIL_USE_TLS"]:
+            smtp.starttls()
+        if cfg["MAIL_USERNAME"]:
+            smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"] or "")
+        smtp.send_message(msg)
+
+
+def send_template(to: str, subject: str, template: str, **context) -> None:
+    """Render and deliver a mail; failures are logged without the address and not raised."""
+    try:
+        send(build_message(to, subject, template, **context))
+    except (OSError, smtplib.SMTPException):
+        current_app.logger.exception("mail delivery failed (template %s)", template)

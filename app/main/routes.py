@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from flask import current_app, jsonify, redirect, render_template, request, session
+from flask_login import current_user
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.auth.forms import ActionForm
+from app.extensions import db
+from app.i18n import TEXT_SIZES
+from app.main import bp
+from app.security import safe_next
+
+
+@bp.get("/")
+def index():
+    """Show the home page."""
+    return render_template("main/index.html")
+
+
+@bp.get("/healthz")
+def healthz():
+    """Report whether the application and its database answer."""
+    try:
+        db.session.execute(text("SELECT 1"))
+        database = "ok"
+    except SQLAlchemyError:
+        db.session.rollback()
+        database = "error"
+    parts = {"database": database, "redis": _redis_state()}
+    healthy = all(state in {"ok", "not configured"} for state in parts.values())
+    return jsonify(status="ok" if healthy else "degraded", **parts), 200 if healthy else 503
+
+
+def _redis_state() -> str:
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return "not configured"
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_timeout=1).ping()
+    except redis.RedisError:
+        return "error"
+    return "ok"
+
+
+@bp.post("/preferences/language")
+def set_language():
+    """Remember the chosen language for this browser (and the account)."""
+    form = ActionForm()
+    lang = request.form.get("lang")
+    if form.validate_on_submit() and lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+        if current_user.is_authenticated and current_user.locale != lang:
+            current_user.locale = lang
+            db.session.commit()
+    return redirect(safe_next(request.form.get("next")))
+
+
+@bp.post("/preferences/text-size")
+def set_text_size():
+    """Remember the chosen text size for this browser."""
+    form = ActionForm()
+    size = request.form.get("size")
+    if form.validate_on_submit() and size in TEXT_SIZES:
+        session["text_size"] = size
+    return redirect(safe_next(request.form.get("next")))

@@ -1,0 +1,260 @@
+"""Fixtures: ``app`` → ``db`` → ``client``, a real SMTP server, factories and helpers.
+
+The suite runs on SQLite by default and on PostgreSQL when ``KOE_TEST_DATABASE_URL`` names a
+server: it then creates a fresh database of its own there and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+import secrets
+import socket
+import threading
+import uuid
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from app.auth import operations
+from app.auth.models import Role, User
+from app.extensions import db as _db
+
+PASSWORD = "correct horse battery staple"
+CSRF_RE = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|'
+    r'name="csrf_token" value="([^"]+)"'
+)
+
+
+# --- database -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """Yield the URL of an empty database for this run (SQLite file or fresh PostgreSQL)."""
+    server = os.environ.get("KOE_TEST_DATABASE_URL")
+    if not server:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'koe-test.sqlite3'}"
+        return
+    base = make_url(server)
+    name = f"koe_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Mailbox:
+    """Messages received by the test SMTP server."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        msg = message_from_bytes(envelope.content, policy=policy.default)
+        with self._lock:
+            self.messages.append(msg)
+        return "250 OK"
+
+    def clear(self) -> None:
+        with self._lock:
+            self.messages.clear()
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+    def last_to(self, address: str) -> EmailMessage:
+        found = self.to(address)
+        assert found, f"no mail to {address}; got {[m['To'] for m in self.messages]}"
+        return found[-1]
+
+    @staticmethod
+    def body(msg: EmailMessage) -> str:
+        return msg.get_body(("plain",)).get_content()
+
+    def link(self, address: str, path_part: str) -> str:
+        """Return the first URL in the last mail to ``address`` that contains ``path_part``."""
+        body = self.body(self.last_to(address))
+        for url in re.findall(r"https?://\S+", body):
+            if path_part in url:
+                return url
+        raise AssertionError(f"no link with {path_part!r} in:\n{body}")
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    """Run a real SMTP server (aiosmtpd) on a free local port for the whole run."""
+    mailbox = Mailbox()
+    mailbox.port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=mailbox.port)
+    controller.start()
+    yield mailbox
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    """The messages sent during this test."""
+    smtp_server.clear()
+    return smtp_server
+
+
+def make_config(database_url: str, smtp_port: int, tmp_path, **extra) -> dict:
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "INSTANCE_PATH": str(tmp_path),
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp_port,
+        "RATELIMIT_ENABLED": False,
+        # Cheap hashes keep the suite fast; production cost is set in Config.
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_KIB": 1024,
+    }
+    config.update(extra)
+    return config
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url, smtp_server, tmp_path_factory):
+    """Build the schema once per run through the Alembic migrations."""
+    app = create_app(make_config(database_url, smtp_server.port, tmp_path_factory.mktemp("i")))
+    with app.app_context():
+        upgrade()
+        _db.engine.dispose()
+
+
+def _empty_all_tables() -> None:
+    tables = list(reversed(_db.metadata.sorted_tables))
+    if _db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        _db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            _db.session.execute(table.delete())
+    _db.session.commit()
+
+
+@pytest.fixture
+def app_config():
+    """Per-test overrides of the application configuration (override this fixture)."""
+    return {}
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run in their own app context, as in production.
+
+    The fixture keeps an app context open for the test body; without this, requests would
+    share its ``g`` and database session and hide bugs (stale CSRF tokens, uncommitted rows).
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture
+def app(_schema, database_url, smtp_server, tmp_path, app_config):
+    """Create an application bound to the test database and the test SMTP server."""
+    application = create_app(make_config(database_url, smtp_server.port, tmp_path, **app_config))
+    application.test_client_class = IsolatedClient
+    with application.app_context():
+        yield application
+        _db.session.remove()
+        _empty_all_tables()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    """The database, emptied after the test."""
+    return _db
+
+
+@pytest.fixture
+def client(app, db):
+    """A test client of the application."""
+    return app.test_client()
+
+
+# --- factories and helpers -----------------------------------------------------------------
+
+
+@pytest.fixture
+def make_user(db):
+    """Create users: ``make_user(role=Role.STAFF, email=..., verified=True)``."""
+    counter = iter(range(1, 10_000))
+
+    def factory(
+        role: Role = Role.RESIDENT,
+        email: str | None = None,
+        display_name: str | None = None,
+        password: str = PASSWORD,
+        verified: bool = True,
+    ) -> User:
+        n = next(counter)
+        user = operations.create_user(
+            display_name or f"テスト利用者{n}",
+            email or f"user{n}-{uuid.uuid4().hex[:6]}@example.jp",
+            password,
+            role,
+            verified=verified,
+        )
+        db.session.commit()
+        return user
+
+    return factory
+
+
+def csrf_token(client, path: str = "/") -> str:
+    """Fetch ``path`` and return the CSRF token from its forms."""
+    html = client.get(path).get_data(as_text=True)
+    match = CSRF_RE.search(html)
+    assert match, f"no csrf_token on {path}"
+    return match.group(1) or match.group(2)
+
+
+def post_form(client, path: str, data: dict, *, page: str | None = None, **kwargs):
+    """POST ``data`` to ``path`` with the CSRF token of ``page`` (default: the same path)."""
+    data = dict(data)
+    data.setdefault("csrf_token", csrf_token(client, page or "/"))
+    return client.post(path, data=data, **kwargs)
+
+
+def login(client, email: str, password: str = PASSWORD):
+    """Log in through the form and return the response."""
+    return post_form(client, "/auth/login", {"email": email, "password": password})
+
+
+@pytest.fixture
+def logged_in(client, make_user):
+    """Return ``(client, user)`` for a freshly logged-in user of the given role."""
+
+    def do(role: Role = Role.RESIDENT, **kwargs):
+        user = make_user(role=role, **kwargs)
+        response = login(client, user.email)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    return do
