@@ -78,15 +78,11 @@ class Config:
 
         # Sessions: server-side records (UserSession) back every login; the cookie only
         # carries a random token, so logout and password changes end sessions for real.
-        https = self.BASE_URL.startswith("https://")
-        self.SESSION_COOKIE_NAME = "__Host-koe_session" if https else "koe_session"
-        self.SESSION_COOKIE_SECURE = https
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.PERMANENT_SESSION_LIFETIME = timedelta(hours=_env_int("SESSION_ABSOLUTE_HOURS", 12))
         self.SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 30)
         self.SESSION_ABSOLUTE_HOURS = _env_int("SESSION_ABSOLUTE_HOURS", 12)
-        self.PREFERRED_URL_SCHEME = "https" if https else "http"
         self.MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
 
         self.WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
@@ -113,8 +109,6 @@ class Config:
         self.MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
         self.MAIL_USE_SSL = _env_bool("MAIL_USE_SSL", False)
         self.MAIL_SENDER = _env("MAIL_SENDER", "Koe <no-reply@koe.example.jp>")
-        # Without an SMTP server, mail is kept in the dev outbox that admins can read.
-        self.MAIL_BACKEND = "smtp" if self.MAIL_SERVER else "outbox"
 
         self.VERIFY_TOKEN_HOURS = _env_int("VERIFY_TOKEN_HOURS", 48)
         self.RESET_TOKEN_MINUTES = _env_int("RESET_TOKEN_MINUTES", 60)
@@ -125,9 +119,20 @@ class Config:
         self.WARD_AREAS = parse_areas(_env("WARD_AREAS", DEFAULT_AREAS))
 
     def update(self, overrides: dict | None) -> Config:
-        """Apply a mapping of overrides (tests pass one) and keep derived settings consistent."""
-        for key, value in (overrides or {}).items():
+        """Apply overrides (tests pass some), then derive the settings that follow from others."""
+        overrides = overrides or {}
+        for key, value in overrides.items():
             setattr(self, key, value)
-        if overrides and "MAIL_SERVER" in overrides and "MAIL_BACKEND" not in overrides:
-            self.MAIL_BACKEND = "smtp" if self.MAIL_SERVER else "outbox"
+        https = self.BASE_URL.startswith("https://")
+        derived = {
+            # Over HTTPS the cookie is Secure and __Host- prefixed (no Domain, Path=/).
+            "SESSION_COOKIE_NAME": "__Host-koe_session" if https else "koe_session",
+            "SESSION_COOKIE_SECURE": https,
+            "PREFERRED_URL_SCHEME": "https" if https else "http",
+            # Without an SMTP server, mail is kept in the dev outbox that admins can read.
+            "MAIL_BACKEND": "smtp" if self.MAIL_SERVER else "outbox",
+        }
+        for key, value in derived.items():
+            if key not in overrides:
+                setattr(self, key, value)
         return self

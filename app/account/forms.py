@@ -11,6 +11,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
+from wtforms.fields import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
 from app.auth.forms import display_name_field
@@ -72,8 +73,9 @@ class ProfileForm(FlaskForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         japanese = str(get_locale()) == "ja"
-        self.area.choices = [("", _l("Not given"))] + [
-            (code, ja if japanese else en) for code, ja, en in current_app.config["WARD_AREAS"]
+        self.area.choices = [SelectChoice("", _l("Not given"))] + [
+            SelectChoice(code, ja if japanese else en)
+            for code, ja, en in current_app.config["WARD_AREAS"]
         ]
 
     def validate_birth_year(self, field) -> None:

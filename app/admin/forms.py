@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField
+from wtforms import SelectField, ValidationError
+from wtforms.fields import SelectChoice
 
 from app.auth.models import Role
 
@@ -17,12 +18,10 @@ ROLE_LABELS = {
 class RoleForm(FlaskForm):
     role = SelectField(
         _l("Role"),
-        choices=[(role.value, label) for role, label in ROLE_LABELS.items()],
+        choices=[SelectChoice(role.value, label) for role, label in ROLE_LABELS.items()],
         validate_choice=False,
     )
 
     def validate_role(self, field) -> None:
-        from wtforms import ValidationError
-
         if field.data not in {r.value for r in Role}:
             raise ValidationError(_l("Choose a role from the list."))

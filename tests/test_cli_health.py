@@ -1,0 +1,84 @@
+"""The `flask koe` commands and the health check."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.account.models import Profile
+from app.auth.models import Role, User
+from app.auth.operations import authenticate
+
+
+def test_seed_demo_is_idempotent_and_prints_accounts(app, db):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["koe", "seed-demo", "--if-empty"])
+    assert result.exit_code == 0, result.output
+    assert "admin@demo.koe.example" in result.output and "koe-demo-2026" in result.output
+    roles = set(db.session.scalars(select(User.role)))
+    assert roles == {Role.ADMIN, Role.STAFF, Role.MODERATOR, Role.RESIDENT}
+    assert db.session.scalar(select(Profile.address)).startswith("東京都")
+    runner.invoke(args=["koe", "seed-demo", "--if-empty"])
+    assert db.session.scalar(select(func.count()).select_from(User)) == 4
+    assert authenticate("admin@demo.koe.example", "koe-demo-2026") is not None
+
+
+def test_create_user_and_set_role(app, db):
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=[
+            "koe",
+            "create-user",
+            "sato@example.jp",
+            "--name",
+            "佐藤",
+            "--role",
+            "staff",
+            "--password",
+            "a long staff password",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(select(User))
+    assert user.role == Role.STAFF and user.is_verified
+    result = runner.invoke(args=["koe", "set-role", "sato@example.jp", "moderator"])
+    assert result.exit_code == 0
+    db.session.expire_all()
+    assert db.session.get(User, user.id).role == Role.MODERATOR
+
+
+def test_cli_refuses_bad_input(app, make_user):
+    make_user(email="dup@example.jp")
+    runner = app.test_cli_runner()
+    bad_role = runner.invoke(args=["koe", "set-role", "dup@example.jp", "king"])
+    assert bad_role.exit_code != 0 and "choose one of" in bad_role.output
+    dup = runner.invoke(
+        args=[
+            "koe",
+            "create-user",
+            "dup@example.jp",
+            "--name",
+            "x",
+            "--password",
+            "long password 1",
+        ]
+    )
+    assert dup.exit_code != 0 and "exists" in dup.output
+    weak = runner.invoke(
+        args=["koe", "create-user", "w@example.jp", "--name", "x", "--password", "password"]
+    )
+    assert weak.exit_code != 0
+    missing = runner.invoke(args=["koe", "set-role", "none@example.jp", "staff"])
+    assert missing.exit_code != 0
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok", "redis": "not configured"}
+
+
+def test_healthz_reports_a_broken_redis(app, client):
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["redis"] == "error"

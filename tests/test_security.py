@@ -1,0 +1,276 @@
+"""The security baseline: CSRF everywhere, headers, cookies, sessions, rate limits, redirects."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from app.auth.models import Role, UserSession
+from app.extensions import limiter
+from app.security import safe_next
+from app.timeutil import utcnow
+from tests.conftest import PASSWORD, csrf_token, login, post_form
+
+CSRF_MESSAGE = "フォームの有効期限が切れたか、別のページから送信されました"
+STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def _url_for_rule(rule) -> str:
+    """Fill a rule's variables with plausible values."""
+    values = {}
+    for name in rule.arguments:
+        converter = rule._converters[name].__class__.__name__
+        values[name] = 1 if converter == "IntegerConverter" else "x"
+    return rule.build(values, append_unknown=False)[1]
+
+
+def state_changing_routes(app):
+    routes = []
+    for rule in app.url_map.iter_rules():
+        for method in sorted((rule.methods or set()) & STATE_CHANGING):
+            routes.append((method, _url_for_rule(rule)))
+    return routes
+
+
+def test_there_are_state_changing_routes_to_check(app):
+    routes = state_changing_routes(app)
+    assert len(routes) >= 12
+    assert ("POST", "/auth/logout") in routes
+
+
+@pytest.mark.parametrize("as_admin", [False, True])
+def test_every_state_changing_route_refuses_missing_or_foreign_csrf_token(
+    app, client, make_user, as_admin
+):
+    if as_admin:
+        admin = make_user(role=Role.ADMIN)
+        login(client, admin.email)
+    other = app.test_client()
+    foreign = csrf_token(other)  # a valid token, but of another session
+    assert csrf_token(client) != foreign
+    for method, url in state_changing_routes(app):
+        for data in ({}, {"csrf_token": foreign}, {"csrf_token": "forged"}):
+            response = client.open(url, method=method, data=data)
+            assert response.status_code == 400, (method, url, data)
+            assert CSRF_MESSAGE in response.get_data(as_text=True), (method, url)
+
+
+def test_a_valid_token_passes_the_csrf_check(client):
+    response = post_form(client, "/preferences/language", {"lang": "en", "next": "/"})
+    assert response.status_code == 302
+    assert '<html lang="en"' in client.get("/").get_data(as_text=True)
+
+
+def test_no_get_route_changes_state(app, client, make_user, db):
+    """Every GET the site offers leaves the database unchanged (links can be prefetched)."""
+    admin = make_user(role=Role.ADMIN)
+    login(client, admin.email)
+
+    def snapshot():
+        return {t.name: db.session.execute(t.select()).all() for t in db.metadata.sorted_tables}
+
+    db.session.execute(update(UserSession).values(last_seen_at=utcnow()))
+    db.session.commit()
+    before = snapshot()
+    for rule in app.url_map.iter_rules():
+        if "GET" in rule.methods and rule.endpoint != "static":
+            client.get(_url_for_rule(rule))
+    db.session.expire_all()
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/auth/login", "/no-such-page", "/static/css/koe.css", "/healthz", "/auth/logout"],
+)
+def test_security_headers_on_every_response(client, path):
+    response = client.get(path)
+    csp = response.headers["Content-Security-Policy"]
+    script_src = re.search(r"script-src ([^;]+)", csp).group(1)
+    assert "'unsafe-inline'" not in script_src
+    assert re.search(r"'nonce-[A-Za-z0-9_-]{16,}'", script_src)
+    assert "frame-ancestors 'none'" in csp
+    assert "object-src 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert "Strict-Transport-Security" not in response.headers  # plain HTTP
+
+
+def test_nonce_changes_per_request(client):
+    first = client.get("/").headers["Content-Security-Policy"]
+    second = client.get("/").headers["Content-Security-Policy"]
+    assert first != second
+
+
+def test_hsts_over_https(client):
+    response = client.get("/", base_url="https://koe.example.jp")
+    assert "max-age=" in response.headers["Strict-Transport-Security"]
+
+
+def test_no_inline_script_or_style_or_handlers(client, logged_in):
+    logged_in(Role.ADMIN)
+    for path in ("/", "/account/", "/account/profile", "/admin/", "/admin/audit"):
+        html = client.get(path).get_data(as_text=True)
+        assert not re.search(r"<script(?![^>]*\bnonce=)", html), path
+        assert not re.search(r"\son[a-z]+\s*=", html), path
+        assert not re.search(r"\sstyle\s*=", html), path
+
+
+def test_session_cookie_flags_over_http(client, make_user):
+    user = make_user()
+    response = login(client, user.email)
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if "koe_session=" in c)
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Path=/" in cookie
+
+
+class TestOverHttps:
+    @pytest.fixture
+    def app_config(self):
+        return {"BASE_URL": "https://koe.example.jp"}
+
+    def test_cookie_is_secure_and_host_prefixed(self, client, make_user):
+        user = make_user()
+        base = "https://koe.example.jp"
+        token = csrf_token_https(client, base)
+        response = client.post(
+            "/auth/login",
+            data={"email": user.email, "password": PASSWORD, "csrf_token": token},
+            base_url=base,
+            headers={"Referer": base + "/auth/login"},
+        )
+        assert response.status_code == 302
+        cookie = next(
+            c for c in response.headers.getlist("Set-Cookie") if c.startswith("__Host-koe_session=")
+        )
+        assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/" in cookie
+        assert "Domain" not in cookie
+
+
+def csrf_token_https(client, base):
+    html = client.get("/auth/login", base_url=base).get_data(as_text=True)
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+
+def _age_session(db, **delta):
+    db.session.execute(update(UserSession).values(**delta))
+    db.session.commit()
+
+
+def test_idle_timeout_ends_the_session(client, db, logged_in):
+    logged_in()
+    assert client.get("/account/").status_code == 200
+    _age_session(db, last_seen_at=utcnow() - timedelta(minutes=31))
+    assert client.get("/account/").status_code == 302
+    assert db.session.scalar(select(UserSession)) is None
+
+
+def test_activity_keeps_the_session_alive(client, db, logged_in):
+    logged_in()
+    _age_session(db, last_seen_at=utcnow() - timedelta(minutes=29))
+    assert client.get("/account/").status_code == 200
+    db.session.expire_all()
+    seen = db.session.scalar(select(UserSession.last_seen_at))
+    assert utcnow() - seen.replace(tzinfo=utcnow().tzinfo) < timedelta(minutes=1)
+
+
+def test_absolute_timeout_ends_the_session(client, db, logged_in):
+    logged_in()
+    _age_session(db, created_at=utcnow() - timedelta(hours=13), last_seen_at=utcnow())
+    assert client.get("/account/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/account/", "/account/"),
+        ("/account/?tab=1", "/account/?tab=1"),
+        ("https://evil.example/", "/"),
+        ("//evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("\\\\evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+        ("/ok\r\nSet-Cookie: x=1", "/"),
+        ("", "/"),
+        (None, "/"),
+    ],
+)
+def test_safe_next(app, target, expected):
+    with app.test_request_context():
+        assert safe_next(target) == expected
+
+
+# --- rate limits ----------------------------------------------------------------------------
+
+
+def _limit_config(**limits):
+    redis_url = os.environ.get("KOE_TEST_REDIS_URL")
+    return {
+        "RATELIMIT_ENABLED": True,
+        # Redis (the production storage) when the machine has one, else memory.
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        **limits,
+    }
+
+
+class TestRateLimits:
+    @pytest.fixture
+    def app_config(self):
+        return _limit_config(
+            LOGIN_LIMIT_ACCOUNT="3 per minute",
+            LOGIN_LIMIT_IP="5 per minute",
+            REGISTER_LIMIT_IP="2 per minute",
+            RESET_LIMIT_ACCOUNT="2 per minute",
+            RESET_LIMIT_IP="4 per minute",
+        )
+
+    @pytest.fixture(autouse=True)
+    def _fresh_counters(self, app):
+        """Start each test with empty counters (the limiter's storage outlives an app)."""
+        limiter.reset()
+
+    def test_counters_live_in_redis_when_configured(self, client):
+        url = os.environ.get("KOE_TEST_REDIS_URL")
+        if not url:
+            pytest.skip("KOE_TEST_REDIS_URL is not set; counters are in memory")
+        import redis
+
+        login(client, "someone@example.jp", "wrong password!")
+        assert redis.Redis.from_url(url).keys("LIMITS*")
+
+    def test_login_per_account(self, client, make_user):
+        user = make_user()
+        for _ in range(3):
+            assert login(client, user.email, "wrong password!").status_code == 200
+        response = login(client, user.email)  # even the right password waits now
+        assert response.status_code == 429
+        assert "試行回数が多すぎます" in response.get_data(as_text=True)
+        assert "Retry-After" in response.headers
+
+    def test_login_per_ip(self, client):
+        statuses = [
+            login(client, f"u{i}@example.jp", "wrong password!").status_code for i in range(6)
+        ]
+        assert statuses == [200] * 5 + [429]
+
+    def test_registration_per_ip(self, client):
+        statuses = [
+            post_form(client, "/auth/register", {"email": f"r{i}@example.jp"}).status_code
+            for i in range(3)
+        ]
+        assert statuses == [200, 200, 429]
+
+    def test_reset_per_account(self, client, mailbox):
+        statuses = [
+            post_form(client, "/auth/reset", {"email": "same@example.jp"}).status_code
+            for _ in range(3)
+        ]
+        assert statuses == [200, 200, 429]
+
+    def test_get_pages_are_not_limited(self, client):
+        assert all(client.get("/auth/login").status_code == 200 for _ in range(10))
