@@ -99,6 +99,8 @@ class Config:
         self.LOGIN_LIMIT_IP = _env("LOGIN_LIMIT_IP", "20 per 10 minutes")
         self.LOGIN_LIMIT_ACCOUNT = _env("LOGIN_LIMIT_ACCOUNT", "5 per 10 minutes")
         self.REGISTER_LIMIT_IP = _env("REGISTER_LIMIT_IP", "10 per hour")
+        self.REGISTER_LIMIT_ACCOUNT = _env("REGISTER_LIMIT_ACCOUNT", "3 per hour")
+        self.RESEND_LIMIT_ACCOUNT = _env("RESEND_LIMIT_ACCOUNT", "3 per hour")
         self.RESET_LIMIT_IP = _env("RESET_LIMIT_IP", "10 per hour")
         self.RESET_LIMIT_ACCOUNT = _env("RESET_LIMIT_ACCOUNT", "3 per hour")
 

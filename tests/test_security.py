@@ -224,7 +224,9 @@ class TestRateLimits:
         return _limit_config(
             LOGIN_LIMIT_ACCOUNT="3 per minute",
             LOGIN_LIMIT_IP="5 per minute",
-            REGISTER_LIMIT_IP="2 per minute",
+            REGISTER_LIMIT_IP="3 per minute",
+            REGISTER_LIMIT_ACCOUNT="2 per minute",
+            RESEND_LIMIT_ACCOUNT="1 per minute",
             RESET_LIMIT_ACCOUNT="2 per minute",
             RESET_LIMIT_IP="4 per minute",
         )
@@ -261,9 +263,23 @@ class TestRateLimits:
     def test_registration_per_ip(self, client):
         statuses = [
             post_form(client, "/auth/register", {"email": f"r{i}@example.jp"}).status_code
-            for i in range(3)
+            for i in range(4)
+        ]
+        assert statuses == [200, 200, 200, 429]
+
+    def test_registration_per_address(self, client):
+        """Nobody can flood one address with "someone tried to register" mail."""
+        statuses = [
+            post_form(client, "/auth/register", {"email": "same@example.jp"}).status_code
+            for _ in range(3)
         ]
         assert statuses == [200, 200, 429]
+
+    def test_resending_the_verification_mail(self, client, logged_in, mailbox):
+        user = logged_in(verified=False)
+        statuses = [post_form(client, "/auth/verify/resend", {}).status_code for _ in range(2)]
+        assert statuses == [302, 429]
+        assert len(mailbox.to(user.email)) == 1
 
     def test_reset_per_account(self, client, mailbox):
         statuses = [

@@ -37,6 +37,7 @@ def send_verification(user: User) -> None:
 
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(_config_limit("REGISTER_LIMIT_IP"), methods=["POST"])
+@limiter.limit(_config_limit("REGISTER_LIMIT_ACCOUNT"), key_func=_account_key, methods=["POST"])
 def register():
     """Create a resident account and send the verification mail."""
     if current_user.is_authenticated:
@@ -88,6 +89,7 @@ def verify_confirm(token: str):
 
 @bp.post("/verify/resend")
 @login_required
+@limiter.limit(_config_limit("RESEND_LIMIT_ACCOUNT"), key_func=lambda: f"user:{current_user.id}")
 def resend_verification():
     """Send the verification mail again."""
     if not current_user.is_verified:
