@@ -10,20 +10,16 @@ import os
 import platform
 import re
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from flask_migrate import upgrade
 
-from flask_migrate import upgrade  # noqa: E402
-
-from app import create_app  # noqa: E402
-from app.auth import operations  # noqa: E402
-from app.auth.models import Role  # noqa: E402
-from app.auth.passwords import hash_password, verify_password  # noqa: E402
-from app.extensions import db  # noqa: E402
+from app import create_app
+from app.auth import operations
+from app.auth.models import Role
+from app.auth.passwords import hash_password, verify_password
+from app.extensions import db
 
 CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 PASSWORD = "a benchmark pass phrase"
