@@ -45,7 +45,7 @@ translations: $(MO)
 
 i18n-extract: install  ## Refresh the catalogues from the source; then translate the new strings.
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location -o app/translations/messages.pot .
-	$(VENV)/bin/pybabel update -i app/translations/messages.pot -d app/translations --no-location --width 100
+	$(VENV)/bin/pybabel update -i app/translations/messages.pot -d app/translations --width 100 --ignore-obsolete --no-fuzzy-matching
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund

@@ -61,5 +61,8 @@ def send_template(to: str, subject: str, template: str, **context) -> None:
     """Render and deliver a mail; failures are logged without the address and not raised."""
     try:
         send(build_message(to, subject, template, **context))
-    except (OSError, smtplib.SMTPException):
-        current_app.logger.exception("mail delivery failed (template %s)", template)
+    except (OSError, smtplib.SMTPException) as exc:
+        # Not the exception text: SMTP errors quote the recipient's address.
+        current_app.logger.error(
+            "mail delivery failed (template %s): %s", template, type(exc).__name__
+        )

@@ -155,3 +155,16 @@ def test_expired_or_forged_tokens_are_refused(client, make_user):
     make_user()
     assert "無効" in client.get("/auth/verify/forged-token").get_data(as_text=True)
     assert client.get("/auth/reset/forged").status_code == 302
+
+
+def test_mail_failure_is_logged_without_the_address(app, client, db, caplog):
+    app.config["MAIL_PORT"] = 1  # nothing listens there
+    response = post_form(
+        client,
+        "/auth/register",
+        {"display_name": "x", "email": "private@example.jp", "password": PASSWORD, "agree": "y"},
+    )
+    assert response.status_code == 200  # the account exists; the link can be sent again
+    assert db.session.scalar(select(User.email)) == "private@example.jp"
+    assert "mail delivery failed" in caplog.text
+    assert "private@example.jp" not in caplog.text

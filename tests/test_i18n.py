@@ -103,3 +103,13 @@ def test_dates_show_in_tokyo(app):
         naive_utc = moment.replace(tzinfo=None)  # as SQLite returns it
         with force_locale("ja"):
             assert tokyo_datetime(naive_utc) == tokyo_datetime(moment)
+
+
+def test_english_catalogue_says_what_the_source_says():
+    """The source strings are English, so an English entry that differs is a stale guess."""
+    path = ROOT / "app" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as fh:
+        catalog = read_po(fh, locale="en")
+    for message in catalog:
+        if message.id:
+            assert message.string == message.id, message.id

@@ -71,6 +71,7 @@ class RegisterForm(_NewPasswordMixin, FlaskForm):
     password = new_password_field()
     agree = BooleanField(
         _l("I agree to the terms of use and the privacy policy."),
+        description=_l("Both are linked at the bottom of every page."),
         validators=[DataRequired(_l("You need to agree to register."))],
     )
 

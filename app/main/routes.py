@@ -66,3 +66,15 @@ def set_text_size():
     if form.validate_on_submit() and size in TEXT_SIZES:
         session["text_size"] = size
     return redirect(safe_next(request.form.get("next")))
+
+
+@bp.get("/privacy")
+def privacy():
+    """Explain what personal data Koe keeps, why, for how long, and the resident's rights."""
+    return render_template("main/privacy.html")
+
+
+@bp.get("/terms")
+def terms():
+    """Show the terms of use."""
+    return render_template("main/terms.html")
