@@ -1,0 +1,90 @@
+"""Spam and floods: repeated or nearly repeated texts, bursts, too many links, posting rate.
+
+The library keeps no state: the caller passes the author's recent posts and everyone's recent
+posts (the app reads them from its database), so the checks work across processes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from moderation.normalize import fold
+
+URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'　]{1,2000}", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """A recent post: its text, when, and by whom (any hashable id)."""
+
+    text: str
+    at: datetime
+    author: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class SpamPolicy:
+    max_links: int = 3
+    duplicate_window: timedelta = timedelta(hours=24)
+    similarity: float = 0.9  # Jaccard similarity of character trigrams that counts as the same
+    rate_window: timedelta = timedelta(minutes=1)
+    max_posts_in_window: int = 5
+    burst_window: timedelta = timedelta(minutes=10)
+    burst_authors: int = 3  # this many other people posting the same text is a campaign
+
+
+def count_links(text: str) -> int:
+    return len(URL.findall(text))
+
+
+def _shingles(text: str) -> frozenset[str]:
+    folded = fold(text[:5000]).text  # the opening of a long text decides; bounded work
+    if len(folded) < 3:
+        return frozenset({folded})
+    return frozenset(folded[i : i + 3] for i in range(len(folded) - 2))
+
+
+def similarity(a: str, b: str) -> float:
+    """Jaccard similarity of folded character trigrams (1.0: the same text)."""
+    sa, sb = _shingles(a), _shingles(b)
+    if not sa or not sb:
+        return 1.0 if sa == sb else 0.0
+    return len(sa & sb) / len(sa | sb)
+
+
+def spam_reasons(
+    text: str,
+    *,
+    history: Sequence[Post] = (),
+    recent: Sequence[Post] = (),
+    now: datetime | None = None,
+    author: object = None,
+    policy: SpamPolicy | None = None,
+) -> list[str]:
+    """Return the spam reason codes for ``text``: duplicate, flood, burst, too_many_links."""
+    policy = policy or SpamPolicy()
+    reasons = []
+    if count_links(text) > policy.max_links:
+        reasons.append("too_many_links")
+    if not history and not recent:
+        return reasons
+    now = now or max(p.at for p in (*history, *recent))
+    mine = [p for p in history if now - p.at <= policy.duplicate_window]
+    if any(similarity(text, p.text) >= policy.similarity for p in mine):
+        reasons.append("duplicate")
+    in_window = [p for p in history if now - p.at <= policy.rate_window]
+    if len(in_window) >= policy.max_posts_in_window:
+        reasons.append("flood")
+    others = {
+        p.author
+        for p in recent
+        if p.author != author
+        and now - p.at <= policy.burst_window
+        and similarity(text, p.text) >= policy.similarity
+    }
+    if len(others) >= policy.burst_authors:
+        reasons.append("burst")
+    return reasons
