@@ -4,5 +4,15 @@ from app.account.models import Profile
 from app.audit import AuditEntry
 from app.auth.models import Role, User, UserSession
 from app.mail import OutboxMessage
+from app.moderation.models import BlockedWord, ModerationItem
 
-__all__ = ["AuditEntry", "OutboxMessage", "Profile", "Role", "User", "UserSession"]
+__all__ = [
+    "AuditEntry",
+    "BlockedWord",
+    "ModerationItem",
+    "OutboxMessage",
+    "Profile",
+    "Role",
+    "User",
+    "UserSession",
+]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -11,15 +11,24 @@ from app.account.models import Profile
 from app.audit import AuditEntry
 from app.auth.models import User
 from app.extensions import db
+from app.moderation import operations as moderation_ops
 from app.timeutil import as_utc
 
+if TYPE_CHECKING:
+    from moderation import ScanResult
 
-def update_profile(user: User, data: dict[str, Any]) -> None:
-    """Store the display name and personal details; the audit entry names fields, not values."""
+
+def update_profile(user: User, data: dict[str, Any], name_scan: ScanResult | None = None) -> None:
+    """Store the display name and personal details; the audit entry names fields, not values.
+
+    A new display name is recorded for moderation with its scan (``name_scan``).
+    """
     changed = []
     if data["display_name"] != user.display_name:
         user.display_name = data["display_name"]
         changed.append("display_name")
+        if name_scan is not None:
+            moderation_ops.record(moderation_ops.DISPLAY_NAME, user.id, user, name_scan)
     profile = user.profile or Profile(user=user)
     for name in Profile.FIELDS:
         if getattr(profile, name) != data.get(name):
@@ -58,6 +67,16 @@ def export_data(user: User) -> dict[str, Any]:
         "sessions": [
             {"created_at": _iso(s.created_at), "last_seen_at": _iso(s.last_seen_at)}
             for s in user.sessions
+        ],
+        "texts": [
+            {
+                "source": item.source,
+                "status": item.status.value,
+                "at": _iso(item.created_at),
+                "text": item.original_text,
+                "public_text": item.public_text,
+            }
+            for item in moderation_ops.texts_of(user)
         ],
         "activity": [{"at": _iso(e.created_at), "action": e.action, "ip": e.ip} for e in activity],
     }

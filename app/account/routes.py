@@ -37,7 +37,7 @@ def profile():
     authorize("edit", user)
     form = ProfileForm(obj=user.profile, display_name=user.display_name)
     if form.validate_on_submit():
-        operations.update_profile(user, form.data)
+        operations.update_profile(user, form.data, name_scan=form.display_name.scan_result)
         db.session.commit()
         flash(_("Your profile is saved."), "success")
         return redirect(url_for("account.index"))

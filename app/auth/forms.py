@@ -8,6 +8,7 @@ from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
 from app.auth.passwords import MAX_LENGTH, password_problem
+from app.moderation.validators import Moderated
 from app.validators import NoControlCharacters, NotBlank, nfkc_strip
 
 
@@ -36,6 +37,7 @@ def display_name_field():
             NotBlank(_l("Enter a display name.")),
             Length(max=50, message=_l("Use at most %(max)d characters.")),
             NoControlCharacters(),
+            Moderated(),
         ],
         render_kw={"autocomplete": "nickname"},
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import func, select
 
 from app import audit
@@ -9,7 +11,11 @@ from app.auth import sessions
 from app.auth.models import Role, User
 from app.auth.passwords import hash_password, needs_rehash, verify_password
 from app.extensions import db
+from app.moderation import operations as moderation_ops
 from app.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from moderation import ScanResult
 
 
 def normalise_email(email: str) -> str:
@@ -20,8 +26,17 @@ def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
 
 
-def register(display_name: str, email: str, password: str, locale: str | None) -> User | None:
-    """Create a resident account; return None when the address is already registered."""
+def register(
+    display_name: str,
+    email: str,
+    password: str,
+    locale: str | None,
+    name_scan: ScanResult | None = None,
+) -> User | None:
+    """Create a resident account; return None when the address is already registered.
+
+    ``name_scan`` is the moderation scan of the display name (held names wait for a moderator).
+    """
     if find_by_email(email) is not None:
         return None
     user = User(
@@ -33,6 +48,8 @@ def register(display_name: str, email: str, password: str, locale: str | None) -
     )
     db.session.add(user)
     db.session.flush()
+    if name_scan is not None:
+        moderation_ops.record(moderation_ops.DISPLAY_NAME, user.id, user, name_scan)
     audit.record("user.register", user, actor=user)
     return user
 
@@ -112,5 +129,6 @@ def set_role(target: User, role: Role) -> None:
 def delete_account(user: User) -> None:
     """Delete the account and its personal data; audit entries keep only the numeric id."""
     audit.record("user.delete", user, actor=None, details={"user_id": user.id})
+    moderation_ops.forget_author(user)
     db.session.delete(user)
     db.session.flush()

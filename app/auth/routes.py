@@ -45,7 +45,11 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         user = operations.register(
-            form.display_name.data, form.email.data, form.password.data, str(get_locale())
+            form.display_name.data,
+            form.email.data,
+            form.password.data,
+            str(get_locale()),
+            name_scan=form.display_name.scan_result,
         )
         if user is None:
             # The same answer as a new registration, so the form does not reveal who has

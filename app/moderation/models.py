@@ -1,0 +1,95 @@
+"""Moderated items from every source, and the blocked-word lists staff edit."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.auth.models import User
+from app.extensions import db
+from app.timeutil import utcnow
+
+
+class ItemStatus(enum.StrEnum):
+    PUBLISHED = "published"
+    HELD = "held"
+    REJECTED = "rejected"
+
+
+class IllegalTransition(Exception):
+    """A decision that the item's current state does not allow."""
+
+
+class ModerationItem(db.Model):
+    """One text a resident wrote, as moderation sees it.
+
+    ``original_text`` is the private original (staff only); ``public_text`` is what others see,
+    with personal data masked. ``findings`` keep kinds and spans, never the matched text.
+    """
+
+    __tablename__ = "moderation_items"
+    __table_args__ = (UniqueConstraint("source", "source_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), index=True)
+    source_id: Mapped[str] = mapped_column(String(64))
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    original_text: Mapped[str] = mapped_column(Text)
+    public_text: Mapped[str] = mapped_column(Text)
+    status: Mapped[ItemStatus] = mapped_column(
+        Enum(ItemStatus, name="moderation_status", values_callable=lambda e: [m.value for m in e]),
+        index=True,
+    )
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decision_code: Mapped[str | None] = mapped_column(String(32))
+    public_edited: Mapped[bool] = mapped_column(Boolean, default=False)
+    report_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    def approve(self) -> None:
+        if self.status != ItemStatus.HELD:
+            raise IllegalTransition(f"cannot approve a {self.status} item")
+        self.status = ItemStatus.PUBLISHED
+
+    def reject(self, code: str) -> None:
+        if self.status == ItemStatus.REJECTED:
+            raise IllegalTransition("already rejected")
+        self.status = ItemStatus.REJECTED
+        self.decision_code = code
+
+
+class BlockedWord(db.Model):
+    """An entry of the blocked-word list; ``exception`` entries protect innocent words."""
+
+    __tablename__ = "blocked_words"
+    __table_args__ = (UniqueConstraint("word", "exception"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    word: Mapped[str] = mapped_column(String(100))
+    severity: Mapped[str] = mapped_column(String(8), default="hold")
+    exception: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -1,0 +1,252 @@
+"""Moderation operations: scan what residents write, record it, and the moderators' decisions.
+
+Like every operation, these change objects and write audit entries; the view commits.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, select
+
+import moderation
+from app import audit
+from app.auth.models import User
+from app.extensions import db
+from app.moderation.models import BlockedWord, IllegalTransition, ItemStatus, ModerationItem
+from app.timeutil import utcnow
+
+#: codes a moderator gives when rejecting, with their labels
+REJECT_CODES = {
+    "personal_data": _l("Personal data"),
+    "abuse": _l("Abuse or discrimination"),
+    "spam": _l("Spam or advertising"),
+    "off_topic": _l("Off topic"),
+    "other": _l("Other"),
+}
+DISPLAY_NAME = "display_name"
+#: where moderated texts come from (later issues add opinions, form answers, chat, questions)
+SOURCE_LABELS = {DISPLAY_NAME: _l("Display name")}
+#: what a scan found, for moderators
+KIND_LABELS = {
+    "my_number": _l("My Number"),
+    "phone": _l("Phone number"),
+    "email": _l("E-mail address"),
+    "postal_code": _l("Postal code"),
+    "address": _l("Address"),
+    "card": _l("Card number"),
+    "blocked_word": _l("Blocked word"),
+}
+#: why the library held a text, for moderators
+REASON_LABELS = {
+    "personal_data": _l("Personal data"),
+    "blocked_word_review": _l("Possibly inappropriate words"),
+    "burst": _l("Same text from many people"),
+    "too_many_links": _l("Many links"),
+}
+STATUS_LABELS = {
+    "published": _l("Published"),
+    "held": _l("Waiting for a decision"),
+    "rejected": _l("Rejected"),
+}
+HISTORY_WINDOW = timedelta(hours=24)
+BURST_WINDOW = timedelta(minutes=10)
+
+_cache: dict[str, object] = {"key": None, "words": None}
+
+
+def word_list() -> moderation.WordList:
+    """The blocked-word list as staff last edited it, compiled once per change."""
+    rows = db.session.execute(
+        select(BlockedWord.id, BlockedWord.word, BlockedWord.severity, BlockedWord.exception)
+    ).all()
+    key = hash(tuple(rows))
+    if _cache["key"] != key:
+        _cache["words"] = moderation.WordList(
+            moderation.Entry(word, severity, exception) for _id, word, severity, exception in rows
+        )
+        _cache["key"] = key
+    return _cache["words"]
+
+
+def scan_text(text: str, author: User | None = None, *, spam: bool = True) -> moderation.ScanResult:
+    """Scan ``text`` with the current word list and, for posts, the author's recent posts."""
+    if not spam:
+        return moderation.scan(text, words=word_list())
+    now = utcnow()
+    history = []
+    if author is not None and author.id is not None:
+        history = [
+            moderation.Post(t, at, author.id)
+            for t, at in db.session.execute(
+                select(ModerationItem.original_text, ModerationItem.created_at).where(
+                    ModerationItem.author_id == author.id,
+                    ModerationItem.created_at >= now - HISTORY_WINDOW,
+                )
+            )
+        ]
+    recent = [
+        moderation.Post(t, at, a)
+        for t, at, a in db.session.execute(
+            select(
+                ModerationItem.original_text, ModerationItem.created_at, ModerationItem.author_id
+            ).where(ModerationItem.created_at >= now - BURST_WINDOW)
+        )
+    ]
+    return moderation.scan(
+        text,
+        words=word_list(),
+        history=_aware(history),
+        recent=_aware(recent),
+        author=author.id if author else None,
+        now=now,
+    )
+
+
+def _aware(posts: list[moderation.Post]) -> list[moderation.Post]:
+    from app.timeutil import as_utc
+
+    return [moderation.Post(p.text, as_utc(p.at), p.author) for p in posts]
+
+
+def record(
+    source: str, source_id: object, author: User | None, result: moderation.ScanResult
+) -> ModerationItem:
+    """Store (or update) the item for a text that was not rejected, held or published."""
+    if result.verdict == "reject":
+        raise ValueError("a rejected text is returned to its author, not stored")
+    item = db.session.scalar(
+        select(ModerationItem).where(
+            ModerationItem.source == source, ModerationItem.source_id == str(source_id)
+        )
+    )
+    if item is None:
+        item = ModerationItem(source=source, source_id=str(source_id))
+        db.session.add(item)
+    item.author = author
+    item.original_text = result.text
+    item.public_text = moderation.mask(result.text, result.findings)
+    item.status = ItemStatus.PUBLISHED if result.verdict == "publish" else ItemStatus.HELD
+    item.reasons = list(result.verdict.codes)
+    item.findings = [
+        {"kind": f.kind.value, "start": f.start, "end": f.end, "detail": f.detail}
+        for f in result.findings
+    ]
+    item.updated_at = utcnow()
+    item.decided_at = item.decided_by = item.decision_code = None
+    item.public_edited = False
+    return item
+
+
+def forget_author(user: User) -> None:
+    """Delete the texts that identify a deleted account (its display name)."""
+    db.session.execute(
+        delete(ModerationItem).where(
+            ModerationItem.author_id == user.id, ModerationItem.source == DISPLAY_NAME
+        )
+    )
+
+
+def texts_of(user: User) -> list[ModerationItem]:
+    """The moderated texts a person wrote, for their data export."""
+    return list(
+        db.session.scalars(
+            select(ModerationItem)
+            .where(ModerationItem.author_id == user.id)
+            .order_by(ModerationItem.created_at)
+        )
+    )
+
+
+def _decided(item: ModerationItem, moderator: User) -> None:
+    item.decided_at = utcnow()
+    item.decided_by = moderator
+
+
+def approve(item: ModerationItem, moderator: User) -> None:
+    item.approve()
+    _decided(item, moderator)
+    audit.record("moderation.approve", item, actor=moderator, details={"source": item.source})
+
+
+def reject(item: ModerationItem, moderator: User, code: str) -> None:
+    if code not in REJECT_CODES:
+        raise ValueError(f"unknown reason code {code!r}")
+    item.reject(code)
+    _decided(item, moderator)
+    audit.record(
+        "moderation.reject", item, actor=moderator, details={"source": item.source, "code": code}
+    )
+
+
+def edit_public(item: ModerationItem, moderator: User, public_text: str) -> None:
+    """Replace the public copy (to mask more, say); personal data in it is masked again."""
+    item.public_text = moderation.mask(public_text)
+    item.public_edited = True
+    audit.record("moderation.edit", item, actor=moderator, details={"source": item.source})
+
+
+def decide_many(
+    items: list[ModerationItem], moderator: User, action: str, code: str | None = None
+) -> tuple[int, int]:
+    """Apply one decision to several items; return (done, skipped as not allowed)."""
+    done = skipped = 0
+    for item in items:
+        try:
+            if action == "approve":
+                approve(item, moderator)
+            else:
+                reject(item, moderator, code or "other")
+        except IllegalTransition:
+            skipped += 1
+        else:
+            done += 1
+    return done, skipped
+
+
+def add_word(word: str, severity: str, exception: bool, editor: User) -> BlockedWord | None:
+    """Add an entry to the blocked-word list; None when it is already there."""
+    existing = db.session.scalar(
+        select(BlockedWord).where(BlockedWord.word == word, BlockedWord.exception == exception)
+    )
+    if existing is not None:
+        return None
+    entry = BlockedWord(word=word, severity=severity, exception=exception, created_by_id=editor.id)
+    db.session.add(entry)
+    db.session.flush()
+    audit.record(
+        "moderation.word_add",
+        entry,
+        actor=editor,
+        details={"word": word, "severity": severity, "exception": exception},
+    )
+    return entry
+
+
+def remove_word(entry: BlockedWord, editor: User) -> None:
+    audit.record(
+        "moderation.word_remove",
+        entry,
+        actor=editor,
+        details={"word": entry.word, "exception": entry.exception},
+    )
+    db.session.delete(entry)
+
+
+def highlight(item: ModerationItem) -> list[tuple[str, str | None]]:
+    """Split the original text into (text, finding kind or None) segments for display."""
+    text = item.original_text
+    segments: list[tuple[str, str | None]] = []
+    position = 0
+    for finding in sorted(item.findings, key=lambda f: f["start"]):
+        start, end = finding["start"], finding["end"]
+        if start < position or end > len(text):
+            continue
+        if start > position:
+            segments.append((text[position:start], None))
+        segments.append((text[start:end], finding["kind"]))
+        position = end
+    if position < len(text):
+        segments.append((text[position:], None))
+    return segments
