@@ -112,6 +112,8 @@ class Config:
         self.MAIL_USE_SSL = _env_bool("MAIL_USE_SSL", False)
         self.MAIL_SENDER = _env("MAIL_SENDER", "Koe <no-reply@koe.example.jp>")
 
+        # Open reports from this many people hide a published item until a moderator decides.
+        self.REPORT_HIDE_THRESHOLD = _env_int("REPORT_HIDE_THRESHOLD", 3)
         self.VERIFY_TOKEN_HOURS = _env_int("VERIFY_TOKEN_HOURS", 48)
         self.RESET_TOKEN_MINUTES = _env_int("RESET_TOKEN_MINUTES", 60)
         # Argon2id cost; the defaults follow argon2-cffi's RFC 9106 low-memory profile.

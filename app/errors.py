@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -56,6 +56,9 @@ def handle_unexpected(error: Exception):
     db.session.rollback()  # nothing half-saved
     if isinstance(error, InternalServerError) and error.original_exception is not None:
         error = error.original_exception
+    # The route pattern, not the path: paths carry tokens and ids.
+    rule = request.url_rule.rule if request.url_rule else "(no route)"
+    current_app.logger.error("unhandled error on %s %s", request.method, rule, exc_info=error)
     return render_error(500)
 
 

@@ -4,7 +4,7 @@ from app.account.models import Profile
 from app.audit import AuditEntry
 from app.auth.models import Role, User, UserSession
 from app.mail import OutboxMessage
-from app.moderation.models import BlockedWord, ModerationItem
+from app.moderation.models import BlockedWord, ModerationItem, Report, Sanction
 
 __all__ = [
     "AuditEntry",
@@ -12,7 +12,9 @@ __all__ = [
     "ModerationItem",
     "OutboxMessage",
     "Profile",
+    "Report",
     "Role",
+    "Sanction",
     "User",
     "UserSession",
 ]

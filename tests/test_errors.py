@@ -74,13 +74,15 @@ def test_429_page(app, client):
     assert "Please wait a while" in response.get_data(as_text=True)
 
 
-def test_500_rolls_back_and_shows_a_page(crashing_app, client, db):
-    response = client.get("/boom")
+def test_500_rolls_back_and_shows_a_page(crashing_app, client, db, caplog):
+    response = client.get("/boom?token=secret")
     assert response.status_code == 500
     html = response.get_data(as_text=True)
     assert "エラーが発生しました" in html and "保存されていません" in html
     assert "RuntimeError" not in html
     assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "half.saved")) is None
+    assert "unhandled error on GET /boom" in caplog.text and "RuntimeError" in caplog.text
+    assert "secret" not in caplog.text
 
 
 def test_json_errors_under_api(crashing_app, client):

@@ -16,6 +16,7 @@ from app.auth.passwords import verify_password
 from app.auth.permissions import authorize
 from app.extensions import db
 from app.mail import send_template
+from app.moderation import operations as moderation_ops
 
 
 @bp.before_request
@@ -26,8 +27,9 @@ def require_login():
 
 @bp.get("/")
 def index():
-    """Show the account overview."""
-    return render_template("account/index.html", form=ActionForm())
+    """Show the account overview, with any sanction in force."""
+    sanction = moderation_ops.active_sanction(current_user._get_current_object())
+    return render_template("account/index.html", form=ActionForm(), sanction=sanction)
 
 
 @bp.route("/profile", methods=["GET", "POST"])

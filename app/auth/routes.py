@@ -9,7 +9,10 @@ from app.auth import bp, operations, sessions, tokens
 from app.auth.forms import ActionForm, LoginForm, RegisterForm, ResetPasswordForm, ResetRequestForm
 from app.auth.models import User
 from app.extensions import db, limiter
+from app.i18n import tokyo_datetime
 from app.mail import send_template
+from app.moderation import operations as moderation_ops
+from app.moderation.models import SanctionKind
 from app.security import safe_next
 
 
@@ -113,12 +116,23 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = operations.authenticate(form.email.data, form.password.data)
-        if user is not None:
+        ban = moderation_ops.active_sanction(user, SanctionKind.BAN) if user else None
+        if ban is not None:
+            db.session.rollback()
+            form.email.errors.append(
+                _(
+                    "This account is suspended until %(until)s: %(reason)s",
+                    until=tokyo_datetime(ban.ends_at),
+                    reason=ban.reason,
+                )
+            )
+        elif user is not None:
             operations.log_in(user)
             db.session.commit()
             flash(_("You are logged in."), "success")
             return redirect(next_url)
-        form.password.errors.append(_("The e-mail address or password is not correct."))
+        else:
+            form.password.errors.append(_("The e-mail address or password is not correct."))
     return render_template("auth/login.html", form=form, next=request.args.get("next", ""))
 
 

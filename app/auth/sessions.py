@@ -99,3 +99,9 @@ def load_user(user_id: str) -> User | None:
         )
         db.session.commit()
     return record.user
+
+
+def end_all_sessions(user: User) -> int:
+    """End every session of ``user`` (a ban must take effect at once)."""
+    result = db.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    return result.rowcount or 0

@@ -6,6 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.auth.forms import ActionForm
+from app.auth.models import User
 from app.extensions import db
 from app.i18n import TEXT_SIZES
 from app.main import bp
@@ -78,3 +79,27 @@ def privacy():
 def terms():
     """Show the terms of use."""
     return render_template("main/terms.html")
+
+
+@bp.get("/people/<int:user_id>")
+def person(user_id: int):
+    """Show what others may see of a person: their public name, with a way to report it."""
+    from app.moderation import operations as moderation_ops
+    from app.moderation.forms import ReportForm
+    from app.moderation.models import ItemStatus
+
+    person = db.get_or_404(User, user_id)
+    item = moderation_ops.display_name_item(person)
+    can_report = (
+        current_user.is_authenticated
+        and current_user.id != person.id
+        and item is not None
+        and item.status == ItemStatus.PUBLISHED
+    )
+    return render_template(
+        "main/person.html",
+        person=person,
+        name=moderation_ops.public_name(person),
+        item=item,
+        report_form=ReportForm() if can_report else None,
+    )

@@ -6,7 +6,7 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField, Valid
 from wtforms.fields import SelectChoice
 from wtforms.validators import Length
 
-from app.moderation.operations import REJECT_CODES
+from app.moderation.operations import REJECT_CODES, REPORT_REASONS, SANCTION_DAYS
 from app.validators import NoControlCharacters, NotBlank
 
 
@@ -65,4 +65,49 @@ class WordForm(FlaskForm):
 
     def validate_severity(self, field) -> None:
         if field.data not in ("hold", "reject"):
+            raise ValidationError(_l("Choose from the list."))
+
+
+class ReportForm(FlaskForm):
+    reason = SelectField(
+        _l("Why do you report it?"),
+        choices=[SelectChoice(code, label) for code, label in REPORT_REASONS.items()],
+        validate_choice=False,
+    )
+
+    def validate_reason(self, field) -> None:
+        if field.data not in REPORT_REASONS:
+            raise ValidationError(_l("Choose from the list."))
+
+
+class SanctionForm(FlaskForm):
+    kind = SelectField(
+        _l("Sanction"),
+        choices=[
+            SelectChoice("mute", _l("Mute: may read, may not post")),
+            SelectChoice("ban", _l("Ban: may not log in")),
+        ],
+        validate_choice=False,
+    )
+    days = SelectField(
+        _l("For"),
+        choices=[SelectChoice(str(d), _l("%(n)d days", n=d)) for d in SANCTION_DAYS],
+        validate_choice=False,
+    )
+    reason = TextAreaField(
+        _l("Reason (sent to the user)"),
+        validators=[
+            NotBlank(_l("Enter the reason.")),
+            Length(max=2000, message=_l("Use at most %(max)d characters.")),
+            NoControlCharacters(multiline=True),
+        ],
+        render_kw={"rows": 3},
+    )
+
+    def validate_kind(self, field) -> None:
+        if field.data not in ("mute", "ban"):
+            raise ValidationError(_l("Choose from the list."))
+
+    def validate_days(self, field) -> None:
+        if field.data not in {str(d) for d in SANCTION_DAYS}:
             raise ValidationError(_l("Choose from the list."))

@@ -8,13 +8,21 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 import moderation
 from app import audit
 from app.auth.models import User
 from app.extensions import db
-from app.moderation.models import BlockedWord, IllegalTransition, ItemStatus, ModerationItem
+from app.moderation.models import (
+    BlockedWord,
+    IllegalTransition,
+    ItemStatus,
+    ModerationItem,
+    Report,
+    Sanction,
+    SanctionKind,
+)
 from app.timeutil import utcnow
 
 #: codes a moderator gives when rejecting, with their labels
@@ -40,6 +48,7 @@ KIND_LABELS = {
 }
 #: why the library held a text, for moderators
 REASON_LABELS = {
+    "reported": _l("Reported by readers"),
     "personal_data": _l("Personal data"),
     "blocked_word_review": _l("Possibly inappropriate words"),
     "burst": _l("Same text from many people"),
@@ -167,6 +176,7 @@ def _decided(item: ModerationItem, moderator: User) -> None:
 def approve(item: ModerationItem, moderator: User) -> None:
     item.approve()
     _decided(item, moderator)
+    resolve_reports(item)
     audit.record("moderation.approve", item, actor=moderator, details={"source": item.source})
 
 
@@ -175,6 +185,7 @@ def reject(item: ModerationItem, moderator: User, code: str) -> None:
         raise ValueError(f"unknown reason code {code!r}")
     item.reject(code)
     _decided(item, moderator)
+    resolve_reports(item)
     audit.record(
         "moderation.reject", item, actor=moderator, details={"source": item.source, "code": code}
     )
@@ -250,3 +261,158 @@ def highlight(item: ModerationItem) -> list[tuple[str, str | None]]:
     if position < len(text):
         segments.append((text[position:], None))
     return segments
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+#: why a reader reports an item
+REPORT_REASONS = {
+    "personal_data": _l("It shows someone's personal data"),
+    "abuse": _l("It is abusive or discriminatory"),
+    "spam": _l("It is spam or advertising"),
+    "other": _l("Something else breaks the rules"),
+}
+
+
+def report(item: ModerationItem, reporter: User, reason: str, hide_after: int) -> bool:
+    """Record a report; at ``hide_after`` open reports the item is hidden until a decision.
+
+    Return False when this person already reported the item (a report counts once).
+    """
+    if reason not in REPORT_REASONS:
+        raise ValueError(f"unknown report reason {reason!r}")
+    already = db.session.scalar(
+        select(Report.id).where(Report.item_id == item.id, Report.reporter_id == reporter.id)
+    )
+    if already is not None:
+        return False
+    db.session.add(Report(item_id=item.id, reporter_id=reporter.id, reason=reason))
+    item.report_count += 1
+    if item.status == ItemStatus.PUBLISHED and item.report_count >= hide_after:
+        item.status = ItemStatus.HELD
+        if "reported" not in item.reasons:
+            item.reasons = [*item.reasons, "reported"]
+        audit.record(
+            "moderation.hidden_by_reports",
+            item,
+            actor=reporter,
+            details={"reports": item.report_count},
+        )
+    return True
+
+
+def resolve_reports(item: ModerationItem) -> None:
+    """A decision answers every open report of the item."""
+    now = utcnow()
+    for open_report in db.session.scalars(
+        select(Report).where(Report.item_id == item.id, Report.resolved_at.is_(None))
+    ):
+        open_report.resolved_at = now
+    item.report_count = 0
+
+
+# --- sanctions -------------------------------------------------------------------------------
+
+SANCTION_DAYS = (1, 3, 7, 30, 90, 365)
+
+
+def active_sanction(user: User, kind: SanctionKind | None = None) -> Sanction | None:
+    """The sanction in force for ``user`` now (a ban counts as a mute too), or None."""
+    now = utcnow()
+    query = select(Sanction).where(
+        Sanction.user_id == user.id,
+        Sanction.lifted_at.is_(None),
+        Sanction.starts_at <= now,
+        Sanction.ends_at > now,
+    )
+    if kind == SanctionKind.BAN:
+        query = query.where(Sanction.kind == SanctionKind.BAN)
+    return db.session.scalar(query.order_by(Sanction.ends_at.desc()))
+
+
+def sanction(user: User, moderator: User, kind: SanctionKind, days: int, reason: str) -> Sanction:
+    """Mute or ban ``user`` for ``days``; a ban also ends every session of the user."""
+    from app.auth.sessions import end_all_sessions
+
+    entry = Sanction(
+        user=user,
+        kind=kind,
+        reason=reason,
+        starts_at=utcnow(),
+        ends_at=utcnow() + timedelta(days=days),
+        created_by=moderator,
+    )
+    db.session.add(entry)
+    db.session.flush()
+    if kind == SanctionKind.BAN:
+        end_all_sessions(user)
+    audit.record(
+        f"moderation.{kind.value}",
+        user,
+        actor=moderator,
+        details={"days": days, "sanction": entry.id},
+    )
+    return entry
+
+
+def lift(entry: Sanction, moderator: User) -> None:
+    entry.lifted_at = utcnow()
+    audit.record("moderation.lift", entry.user, actor=moderator, details={"sanction": entry.id})
+
+
+# --- statistics ------------------------------------------------------------------------------
+
+
+def statistics() -> dict:
+    """Counts by reason and decision, open reports, and the median time to a decision."""
+    from statistics import median
+
+    from app.timeutil import as_utc
+
+    rows = db.session.execute(
+        select(
+            ModerationItem.status,
+            ModerationItem.reasons,
+            ModerationItem.decision_code,
+            ModerationItem.created_at,
+            ModerationItem.decided_at,
+        )
+    ).all()
+    by_status: dict[str, int] = {}
+    by_reason: dict[str, int] = {}
+    by_code: dict[str, int] = {}
+    waits = []
+    for status, reasons, code, created, decided in rows:
+        by_status[status.value] = by_status.get(status.value, 0) + 1
+        for reason in reasons or []:
+            by_reason[reason] = by_reason.get(reason, 0) + 1
+        if code:
+            by_code[code] = by_code.get(code, 0) + 1
+        if decided is not None:
+            waits.append((as_utc(decided) - as_utc(created)).total_seconds())
+    reports = db.session.scalar(select(func.count()).select_from(Report)) or 0
+    return {
+        "total": len(rows),
+        "by_status": by_status,
+        "by_reason": by_reason,
+        "by_code": by_code,
+        "reports": reports,
+        "decided": len(waits),
+        "median_hours": round(median(waits) / 3600, 1) if waits else None,
+    }
+
+
+def display_name_item(user: User) -> ModerationItem | None:
+    return db.session.scalar(
+        select(ModerationItem).where(
+            ModerationItem.source == DISPLAY_NAME, ModerationItem.source_id == str(user.id)
+        )
+    )
+
+
+def public_name(user: User) -> str:
+    """The display name others may see: the public copy once published, else a neutral name."""
+    item = display_name_item(user)
+    if item is None or item.status == ItemStatus.PUBLISHED:
+        return item.public_text if item is not None else user.display_name
+    return str(_l("Resident %(id)d", id=user.id))

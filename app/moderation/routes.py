@@ -1,28 +1,47 @@
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.auth.models import Role
-from app.auth.permissions import role_required
-from app.extensions import db
+from app.auth.models import Role, User
+from app.extensions import db, limiter, login_manager
+from app.mail import send_template
 from app.moderation import bp, operations
-from app.moderation.forms import DecisionForm, PublicCopyForm, WordForm
-from app.moderation.models import BlockedWord, IllegalTransition, ItemStatus, ModerationItem
+from app.moderation.forms import DecisionForm, PublicCopyForm, ReportForm, SanctionForm, WordForm
+from app.moderation.models import (
+    BlockedWord,
+    IllegalTransition,
+    ItemStatus,
+    ModerationItem,
+    Sanction,
+    SanctionKind,
+)
+from app.security import safe_next
+from app.timeutil import as_utc, utcnow
 
 PER_PAGE = 50
 
 
+PUBLIC = {"moderation.statistics"}
+SIGNED_IN = {"moderation.report"}
+STAFF_TOO = {"moderation.words", "moderation.remove_word"}
+
+
 @bp.before_request
-@role_required(Role.MODERATOR, Role.STAFF)
-def require_moderator():
-    """Moderators (and staff for the word lists) only; admins pass every role check."""
-    if request.endpoint not in {"moderation.words", "moderation.remove_word"} and not (
-        current_user.has_role(Role.MODERATOR)
-    ):
+def require_role():
+    """Moderators here (admins pass every check); staff edit words; anyone reads statistics."""
+    if request.endpoint in PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if request.endpoint in SIGNED_IN:
+        return None
+    allowed = (Role.MODERATOR, Role.STAFF) if request.endpoint in STAFF_TOO else (Role.MODERATOR,)
+    if not current_user.has_role(*allowed):
         abort(403)
+    return None
 
 
 @bp.get("/")
@@ -135,3 +154,84 @@ def remove_word(word_id: int):
     db.session.commit()
     flash(_("The word is removed."), "success")
     return redirect(url_for("moderation.words"))
+
+
+@bp.post("/items/<int:item_id>/report")
+@limiter.limit("20 per hour", key_func=lambda: f"user:{current_user.id}")
+def report(item_id: int):
+    """Report a published item; enough reports hide it until a moderator decides."""
+    entry = db.get_or_404(ModerationItem, item_id)
+    form = ReportForm()
+    back = safe_next(request.form.get("next"))
+    if entry.status != ItemStatus.PUBLISHED or entry.author_id == current_user.id:
+        abort(403)
+    if not form.validate_on_submit():
+        flash(_("Choose why you report it."), "error")
+        return redirect(back)
+    counted = operations.report(
+        entry,
+        current_user._get_current_object(),
+        form.reason.data,
+        current_app.config["REPORT_HIDE_THRESHOLD"],
+    )
+    db.session.commit()
+    if counted:
+        flash(_("Thank you. A moderator will look at it."), "success")
+    else:
+        flash(_("You have already reported this."), "info")
+    return redirect(back)
+
+
+@bp.route("/users/<int:user_id>/sanctions", methods=["GET", "POST"])
+def sanctions(user_id: int):
+    """Show a user's sanctions and mute or ban them for a time, telling them why."""
+    target = db.get_or_404(User, user_id)
+    form = SanctionForm()
+    moderator = current_user._get_current_object()
+    if target.id == moderator.id or target.has_role(Role.MODERATOR, Role.STAFF):
+        abort(403)  # sanctions are for residents; staff accounts are an admin's job
+    if form.validate_on_submit():
+        entry = operations.sanction(
+            target, moderator, SanctionKind(form.kind.data), int(form.days.data), form.reason.data
+        )
+        db.session.commit()
+        send_template(
+            target.email,
+            _("Your Koe account is restricted"),
+            "sanction",
+            user=target,
+            sanction=entry,
+        )
+        flash(_("The sanction is recorded and the user is told."), "success")
+        return redirect(url_for("moderation.sanctions", user_id=target.id))
+    history = db.session.scalars(
+        select(Sanction).where(Sanction.user_id == target.id).order_by(Sanction.starts_at.desc())
+    ).all()
+    return render_template(
+        "moderation/sanctions.html",
+        target=target,
+        form=form,
+        history=history,
+        active=operations.active_sanction(target),
+        now=utcnow(),
+        as_utc=as_utc,
+    )
+
+
+@bp.post("/sanctions/<int:sanction_id>/lift")
+def lift(sanction_id: int):
+    """End a sanction early."""
+    entry = db.get_or_404(Sanction, sanction_id)
+    if entry.lifted_at is None:
+        operations.lift(entry, current_user._get_current_object())
+        db.session.commit()
+        flash(_("The sanction is lifted."), "success")
+    return redirect(url_for("moderation.sanctions", user_id=entry.user_id))
+
+
+@bp.get("/statistics")
+def statistics():
+    """Show the public moderation statistics."""
+    return render_template(
+        "moderation/statistics.html", stats=operations.statistics(), labels=operations
+    )

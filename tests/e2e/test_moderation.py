@@ -93,3 +93,53 @@ def test_staff_edit_the_blocked_words(live_app, open_page, check_a11y):
     page.get_by_role("button", name="まちがいだらけ を削除").click()
     expect(page.get_by_role("status")).to_contain_text("語句を削除しました。")
     check_a11y(page)
+
+
+def test_readers_report_and_a_moderator_sanctions(live_app, open_page, check_a11y, mailbox):
+    live_app.config["REPORT_HIDE_THRESHOLD"] = 1
+    with live_app.app_context():
+        operations.create_user("見守り 鈴木", "mod@example.jp", PASSWORD, Role.MODERATOR)
+        operations.create_user("読者", "reader@example.jp", PASSWORD, Role.RESIDENT)
+        author = operations.create_user("あらし", "troll@example.jp", PASSWORD, Role.RESIDENT)
+        result = moderation_ops.scan_text("あらし", author, spam=False)
+        moderation_ops.record("display_name", author.id, author, result)
+        db.session.commit()
+        author_id = author.id
+        db.session.remove()
+
+    # A reader reports the name from the public page, without JavaScript.
+    reader = open_page(java_script_enabled=False)
+    sign_in(reader, check_a11y, "reader@example.jp")
+    reader.goto(f"/people/{author_id}")
+    expect(reader.get_by_role("heading", level=1)).to_have_text("あらし")
+    check_a11y(reader)
+    reader.get_by_text("この内容を報告する").click()
+    reader.get_by_label("報告する理由").select_option("abuse")
+    reader.get_by_role("button", name="報告を送る").click()
+    expect(reader.get_by_role("status")).to_contain_text("ご報告ありがとうございます")
+    expect(reader.get_by_role("heading", level=1)).to_have_text(f"区民{author_id}")  # hidden
+    check_a11y(reader)
+
+    # The moderator finds it in the queue, opens it and mutes the author for a week.
+    page = open_page()
+    sign_in(page, check_a11y, "mod@example.jp")
+    page.goto("/moderation/")
+    expect(page.get_by_role("main")).to_contain_text("読者からの報告")
+    check_a11y(page)
+    page.get_by_role("link", name="を開く").first.click()
+    check_a11y(page)
+    page.get_by_role("link", name="措置").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("あらし への措置")
+    check_a11y(page)
+    page.get_by_label("措置", exact=True).select_option("mute")
+    page.get_by_label("期間").select_option("7")
+    page.get_by_label("理由（本人に通知されます）").fill("報告された表示名のため")
+    page.get_by_role("button", name="措置を記録して本人に通知する").click()
+    expect(page.get_by_role("status")).to_contain_text("措置を記録し、本人に通知しました。")
+    expect(page.get_by_role("cell", name="報告された表示名のため")).to_be_visible()
+    check_a11y(page)
+    assert "報告された表示名のため" in mailbox.body(mailbox.last_to("troll@example.jp"))
+
+    page.goto("/moderation/statistics")
+    expect(page.get_by_role("heading", level=1)).to_have_text("モデレーションの統計")
+    check_a11y(page)
