@@ -7,8 +7,10 @@ from datetime import datetime
 from flask import Flask, current_app, request, session
 from flask_babel import format_datetime, get_locale
 from flask_login import current_user
+from markupsafe import Markup
 
 from app.timeutil import to_tokyo
+from moderation import linkify_text
 
 TEXT_SIZES = ("normal", "large", "larger")
 
@@ -43,7 +45,13 @@ def area_name(code: str | None) -> str:
     return code or ""
 
 
+def linkify(text: str | None) -> Markup:
+    """Residents' plain text as HTML: escaped, with http(s) links made clickable."""
+    return Markup(linkify_text(text or ""))  # noqa: S704  (linkify_text escapes everything first)
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.filters["linkify"] = linkify
     app.jinja_env.filters["tokyo"] = tokyo_datetime
     app.jinja_env.filters["area_name"] = area_name
     app.jinja_env.globals["get_locale"] = get_locale

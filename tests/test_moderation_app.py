@@ -214,3 +214,17 @@ def test_deleting_the_account_deletes_the_display_name_item(client, db, logged_i
     post_form(client, "/account/delete", {"current_password": PASSWORD, "confirm": "y"})
     db.session.expire_all()
     assert db.session.scalar(select(ModerationItem)) is None
+
+
+def test_the_author_sees_that_their_name_waits_for_a_check(client, db, logged_in):
+    user = logged_in()
+    post_form(client, "/account/profile", {"display_name": "田中 03-1234-5678"})
+    html = client.get("/account/").get_data(as_text=True)
+    assert "モデレーターの確認を待っています" in html and f"区民{user.id}" in html
+
+
+def test_linkify_filter_escapes_and_links(app):
+    template = app.jinja_env.from_string("{{ text|linkify }}")
+    html = template.render(text='<img src=x> 詳しくは https://koe.example.jp/a?b=1&c=2 "')
+    assert html.startswith("&lt;img src=x&gt; 詳しくは ")
+    assert '<a href="https://koe.example.jp/a?b=1&amp;c=2" rel="nofollow noopener ugc">' in html

@@ -28,8 +28,15 @@ def require_login():
 @bp.get("/")
 def index():
     """Show the account overview, with any sanction in force."""
-    sanction = moderation_ops.active_sanction(current_user._get_current_object())
-    return render_template("account/index.html", form=ActionForm(), sanction=sanction)
+    user = current_user._get_current_object()
+    return render_template(
+        "account/index.html",
+        form=ActionForm(),
+        sanction=moderation_ops.active_sanction(user),
+        name_item=moderation_ops.display_name_item(user),
+        public_name=moderation_ops.public_name(user),
+        reject_codes=moderation_ops.REJECT_CODES,
+    )
 
 
 @bp.route("/profile", methods=["GET", "POST"])
