@@ -6,6 +6,7 @@ import unicodedata
 
 from flask_babel import lazy_gettext as _l
 from wtforms import ValidationError
+from wtforms.validators import AnyOf
 
 _ALLOWED_CONTROLS_MULTILINE = {"\t", "\n", "\r"}
 
@@ -46,3 +47,8 @@ class NotBlank:
         if not isinstance(field.data, str) or not field.data.strip():
             field.errors[:] = []
             raise ValidationError(self.message or _l("Enter a value."))
+
+
+def one_of(values, message=None) -> AnyOf:
+    """Accept only one of ``values`` (select fields), with a message in our catalogue."""
+    return AnyOf(list(values), message=message or _l("Choose from the list."))

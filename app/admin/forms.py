@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, ValidationError
+from wtforms import SelectField
 from wtforms.fields import SelectChoice
 
 from app.auth.models import Role
+from app.validators import one_of
 
 ROLE_LABELS = {
     Role.RESIDENT: _l("Resident"),
@@ -20,8 +21,5 @@ class RoleForm(FlaskForm):
         _l("Role"),
         choices=[SelectChoice(role.value, label) for role, label in ROLE_LABELS.items()],
         validate_choice=False,
+        validators=[one_of((r.value for r in Role), _l("Choose a role from the list."))],
     )
-
-    def validate_role(self, field) -> None:
-        if field.data not in {r.value for r in Role}:
-            raise ValidationError(_l("Choose a role from the list."))

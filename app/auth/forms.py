@@ -60,14 +60,24 @@ def current_password_field():
     )
 
 
-class _NewPasswordMixin:
-    def check_new_password(self, field, email: str, display_name: str) -> None:
-        problem = password_problem(field.data or "", email=email, display_name=display_name)
-        if problem:
-            raise ValidationError(problem)
+def check_new_password(field, email: str, display_name: str) -> None:
+    problem = password_problem(field.data or "", email=email, display_name=display_name)
+    if problem:
+        raise ValidationError(problem)
 
 
-class RegisterForm(_NewPasswordMixin, FlaskForm):
+class _NewPasswordForm(FlaskForm):
+    """A form that sets ``password`` for an existing ``user``."""
+
+    def __init__(self, *args, user=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def validate_password(self, field) -> None:
+        check_new_password(field, self.user.email, self.user.display_name)
+
+
+class RegisterForm(FlaskForm):
     display_name = display_name_field()
     email = email_field()
     password = new_password_field()
@@ -78,7 +88,7 @@ class RegisterForm(_NewPasswordMixin, FlaskForm):
     )
 
     def validate_password(self, field) -> None:
-        self.check_new_password(field, self.email.data or "", self.display_name.data or "")
+        check_new_password(field, self.email.data or "", self.display_name.data or "")
 
 
 class LoginForm(FlaskForm):
@@ -94,27 +104,13 @@ class ResetRequestForm(FlaskForm):
     email = email_field()
 
 
-class ResetPasswordForm(_NewPasswordMixin, FlaskForm):
+class ResetPasswordForm(_NewPasswordForm):
     password = new_password_field(_l("New password"))
 
-    def __init__(self, *args, user=None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.user = user
 
-    def validate_password(self, field) -> None:
-        self.check_new_password(field, self.user.email, self.user.display_name)
-
-
-class ChangePasswordForm(_NewPasswordMixin, FlaskForm):
+class ChangePasswordForm(_NewPasswordForm):
     current_password = current_password_field()
     password = new_password_field(_l("New password"))
-
-    def __init__(self, *args, user=None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.user = user
-
-    def validate_password(self, field) -> None:
-        self.check_new_password(field, self.user.email, self.user.display_name)
 
 
 class ChangeEmailForm(FlaskForm):

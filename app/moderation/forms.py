@@ -2,30 +2,23 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField, TextAreaField, ValidationError
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
 from wtforms.validators import Length
 
 from app.moderation.operations import REJECT_CODES, REPORT_REASONS, SANCTION_DAYS
-from app.validators import NoControlCharacters, NotBlank
-
-
-def _reason_choices():
-    return [SelectChoice(code, label) for code, label in REJECT_CODES.items()]
+from app.validators import NoControlCharacters, NotBlank, one_of
 
 
 class DecisionForm(FlaskForm):
     """Approve or reject one item, or several ticked in the queue."""
 
-    code = SelectField(_l("Reason for rejecting"), validate_choice=False)
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.code.choices = _reason_choices()
-
-    def validate_code(self, field) -> None:
-        if field.data not in REJECT_CODES:
-            raise ValidationError(_l("Choose a reason from the list."))
+    code = SelectField(
+        _l("Reason for rejecting"),
+        choices=[SelectChoice(code, label) for code, label in REJECT_CODES.items()],
+        validate_choice=False,
+        validators=[one_of(REJECT_CODES, _l("Choose a reason from the list."))],
+    )
 
 
 class PublicCopyForm(FlaskForm):
@@ -60,12 +53,9 @@ class WordForm(FlaskForm):
             SelectChoice("reject", _l("Refuse and ask the author to rewrite")),
         ],
         validate_choice=False,
+        validators=[one_of(("hold", "reject"))],
     )
     exception = BooleanField(_l("This is an exception: never block texts with this word"))
-
-    def validate_severity(self, field) -> None:
-        if field.data not in ("hold", "reject"):
-            raise ValidationError(_l("Choose from the list."))
 
 
 class ReportForm(FlaskForm):
@@ -73,11 +63,8 @@ class ReportForm(FlaskForm):
         _l("Why do you report it?"),
         choices=[SelectChoice(code, label) for code, label in REPORT_REASONS.items()],
         validate_choice=False,
+        validators=[one_of(REPORT_REASONS)],
     )
-
-    def validate_reason(self, field) -> None:
-        if field.data not in REPORT_REASONS:
-            raise ValidationError(_l("Choose from the list."))
 
 
 class SanctionForm(FlaskForm):
@@ -88,11 +75,13 @@ class SanctionForm(FlaskForm):
             SelectChoice("ban", _l("Ban: may not log in")),
         ],
         validate_choice=False,
+        validators=[one_of(("mute", "ban"))],
     )
     days = SelectField(
         _l("For"),
         choices=[SelectChoice(str(d), _l("%(n)d days", n=d)) for d in SANCTION_DAYS],
         validate_choice=False,
+        validators=[one_of(str(d) for d in SANCTION_DAYS)],
     )
     reason = TextAreaField(
         _l("Reason (sent to the user)"),
@@ -103,11 +92,3 @@ class SanctionForm(FlaskForm):
         ],
         render_kw={"rows": 3},
     )
-
-    def validate_kind(self, field) -> None:
-        if field.data not in ("mute", "ban"):
-            raise ValidationError(_l("Choose from the list."))
-
-    def validate_days(self, field) -> None:
-        if field.data not in {str(d) for d in SANCTION_DAYS}:
-            raise ValidationError(_l("Choose from the list."))
