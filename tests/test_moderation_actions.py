@@ -126,6 +126,8 @@ def test_mute_stops_posting_and_the_user_is_told(app, client, db, author, make_u
         as_text=True
     )
     assert "投稿できません" in html
+    sanctions = muted.get("/account/data.json").get_json()["sanctions"]
+    assert sanctions[0]["kind"] == "mute" and sanctions[0]["reason"] == "繰り返しの中傷"
     db.session.expire_all()
     assert db.session.get(type(author), author.id).display_name == "みどり"
 

@@ -78,5 +78,15 @@ def export_data(user: User) -> dict[str, Any]:
             }
             for item in moderation_ops.texts_of(user)
         ],
+        "sanctions": [
+            {
+                "kind": s.kind.value,
+                "from": _iso(s.starts_at),
+                "until": _iso(s.ends_at),
+                "lifted_at": _iso(s.lifted_at),
+                "reason": s.reason,
+            }
+            for s in moderation_ops.sanctions_of(user)
+        ],
         "activity": [{"at": _iso(e.created_at), "action": e.action, "ip": e.ip} for e in activity],
     }

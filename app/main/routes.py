@@ -10,6 +10,9 @@ from app.auth.models import User
 from app.extensions import db
 from app.i18n import TEXT_SIZES
 from app.main import bp
+from app.moderation import operations as moderation_ops
+from app.moderation.forms import ReportForm
+from app.moderation.models import ItemStatus
 from app.security import safe_next
 
 
@@ -84,10 +87,6 @@ def terms():
 @bp.get("/people/<int:user_id>")
 def person(user_id: int):
     """Show what others may see of a person: their public name, with a way to report it."""
-    from app.moderation import operations as moderation_ops
-    from app.moderation.forms import ReportForm
-    from app.moderation.models import ItemStatus
-
     person = db.get_or_404(User, user_id)
     item = moderation_ops.display_name_item(person)
     can_report = (

@@ -6,6 +6,7 @@ Like every operation, these change objects and write audit entries; the view com
 from __future__ import annotations
 
 from datetime import timedelta
+from statistics import median
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
@@ -23,7 +24,7 @@ from app.moderation.models import (
     Sanction,
     SanctionKind,
 )
-from app.timeutil import utcnow
+from app.timeutil import as_utc, utcnow
 
 #: codes a moderator gives when rejecting, with their labels
 REJECT_CODES = {
@@ -114,8 +115,6 @@ def scan_text(text: str, author: User | None = None, *, spam: bool = True) -> mo
 
 
 def _aware(posts: list[moderation.Post]) -> list[moderation.Post]:
-    from app.timeutil import as_utc
-
     return [moderation.Post(p.text, as_utc(p.at), p.author) for p in posts]
 
 
@@ -133,6 +132,8 @@ def record(
     if item is None:
         item = ModerationItem(source=source, source_id=str(source_id))
         db.session.add(item)
+    else:
+        resolve_reports(item)  # the reports were about the old text
     item.author = author
     item.original_text = result.text
     item.public_text = moderation.mask(result.text, result.findings)
@@ -355,6 +356,14 @@ def sanction(user: User, moderator: User, kind: SanctionKind, days: int, reason:
     return entry
 
 
+def sanctions_of(user: User) -> list[Sanction]:
+    return list(
+        db.session.scalars(
+            select(Sanction).where(Sanction.user_id == user.id).order_by(Sanction.starts_at)
+        )
+    )
+
+
 def lift(entry: Sanction, moderator: User) -> None:
     entry.lifted_at = utcnow()
     audit.record("moderation.lift", entry.user, actor=moderator, details={"sanction": entry.id})
@@ -365,10 +374,6 @@ def lift(entry: Sanction, moderator: User) -> None:
 
 def statistics() -> dict:
     """Counts by reason and decision, open reports, and the median time to a decision."""
-    from statistics import median
-
-    from app.timeutil import as_utc
-
     rows = db.session.execute(
         select(
             ModerationItem.status,
