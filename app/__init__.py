@@ -6,9 +6,18 @@ from pathlib import Path
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from app.config import PROJECT_ROOT, Config, load_secret_key
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+class DatabaseId(IntegerConverter):
+    """``<int:...>`` in URLs: only numbers a database key can hold; a larger one is a 404."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -27,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
         n = app.config["PROXY_FIX"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
+    app.url_map.converters["int"] = DatabaseId
     register_extensions(app)
     register_blueprints(app)
     register_hooks(app)

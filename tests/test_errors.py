@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.audit import AuditEntry
+from app.auth.models import Role
 from app.extensions import db as _db
 from tests.conftest import post_form
 
@@ -105,3 +106,23 @@ def test_bad_form_posts_never_500(client, logged_in):
         response = post_form(client, "/account/profile", data)
         assert response.status_code == 200
         assert "error-summary" in response.get_data(as_text=True)
+
+
+def test_ids_beyond_any_database_key_are_404(app, client, logged_in):
+    logged_in(Role.ADMIN)
+    huge = str(2**80)
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if (
+            "GET" in rule.methods
+            and rule.arguments
+            and all(
+                type(rule._converters[name]).__name__ == "DatabaseId" for name in rule.arguments
+            )
+        ):
+            url = rule.rule
+            for name in rule.arguments:
+                url = url.replace(f"<int:{name}>", huge)
+            assert client.get(url).status_code == 404, url
+            checked += 1
+    assert checked >= 4

@@ -71,7 +71,7 @@ def decide():
     """Approve or reject the ticked items."""
     form = DecisionForm()
     action = request.form.get("action")
-    ids = [int(i) for i in request.form.getlist("item_id") if i.isdigit()]
+    ids = [int(i) for i in request.form.getlist("item_id") if i.isascii() and i.isdigit()]
     if action not in {"approve", "reject"} or not form.validate_on_submit():
         flash(_("Choose an action and a reason."), "error")
         return redirect(url_for("moderation.queue"))
