@@ -12,6 +12,7 @@ from app.auth import operations
 from app.auth.models import Role, User
 from app.auth.passwords import password_problem
 from app.extensions import db
+from app.moderation import operations as moderation_ops
 
 koe = AppGroup("koe", help="Koe administration commands.")
 
@@ -21,6 +22,11 @@ DEMO_USERS = (
     ("staff@demo.koe.example", "政策企画課 佐藤", Role.STAFF),
     ("moderator@demo.koe.example", "モデレーター 鈴木", Role.MODERATOR),
     ("resident@demo.koe.example", "区民 田中", Role.RESIDENT),
+)
+# Residents whose display names give the demo moderator something to decide.
+DEMO_HELD_NAMES = (
+    ("yamamoto@demo.koe.example", "山本（連絡は090-1111-2222まで）"),
+    ("kawada@demo.koe.example", "ばか正直な川田"),
 )
 
 
@@ -33,6 +39,7 @@ def seed_demo(if_empty: bool) -> None:
         for email, name, role in DEMO_USERS:
             if operations.find_by_email(email) is None:
                 user = operations.create_user(name, email, DEMO_PASSWORD, role)
+                record_name(user)
                 if role == Role.RESIDENT:
                     db.session.add(
                         Profile(
@@ -46,12 +53,21 @@ def seed_demo(if_empty: bool) -> None:
                             area=current_app.config["WARD_AREAS"][0][0],
                         )
                     )
+        for email, name in DEMO_HELD_NAMES:
+            if operations.find_by_email(email) is None:
+                record_name(operations.create_user(name, email, DEMO_PASSWORD, Role.RESIDENT))
         db.session.commit()
     click.echo(f"\nKoe: {current_app.config['BASE_URL']}")
     click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
     for email, name, role in DEMO_USERS:
         click.echo(f"  {role.value:<10} {email:<28} {name}")
     click.echo("")
+
+
+def record_name(user: User) -> None:
+    """Put a demo display name through moderation, as registration does."""
+    result = moderation_ops.scan_text(user.display_name, user, spam=False)
+    moderation_ops.record(moderation_ops.DISPLAY_NAME, user.id, user, result)
 
 
 def _role(value: str) -> Role:

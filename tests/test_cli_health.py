@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from app.account.models import Profile
 from app.auth.models import Role, User
 from app.auth.operations import authenticate
+from app.moderation.models import ItemStatus, ModerationItem
 
 
 def test_seed_demo_is_idempotent_and_prints_accounts(app, db):
@@ -17,8 +18,12 @@ def test_seed_demo_is_idempotent_and_prints_accounts(app, db):
     roles = set(db.session.scalars(select(User.role)))
     assert roles == {Role.ADMIN, Role.STAFF, Role.MODERATOR, Role.RESIDENT}
     assert db.session.scalar(select(Profile.address)).startswith("東京都")
+    held = db.session.scalars(
+        select(ModerationItem).where(ModerationItem.status == ItemStatus.HELD)
+    ).all()
+    assert len(held) == 2  # the demo moderator has work
     runner.invoke(args=["koe", "seed-demo", "--if-empty"])
-    assert db.session.scalar(select(func.count()).select_from(User)) == 4
+    assert db.session.scalar(select(func.count()).select_from(User)) == 6
     assert authenticate("admin@demo.koe.example", "koe-demo-2026") is not None
 
 
