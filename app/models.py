@@ -3,18 +3,22 @@
 from app.account.models import Profile
 from app.audit import AuditEntry
 from app.auth.models import Role, User, UserSession
+from app.consultations.models import Consultation, Opinion, Section
 from app.mail import OutboxMessage
 from app.moderation.models import BlockedWord, ModerationItem, Report, Sanction
 
 __all__ = [
     "AuditEntry",
     "BlockedWord",
+    "Consultation",
     "ModerationItem",
+    "Opinion",
     "OutboxMessage",
     "Profile",
     "Report",
     "Role",
     "Sanction",
+    "Section",
     "User",
     "UserSession",
 ]

@@ -52,3 +52,20 @@ class NotBlank:
 def one_of(values, message=None) -> AnyOf:
     """Accept only one of ``values`` (select fields), with a message in our catalogue."""
     return AnyOf(list(values), message=message or _l("Choose from the list."))
+
+
+class MaxChars:
+    """Refuse text over ``limit`` characters, saying by how much (Japanese counts per character)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def __call__(self, form, field) -> None:
+        if isinstance(field.data, str) and len(field.data) > self.limit:
+            raise ValidationError(
+                _l(
+                    "This is %(over)d characters too long (at most %(max)d).",
+                    over=len(field.data) - self.limit,
+                    max=self.limit,
+                )
+            )

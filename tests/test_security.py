@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
+from werkzeug.routing import IntegerConverter
 
 from app.auth.models import Role, UserSession
 from app.extensions import limiter
@@ -23,8 +24,8 @@ def _url_for_rule(rule) -> str:
     """Fill a rule's variables with plausible values."""
     values = {}
     for name in rule.arguments:
-        converter = rule._converters[name].__class__.__name__
-        values[name] = 1 if converter == "IntegerConverter" else "x"
+        numeric = isinstance(rule._converters[name], IntegerConverter)
+        values[name] = 1 if numeric else "x"
     return rule.build(values, append_unknown=False)[1]
 
 

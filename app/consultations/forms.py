@@ -1,0 +1,150 @@
+"""Forms for staff (the consultation) and residents (an opinion)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields import SelectChoice
+from wtforms.validators import Length, Optional, ValidationError
+
+from app.moderation.validators import Moderated
+from app.timeutil import TOKYO, as_utc
+from app.validators import MaxChars, NoControlCharacters, NotBlank, nfkc_strip, one_of
+
+OPINION_MAX = 4000
+AGE_BANDS = ("10s", "20s", "30s", "40s", "50s", "60s", "70s", "80+")
+
+
+def _text(label, limit, *, multiline=False, required=True, **kwargs):
+    validators = [
+        NotBlank(_l("Enter %(field)s.", field=label)) if required else Optional(),
+        Length(max=limit, message=_l("Use at most %(max)d characters.")),
+        NoControlCharacters(multiline=multiline),
+    ]
+    field = TextAreaField if multiline else StringField
+    return field(label, validators=validators, **kwargs)
+
+
+class TokyoDateTimeField(StringField):
+    """A date and time typed in Asia/Tokyo (``datetime-local``), stored as aware UTC."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("render_kw", {"type": "datetime-local"})
+        super().__init__(*args, **kwargs)
+
+    def _value(self) -> str:
+        if isinstance(self.data, datetime):
+            return as_utc(self.data).astimezone(TOKYO).strftime("%Y-%m-%dT%H:%M")
+        return self.raw_data[0] if self.raw_data else ""
+
+    def process_formdata(self, valuelist) -> None:
+        self.data = None
+        text = nfkc_strip(valuelist[0]) if valuelist else ""
+        for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M"):
+            try:
+                local = datetime.strptime(text, fmt)  # Tokyo time, set below
+            except ValueError:
+                continue
+            self.data = as_utc(local.replace(tzinfo=TOKYO))
+            return
+        raise ValueError(_l("Enter a date and time like 2026-12-01 09:00."))
+
+
+class ConsultationForm(FlaskForm):
+    title = _text(_l("Title"), 200)
+    summary = _text(_l("Summary"), 2000, multiline=True, render_kw={"rows": 4})
+    department = _text(_l("Department"), 100)
+    contact = _text(
+        _l("Contact"),
+        300,
+        multiline=True,
+        description=_l("Shown to residents: phone, e-mail or counter of the department."),
+        render_kw={"rows": 2},
+    )
+    topics = _text(
+        _l("Topics"), 200, required=False, description=_l("Separated by commas, e.g. 子育て, 公園")
+    )
+    area = SelectField(_l("Area"), validate_choice=False)
+    opens_at = TokyoDateTimeField(_l("Opens (Tokyo time)"))
+    closes_at = TokyoDateTimeField(_l("Closes (Tokyo time)"))
+    draft = _text(
+        _l("Draft"),
+        200_000,
+        multiline=True,
+        description=_l(
+            "Start each section with a line beginning with #, e.g. '# 第1章 総則'. "
+            "Residents can comment on each section."
+        ),
+        render_kw={"rows": 16},
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        japanese = str(get_locale()) == "ja"
+        self.area.choices = [SelectChoice("", _l("The whole ward"))] + [
+            SelectChoice(code, ja if japanese else en)
+            for code, ja, en in current_app.config["WARD_AREAS"]
+        ]
+        self.area.validators = [
+            one_of(["", *(c for c, _ja, _en in current_app.config["WARD_AREAS"])])
+        ]
+
+    def validate_closes_at(self, field) -> None:
+        if self.opens_at.data and field.data and field.data <= self.opens_at.data:
+            raise ValidationError(_l("The closing time must be after the opening time."))
+
+    def validate_opens_at(self, field) -> None:
+        if field.data is None:
+            raise ValidationError(_l("Enter a date and time like 2026-12-01 09:00."))
+
+
+class OpinionForm(FlaskForm):
+    section = SelectField(_l("About"), validate_choice=False)
+    body = TextAreaField(
+        _l("Your opinion"),
+        validators=[
+            NotBlank(_l("Write your opinion.")),
+            MaxChars(OPINION_MAX),
+            NoControlCharacters(multiline=True),
+            Moderated(spam=True),
+        ],
+        render_kw={"rows": 8, "maxlength": OPINION_MAX},
+    )
+    show_name = BooleanField(_l("Show my display name with my opinion (otherwise: anonymous)"))
+    age_band = SelectField(
+        _l("Age (optional, for statistics only)"),
+        choices=[SelectChoice("", _l("Not given"))]
+        + [SelectChoice(band, band) for band in AGE_BANDS],
+        validate_choice=False,
+        validators=[one_of(["", *AGE_BANDS])],
+    )
+    area = SelectField(_l("Area (optional, for statistics only)"), validate_choice=False)
+    key = HiddenField()
+
+    def __init__(self, *args, sections=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.section.choices = [SelectChoice("", _l("The whole draft"))] + [
+            SelectChoice(str(s.id), s.heading or _l("Section %(n)d", n=s.position))
+            for s in sections
+        ]
+        self.section.validators = [one_of(["", *(str(s.id) for s in sections)])]
+        japanese = str(get_locale()) == "ja"
+        self.area.choices = [SelectChoice("", _l("Not given"))] + [
+            SelectChoice(code, ja if japanese else en)
+            for code, ja, en in current_app.config["WARD_AREAS"]
+        ]
+        self.area.validators = [
+            one_of(["", *(c for c, _ja, _en in current_app.config["WARD_AREAS"])])
+        ]
+
+
+class ReceiptForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form
+
+    code = StringField(_l("Receipt code"), validators=[NotBlank(_l("Enter the receipt code."))])

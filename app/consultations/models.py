@@ -1,0 +1,144 @@
+"""A consultation, its draft in numbered sections, and the opinions residents send."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import DateTime, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.auth.models import User
+from app.extensions import db
+from app.timeutil import as_utc, utcnow
+
+
+class State(enum.StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+    PUBLISHED = "published"
+
+
+class IllegalMove(Exception):
+    """A state change the consultation's life does not allow."""
+
+
+#: the moves staff may make by hand; opening and closing also happen on time
+MOVES = {
+    State.DRAFT: {State.OPEN},
+    State.OPEN: {State.CLOSED},
+    State.CLOSED: {State.PUBLISHED},
+    State.PUBLISHED: set(),
+}
+
+
+def _enum(cls, name):
+    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
+
+
+class Consultation(db.Model):
+    __tablename__ = "consultations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    department: Mapped[str] = mapped_column(String(100))
+    contact: Mapped[str] = mapped_column(String(300))
+    topics: Mapped[str] = mapped_column(String(200), default="")
+    area: Mapped[str | None] = mapped_column(String(40))
+    opens_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closes_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    state: Mapped[State] = mapped_column(_enum(State, "consultation_state"), default=State.DRAFT)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    sections: Mapped[list[Section]] = relationship(
+        back_populates="consultation",
+        cascade="all, delete-orphan",
+        order_by="Section.position",
+    )
+
+    def current_state(self, now: datetime | None = None) -> State:
+        """The state now: an open consultation past its closing time is closed."""
+        now = as_utc(now or utcnow())
+        if self.state == State.OPEN and now >= as_utc(self.closes_at):
+            return State.CLOSED
+        return self.state
+
+    def accepts_opinions(self, now: datetime | None = None) -> bool:
+        now = as_utc(now or utcnow())
+        return self.current_state(now) == State.OPEN and now >= as_utc(self.opens_at)
+
+    def move(self, target: State, now: datetime | None = None) -> None:
+        """Change state by hand; refuse a move the life of a consultation does not allow."""
+        now = as_utc(now or utcnow())
+        current = self.current_state(now)
+        if target not in MOVES[current]:
+            raise IllegalMove(f"{current.value} → {target.value}")
+        if target == State.OPEN and not self.sections:
+            raise IllegalMove("a consultation opens with its draft")
+        self.state = target
+        if target == State.CLOSED and as_utc(self.closes_at) > now:
+            self.closes_at = now
+
+
+class Section(db.Model):
+    """A numbered part of the draft (chapter, article, paragraph)."""
+
+    __tablename__ = "consultation_sections"
+    __table_args__ = (UniqueConstraint("consultation_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    heading: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    final_body: Mapped[str | None] = mapped_column(Text)
+
+    consultation: Mapped[Consultation] = relationship(back_populates="sections")
+
+
+class Channel(enum.StrEnum):
+    WEB = "web"
+    PAPER = "paper"
+    FAX = "fax"
+    COUNTER = "counter"
+    EMAIL = "email"
+
+
+class Opinion(db.Model):
+    """An opinion on a consultation (or one of its sections), with its receipt code.
+
+    The text itself lives in the moderation item (source "opinion"): the private original for
+    staff, the masked public copy for everyone else.
+    """
+
+    __tablename__ = "opinions"
+    __table_args__ = (UniqueConstraint("author_id", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    section_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consultation_sections.id", ondelete="SET NULL")
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "opinion_channel"), default=Channel.WEB)
+    receipt_code: Mapped[str] = mapped_column(String(20), unique=True)
+    show_name: Mapped[bool] = mapped_column(default=False)
+    age_band: Mapped[str | None] = mapped_column(String(10))
+    area: Mapped[str | None] = mapped_column(String(40))
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    consultation: Mapped[Consultation] = relationship()
+    section: Mapped[Section | None] = relationship()
+    author: Mapped[User | None] = relationship()

@@ -1,0 +1,220 @@
+"""Consultation operations: drafts, state moves, opinions with receipts. They never commit."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, or_, select
+
+from app import audit
+from app.auth.models import User
+from app.consultations.models import Channel, Consultation, Opinion, Section, State
+from app.extensions import db
+from app.moderation import operations as moderation_ops
+from app.moderation.models import ItemStatus, ModerationItem
+from app.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from moderation import ScanResult
+
+OPINION = "opinion"
+RECEIPT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud at a counter
+_HEADING = re.compile(r"^\s*#+\s*(.+?)\s*$")
+
+
+def parse_draft(text: str) -> list[tuple[str, str]]:
+    """Split a draft into (heading, body) sections; a line starting with # starts a section."""
+    sections: list[tuple[str, list[str]]] = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        match = _HEADING.match(unicodedata.normalize("NFKC", line)) if line.strip() else None
+        if match and line.lstrip()[:1] in {"#", "＃"}:
+            sections.append((match.group(1), []))
+        elif sections:
+            sections[-1][1].append(line)
+        elif line.strip():
+            sections.append(("", [line]))
+    return [(heading, "\n".join(body).strip()) for heading, body in sections]
+
+
+def draft_text(consultation: Consultation) -> str:
+    """The sections joined back into the text staff edit."""
+    parts = []
+    for section in consultation.sections:
+        parts.append(f"# {section.heading}\n{section.body}" if section.heading else section.body)
+    return "\n\n".join(parts)
+
+
+@dataclass
+class ConsultationData:
+    title: str
+    summary: str
+    department: str
+    contact: str
+    topics: str
+    area: str | None
+    opens_at: datetime
+    closes_at: datetime
+    draft: str
+
+
+def save_consultation(
+    consultation: Consultation | None, data: ConsultationData, staff: User
+) -> Consultation:
+    """Create a consultation or update one; the draft text can change only before it opens."""
+    created = consultation is None
+    if created:
+        consultation = Consultation(created_by_id=staff.id, state=State.DRAFT)
+        db.session.add(consultation)
+    for name in ("title", "summary", "department", "contact", "topics", "area"):
+        setattr(consultation, name, getattr(data, name))
+    consultation.opens_at, consultation.closes_at = data.opens_at, data.closes_at
+    consultation.updated_at = utcnow()
+    if consultation.state == State.DRAFT:
+        consultation.sections.clear()
+        db.session.flush()
+        for position, (heading, body) in enumerate(parse_draft(data.draft), start=1):
+            consultation.sections.append(Section(position=position, heading=heading, body=body))
+    db.session.flush()
+    audit.record("consultation.create" if created else "consultation.update", consultation)
+    return consultation
+
+
+def move(consultation: Consultation, target: State, staff: User) -> None:
+    before = consultation.current_state()
+    consultation.move(target)
+    audit.record(
+        "consultation.state",
+        consultation,
+        actor=staff,
+        details={"from": before.value, "to": target.value},
+    )
+
+
+def visible_consultations(query_text: str = "", include_drafts: bool = False):
+    """Consultations for the list, newest first; the search matches any part of the text.
+
+    Japanese has no spaces between words, so matching is by substring (LIKE) over the title,
+    summary, topics and the draft, on SQLite and PostgreSQL alike.
+    """
+    query = select(Consultation).order_by(Consultation.opens_at.desc(), Consultation.id.desc())
+    if not include_drafts:
+        query = query.where(Consultation.state != State.DRAFT)
+    for term in unicodedata.normalize("NFKC", query_text).split()[:5]:
+        pattern = (
+            "%" + term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        in_sections = select(Section.id).where(
+            Section.consultation_id == Consultation.id,
+            or_(
+                func.lower(Section.body).like(pattern, escape="\\"),
+                func.lower(Section.heading).like(pattern, escape="\\"),
+            ),
+        )
+        query = query.where(
+            or_(
+                func.lower(Consultation.title).like(pattern, escape="\\"),
+                func.lower(Consultation.summary).like(pattern, escape="\\"),
+                func.lower(Consultation.topics).like(pattern, escape="\\"),
+                in_sections.exists(),
+            )
+        )
+    return query
+
+
+def new_receipt_code() -> str:
+    """An unguessable receipt code (60 bits), grouped for reading: K7Q2-M9XD-4HTP."""
+    raw = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(12))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def normalise_receipt(code: str) -> str:
+    """Accept what people type: full-width, lower case, spaces or no hyphens."""
+    raw = re.sub(r"[^0-9A-Z]", "", unicodedata.normalize("NFKC", code).upper())[:12]
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}" if len(raw) == 12 else ""
+
+
+def submit_opinion(
+    consultation: Consultation,
+    author: User | None,
+    scan: ScanResult,
+    *,
+    section: Section | None = None,
+    show_name: bool = False,
+    age_band: str | None = None,
+    area: str | None = None,
+    idempotency_key: str | None = None,
+    channel: Channel = Channel.WEB,
+) -> tuple[Opinion, bool]:
+    """Store an opinion with its receipt; return (opinion, created).
+
+    The same author and idempotency key return the opinion already stored (a double submit).
+    """
+    existing = find_by_key(author, idempotency_key)
+    if existing is not None:
+        return existing, False
+    opinion = Opinion(
+        consultation=consultation,
+        section=section,
+        author=author,
+        channel=channel,
+        receipt_code=new_receipt_code(),
+        show_name=show_name and author is not None,
+        age_band=age_band,
+        area=area,
+        idempotency_key=idempotency_key,
+    )
+    db.session.add(opinion)
+    db.session.flush()
+    moderation_ops.record(OPINION, opinion.id, author, scan)
+    return opinion, True
+
+
+def find_by_key(author: User | None, idempotency_key: str | None) -> Opinion | None:
+    """The opinion this author already sent with this form (a double submit), if any."""
+    if author is None or not idempotency_key:
+        return None
+    return db.session.scalar(
+        select(Opinion).where(
+            Opinion.author_id == author.id, Opinion.idempotency_key == idempotency_key
+        )
+    )
+
+
+def item_of(opinion: Opinion) -> ModerationItem | None:
+    return db.session.scalar(
+        select(ModerationItem).where(
+            ModerationItem.source == OPINION, ModerationItem.source_id == str(opinion.id)
+        )
+    )
+
+
+def find_by_receipt(code: str) -> Opinion | None:
+    normalised = normalise_receipt(code)
+    if not normalised:
+        return None
+    return db.session.scalar(select(Opinion).where(Opinion.receipt_code == normalised))
+
+
+def published_opinions(consultation: Consultation) -> list[tuple[Opinion, ModerationItem]]:
+    """Opinions others may read: published by moderation and not withdrawn, oldest first."""
+    rows = db.session.execute(
+        select(Opinion, ModerationItem)
+        .join(
+            ModerationItem,
+            (ModerationItem.source == OPINION)
+            & (ModerationItem.source_id == func.cast(Opinion.id, db.String)),
+        )
+        .where(
+            Opinion.consultation_id == consultation.id,
+            Opinion.withdrawn_at.is_(None),
+            ModerationItem.status == ItemStatus.PUBLISHED,
+        )
+        .order_by(Opinion.created_at, Opinion.id)
+    ).all()
+    return [(row[0], row[1]) for row in rows]

@@ -1,0 +1,217 @@
+from __future__ import annotations
+
+import secrets
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.auth.models import Role
+from app.auth.permissions import can, policy, role_required
+from app.consultations import bp, operations
+from app.consultations.forms import ConsultationForm, OpinionForm, ReceiptForm
+from app.consultations.models import Consultation, IllegalMove, Section, State
+from app.extensions import db
+from app.mail import send_template
+from app.moderation.models import ItemStatus
+
+
+@bp.app_template_global()
+def is_staff() -> bool:
+    return current_user.is_authenticated and current_user.has_role(Role.STAFF)
+
+
+@policy(Consultation)
+def consultation_policy(user, action: str, consultation: Consultation) -> bool:
+    """Anyone reads a consultation once it has left the draft; staff manage them."""
+    if action == "view":
+        return consultation.state != State.DRAFT or (user is not None and user.has_role(Role.STAFF))
+    return user is not None and user.has_role(Role.STAFF)
+
+
+def _load(consultation_id: int, action: str = "view") -> Consultation:
+    consultation = db.get_or_404(Consultation, consultation_id)
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    if not can(user, action, consultation):
+        abort(404 if action == "view" else 403)
+    return consultation
+
+
+@bp.get("/")
+def index():
+    """List consultations, searchable in Japanese and English."""
+    q = request.args.get("q", "").strip()[:100]
+    query = operations.visible_consultations(q, include_drafts=is_staff())
+    page = db.paginate(query, per_page=20, error_out=False)
+    return render_template("consultations/index.html", page=page, q=q)
+
+
+@bp.get("/<int:consultation_id>")
+def show(consultation_id: int):
+    """Show a consultation: the draft by section, published opinions and the opinion form."""
+    consultation = _load(consultation_id)
+    form = None
+    if current_user.is_authenticated and consultation.accepts_opinions():
+        form = OpinionForm(sections=consultation.sections, key=secrets.token_urlsafe(16))
+    return render_template(
+        "consultations/show.html",
+        consultation=consultation,
+        opinions=operations.published_opinions(consultation),
+        form=form,
+    )
+
+
+@bp.post("/<int:consultation_id>/opinions")
+def post_opinion(consultation_id: int):
+    """Receive an opinion: moderate it, store it with a receipt code, mail the receipt."""
+    consultation = _load(consultation_id)
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    form = OpinionForm(sections=consultation.sections)
+    if not consultation.accepts_opinions():
+        form.body.errors = [
+            _(
+                "This consultation is not accepting opinions now; it closed or has not opened "
+                "yet. Your text is kept below so that you can copy it."
+            )
+        ]
+    elif not current_user.is_verified:
+        form.body.errors = [_("Please confirm your e-mail address first; we sent you a link.")]
+    elif sent := operations.find_by_key(current_user, form.key.data):
+        # the same form sent twice (a double click, a retry): one opinion, the same receipt
+        return redirect(url_for("consultations.receipt", code=sent.receipt_code, new=1))
+    elif form.validate_on_submit():
+        section = db.session.get(Section, int(form.section.data)) if form.section.data else None
+        opinion, created = operations.submit_opinion(
+            consultation,
+            current_user._get_current_object(),
+            form.body.scan_result,
+            section=section,
+            show_name=form.show_name.data,
+            age_band=form.age_band.data or None,
+            area=form.area.data or None,
+            idempotency_key=form.key.data or None,
+        )
+        db.session.commit()
+        if created:
+            send_template(
+                current_user.email,
+                _("Your opinion was received: %(code)s", code=opinion.receipt_code),
+                "opinion_receipt",
+                user=current_user,
+                opinion=opinion,
+                url=url_for("consultations.receipt", code=opinion.receipt_code, _external=True),
+            )
+        return redirect(url_for("consultations.receipt", code=opinion.receipt_code, new=1))
+    return (
+        render_template(
+            "consultations/show.html",
+            consultation=consultation,
+            opinions=operations.published_opinions(consultation),
+            form=form,
+        ),
+        422 if form.errors or form.body.errors else 200,
+    )
+
+
+@bp.get("/receipts")
+def receipt_lookup():
+    """Find an opinion by its receipt code."""
+    form = ReceiptForm(request.args)
+    if request.args and form.validate():
+        opinion = operations.find_by_receipt(form.code.data)
+        if opinion is not None:
+            return redirect(url_for("consultations.receipt", code=opinion.receipt_code))
+        form.code.errors.append(
+            _("No opinion has this receipt code. Check the code and try again.")
+        )
+    return render_template("consultations/receipt_lookup.html", form=form)
+
+
+@bp.get("/receipts/<code>")
+def receipt(code: str):
+    """Show the status of one opinion to anyone with its code, and nothing personal."""
+    opinion = operations.find_by_receipt(code)
+    if opinion is None:
+        abort(404)
+    item = operations.item_of(opinion)
+    return render_template(
+        "consultations/receipt.html",
+        opinion=opinion,
+        item=item,
+        published=item is not None and item.status == ItemStatus.PUBLISHED,
+        new=request.args.get("new") == "1",
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(Role.STAFF)
+def create():
+    """Create a consultation as a draft."""
+    form = ConsultationForm()
+    if form.validate_on_submit():
+        consultation = operations.save_consultation(
+            None, _data(form), current_user._get_current_object()
+        )
+        db.session.commit()
+        flash(_("The consultation is saved as a draft."), "success")
+        return redirect(url_for("consultations.show", consultation_id=consultation.id))
+    return render_template("consultations/edit.html", form=form, consultation=None)
+
+
+@bp.route("/<int:consultation_id>/edit", methods=["GET", "POST"])
+@role_required(Role.STAFF)
+def edit(consultation_id: int):
+    """Edit a consultation; its draft text can change until it opens."""
+    consultation = _load(consultation_id, "edit")
+    form = ConsultationForm(obj=consultation, draft=operations.draft_text(consultation))
+    if form.validate_on_submit():
+        operations.save_consultation(consultation, _data(form), current_user._get_current_object())
+        db.session.commit()
+        flash(_("The consultation is saved."), "success")
+        return redirect(url_for("consultations.show", consultation_id=consultation.id))
+    return render_template("consultations/edit.html", form=form, consultation=consultation)
+
+
+@bp.post("/<int:consultation_id>/state")
+@role_required(Role.STAFF)
+def change_state(consultation_id: int):
+    """Open, close or publish a consultation by hand."""
+    consultation = _load(consultation_id, "edit")
+    try:
+        target = State(request.form.get("state", ""))
+        operations.move(consultation, target, current_user._get_current_object())
+    except (ValueError, IllegalMove):
+        db.session.rollback()
+        flash(_("That change of state is not possible now."), "error")
+    else:
+        db.session.commit()
+        flash(_("The state is changed."), "success")
+    return redirect(url_for("consultations.show", consultation_id=consultation.id))
+
+
+def _data(form: ConsultationForm) -> operations.ConsultationData:
+    return operations.ConsultationData(
+        title=form.title.data,
+        summary=form.summary.data,
+        department=form.department.data,
+        contact=form.contact.data,
+        topics=form.topics.data or "",
+        area=form.area.data or None,
+        opens_at=form.opens_at.data,
+        closes_at=form.closes_at.data,
+        draft=form.draft.data,
+    )
+
+
+@bp.app_template_global()
+def consultation_state(consultation: Consultation) -> str:
+    """The state of a consultation now, in the page language."""
+    return {
+        State.DRAFT: _("Draft"),
+        State.OPEN: _("Open for opinions")
+        if consultation.accepts_opinions()
+        else _("Opening soon"),
+        State.CLOSED: _("Closed"),
+        State.PUBLISHED: _("Results published"),
+    }[consultation.current_state()]

@@ -1,0 +1,242 @@
+"""Consultations, first step: staff publish a draft; residents read, search and send opinions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.audit import AuditEntry
+from app.auth.models import Role
+from app.consultations import operations
+from app.consultations.models import Consultation, IllegalMove, Opinion, State
+from app.moderation.models import ItemStatus, ModerationItem
+from app.timeutil import TOKYO, utcnow
+from tests.conftest import login, post_form
+
+DRAFT = """# 第1章 総則
+この計画は、声区の公園をより使いやすくするためのものです。
+
+# 第2章 遊具の更新
+老朽化した遊具を、令和9年度までに順次更新します。
+
+# 第3章 夜間の照明
+夜間も安心して通れるよう、照明を増やします。"""
+
+
+def tokyo(dt):
+    return dt.astimezone(TOKYO).strftime("%Y-%m-%dT%H:%M")
+
+
+def form_data(**overrides):
+    now = utcnow()
+    data = {
+        "title": "声区公園整備計画（案）",
+        "summary": "区内の公園整備の方針について、ご意見を募集します。",
+        "department": "都市整備部 公園課",
+        "contact": "電話 03-0000-0000（公園課）",
+        "topics": "公園, 子育て",
+        "area": "",
+        "opens_at": tokyo(now - timedelta(days=1)),
+        "closes_at": tokyo(now + timedelta(days=30)),
+        "draft": DRAFT,
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def open_consultation(db, make_user):
+    """An open consultation with three sections, made through the operations."""
+    staff = make_user(role=Role.STAFF)
+    now = utcnow()
+    data = operations.ConsultationData(
+        title="声区公園整備計画（案）",
+        summary="ご意見を募集します。",
+        department="公園課",
+        contact="03-0000-0000",
+        topics="公園",
+        area=None,
+        opens_at=now - timedelta(days=1),
+        closes_at=now + timedelta(days=30),
+        draft=DRAFT,
+    )
+    consultation = operations.save_consultation(None, data, staff)
+    operations.move(consultation, State.OPEN, staff)
+    db.session.commit()
+    return consultation
+
+
+def test_parse_draft_into_sections():
+    sections = operations.parse_draft(DRAFT)
+    assert [h for h, _ in sections] == ["第1章 総則", "第2章 遊具の更新", "第3章 夜間の照明"]
+    assert sections[1][1] == "老朽化した遊具を、令和9年度までに順次更新します。"
+    assert operations.parse_draft("＃ 全角の見出し\n本文") == [("全角の見出し", "本文")]
+    assert operations.parse_draft("見出しなし") == [("", "見出しなし")]
+
+
+def test_staff_create_edit_and_open(client, db, logged_in):
+    logged_in(Role.STAFF)
+    response = post_form(client, "/consultations/new", form_data(), page="/consultations/new")
+    assert response.status_code == 302
+    consultation = db.session.scalar(select(Consultation))
+    assert consultation.state == State.DRAFT and len(consultation.sections) == 3
+    path = f"/consultations/{consultation.id}/edit"
+    assert "# 第2章 遊具の更新" in client.get(path).get_data(as_text=True)
+    post_form(client, path, form_data(title="改めた題名"), page=path)
+    db.session.expire_all()
+    assert db.session.get(Consultation, consultation.id).title == "改めた題名"
+    post_form(client, f"/consultations/{consultation.id}/state", {"state": "open"})
+    db.session.expire_all()
+    assert db.session.get(Consultation, consultation.id).state == State.OPEN
+    actions = set(db.session.scalars(select(AuditEntry.action)))
+    assert {"consultation.create", "consultation.update", "consultation.state"} <= actions
+
+
+def test_staff_form_errors_in_japanese(client, db, logged_in):
+    logged_in(Role.STAFF)
+    bad = form_data(title="", opens_at="あした", closes_at=tokyo(utcnow() - timedelta(days=9)))
+    html = post_form(client, "/consultations/new", bad, page="/consultations/new").get_data(
+        as_text=True
+    )
+    assert "2026-12-01 09:00 のように" in html and "題名を入力してください" in html
+    assert db.session.scalar(select(Consultation)) is None
+
+
+def test_only_staff_manage(client, logged_in):
+    logged_in()
+    assert client.get("/consultations/new").status_code == 403
+
+
+def test_illegal_moves_are_refused(db, open_consultation, make_user):
+    staff = make_user(role=Role.STAFF)
+    with pytest.raises(IllegalMove):
+        operations.move(open_consultation, State.PUBLISHED, staff)
+    operations.move(open_consultation, State.CLOSED, staff)
+    with pytest.raises(IllegalMove):
+        operations.move(open_consultation, State.OPEN, staff)
+
+
+def test_it_closes_by_itself_on_time(db, open_consultation):
+    assert open_consultation.accepts_opinions()
+    later = open_consultation.closes_at + timedelta(seconds=1)
+    assert open_consultation.current_state(later) == State.CLOSED
+    assert not open_consultation.accepts_opinions(later)
+
+
+def test_drafts_are_hidden_from_residents(client, db, make_user, logged_in):
+    logged_in(Role.STAFF)
+    post_form(client, "/consultations/new", form_data(), page="/consultations/new")
+    consultation_id = db.session.scalar(select(Consultation.id))
+    resident = client.application.test_client()
+    assert resident.get(f"/consultations/{consultation_id}").status_code == 404
+    assert "声区公園整備計画" not in resident.get("/consultations/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("term", "found"), [("遊具", True), ("照明", True), ("図書館", False)])
+def test_japanese_search_finds_words_inside_text(client, open_consultation, term, found):
+    html = client.get("/consultations/", query_string={"q": term}).get_data(as_text=True)
+    assert ("声区公園整備計画" in html) is found
+
+
+def send(client, consultation, body, **extra):
+    path = f"/consultations/{consultation.id}"
+    data = {"body": body, "section": "", "age_band": "", "area": "", "key": "", **extra}
+    return post_form(client, f"{path}/opinions", data, page=path)
+
+
+def test_post_an_opinion_and_get_a_receipt(client, db, open_consultation, logged_in, mailbox):
+    user = logged_in()
+    section = open_consultation.sections[1]
+    response = send(
+        client,
+        open_consultation,
+        "遊具の更新を早めてください。",
+        section=str(section.id),
+        show_name="y",
+        age_band="30s",
+        area="north",
+    )
+    assert response.status_code == 302
+    opinion = db.session.scalar(select(Opinion))
+    assert opinion.section_id == section.id and opinion.age_band == "30s"
+    code = opinion.receipt_code
+    assert len(code) == 14 and code.count("-") == 2
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert code in page and "公開中" in page
+    assert code in mailbox.last_to(user.email)["Subject"]
+    # anyone with the code sees the status, and nothing personal
+    stranger = client.application.test_client()
+    html = stranger.get(f"/consultations/receipts/{code}").get_data(as_text=True)
+    assert "遊具の更新を早めてください。" in html and user.email not in html
+    assert user.display_name not in html
+    # typed loosely: lower case, full width, no hyphens
+    loose = code.replace("-", "").lower()
+    response = stranger.get("/consultations/receipts", query_string={"code": loose})
+    assert response.headers["Location"].endswith(code)
+    # published on the consultation page, with the display name chosen
+    html = stranger.get(f"/consultations/{open_consultation.id}").get_data(as_text=True)
+    assert "遊具の更新を早めてください。" in html and user.display_name in html
+
+
+def test_personal_data_in_an_opinion_is_held_and_masked(client, db, open_consultation, logged_in):
+    logged_in()
+    send(client, open_consultation, "詳しくは090-1234-5678に電話をください。")
+    item = db.session.scalar(select(ModerationItem).where(ModerationItem.source == "opinion"))
+    assert (
+        item.status == ItemStatus.HELD
+        and item.public_text == "詳しくは［電話番号］に電話をください。"
+    )
+    html = client.application.test_client().get(f"/consultations/{open_consultation.id}")
+    assert "090-1234-5678" not in html.get_data(as_text=True)
+
+
+def test_a_my_number_is_refused_and_the_text_kept(client, db, open_consultation, logged_in):
+    logged_in()
+    response = send(client, open_consultation, "私の番号は1234-5678-9018です")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "マイナンバー" in html and "私の番号は1234-5678-9018です" in html
+    assert db.session.scalar(select(Opinion)) is None
+
+
+def test_too_long_says_by_how_much(client, db, open_consultation, logged_in):
+    logged_in()
+    html = send(client, open_consultation, "あ" * 4010).get_data(as_text=True)
+    assert "10文字長すぎます" in html
+
+
+def test_a_double_submit_makes_one_opinion(client, db, open_consultation, logged_in):
+    logged_in()
+    first = send(client, open_consultation, "照明を増やしてください。", key="k-123")
+    second = send(client, open_consultation, "照明を増やしてください。", key="k-123")
+    assert first.headers["Location"] == second.headers["Location"]
+    assert db.session.scalar(select(func.count()).select_from(Opinion)) == 1
+
+
+def test_after_closing_the_text_is_kept_with_the_reason(client, db, open_consultation, logged_in):
+    logged_in()
+    open_consultation.closes_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    response = send(client, open_consultation, "締め切り後の意見です。")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "受け付けていません" in html and "締め切り後の意見です。" in html
+    assert db.session.scalar(select(Opinion)) is None
+
+
+def test_posting_needs_a_confirmed_address(client, db, open_consultation, make_user):
+    user = make_user(verified=False)
+    login(client, user.email)
+    html = send(client, open_consultation, "意見です。").get_data(as_text=True)
+    assert "メールアドレスの確認" in html
+    assert db.session.scalar(select(Opinion)) is None
+
+
+def test_unknown_receipt_codes(client, db):
+    assert client.get("/consultations/receipts/AAAA-BBBB-CCCC").status_code == 404
+    html = client.get("/consultations/receipts", query_string={"code": "nope"}).get_data(
+        as_text=True
+    )
+    assert "この受付番号の意見はありません" in html
