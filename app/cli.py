@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
@@ -11,8 +13,11 @@ from app.account.models import Profile
 from app.auth import operations
 from app.auth.models import Role, User
 from app.auth.passwords import password_problem
+from app.consultations import operations as consultation_ops
+from app.consultations.models import Consultation, State
 from app.extensions import db
 from app.moderation import operations as moderation_ops
+from app.timeutil import utcnow
 
 koe = AppGroup("koe", help="Koe administration commands.")
 
@@ -56,12 +61,86 @@ def seed_demo(if_empty: bool) -> None:
         for email, name in DEMO_HELD_NAMES:
             if operations.find_by_email(email) is None:
                 record_name(operations.create_user(name, email, DEMO_PASSWORD, Role.RESIDENT))
+        if db.session.scalar(select(func.count()).select_from(Consultation)) == 0:
+            seed_consultations()
         db.session.commit()
     click.echo(f"\nKoe: {current_app.config['BASE_URL']}")
     click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
     for email, name, role in DEMO_USERS:
         click.echo(f"  {role.value:<10} {email:<28} {name}")
     click.echo("")
+
+
+DEMO_PARKS_DRAFT = """# 第1章 計画の目的
+この計画は、声区の公園を、子どもから高齢者まで誰もが安心して使える場所にするための方針を定めるものです。
+
+# 第2章 遊具の更新
+設置から20年を超えた遊具を、令和9年度までに順次更新します。更新にあたっては、車いすの子どもも一緒に遊べるインクルーシブ遊具を各地区に1か所以上設けます。
+
+# 第3章 夜間の照明と防犯
+夜間も安心して通れるよう、園路の照明をLEDに替え、暗がりになりやすい場所に照明を増やします。
+
+# 第4章 樹木の管理
+落ち葉や見通しに配慮しつつ、木陰をつくる樹木を守り育てます。"""
+
+DEMO_CHILDCARE_DRAFT = """# 第1章 基本理念
+すべての子どもと子育て家庭が、地域の中で支えられていると感じられる区を目指します。
+
+# 第2章 保育の受け皿
+待機児童ゼロを維持するとともに、一時預かりの枠を拡充します。
+
+# 第3章 相談の場
+子育てに関する相談を、オンラインでも24時間受け付けます。"""
+
+DEMO_OPINIONS = (
+    (1, "インクルーシブ遊具の設置に賛成です。ぜひ南部地区にもお願いします。"),
+    (2, "夜の公園は暗くて怖いので、照明を増やしてほしいです。"),
+    (None, "ベンチと日陰をもっと増やしてください。高齢者が休める場所が足りません。"),
+)
+
+
+def seed_consultations() -> None:
+    """An open consultation with opinions and a closed one, as a ward would publish them."""
+    staff = operations.find_by_email("staff@demo.koe.example")
+    resident = operations.find_by_email("resident@demo.koe.example")
+    now = utcnow()
+    parks = consultation_ops.save_consultation(
+        None,
+        consultation_ops.ConsultationData(
+            title="声区公園整備計画（案）",
+            summary="区内の公園を、誰もが安心して使える場所にするための計画案です。"
+            "ご意見をお寄せください。",
+            department="都市整備部 公園課",
+            contact="電話 03-0000-1234（平日 8時30分〜17時15分）",
+            topics="公園, 子育て, 防犯",
+            area=None,
+            opens_at=now - timedelta(days=3),
+            closes_at=now + timedelta(days=27),
+            draft=DEMO_PARKS_DRAFT,
+        ),
+        staff,
+    )
+    consultation_ops.move(parks, State.OPEN, staff)
+    for position, text in DEMO_OPINIONS:
+        section = parks.sections[position] if position is not None else None
+        scan = moderation_ops.scan_text(text, resident)
+        consultation_ops.submit_opinion(parks, resident, scan, section=section, show_name=True)
+    childcare = consultation_ops.save_consultation(
+        None,
+        consultation_ops.ConsultationData(
+            title="声区子ども・子育て支援計画（案）",
+            summary="子育て支援の5か年計画の案です。募集は終了しました。",
+            department="子ども家庭部 子育て支援課",
+            contact="電話 03-0000-5678",
+            topics="子育て",
+            area=None,
+            opens_at=now - timedelta(days=60),
+            closes_at=now - timedelta(days=30),
+            draft=DEMO_CHILDCARE_DRAFT,
+        ),
+        staff,
+    )
+    childcare.state = State.OPEN  # it ran its course: past its closing time it reads as closed
 
 
 def record_name(user: User) -> None:

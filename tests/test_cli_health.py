@@ -7,6 +7,8 @@ from sqlalchemy import func, select
 from app.account.models import Profile
 from app.auth.models import Role, User
 from app.auth.operations import authenticate
+from app.consultations.models import Consultation, State
+from app.consultations.operations import published_opinions
 from app.moderation.models import ItemStatus, ModerationItem
 
 
@@ -22,6 +24,9 @@ def test_seed_demo_is_idempotent_and_prints_accounts(app, db):
         select(ModerationItem).where(ModerationItem.status == ItemStatus.HELD)
     ).all()
     assert len(held) == 2  # the demo moderator has work
+    consultations = db.session.scalars(select(Consultation).order_by(Consultation.id)).all()
+    assert [c.current_state() for c in consultations] == [State.OPEN, State.CLOSED]
+    assert len(published_opinions(consultations[0])) == 3
     runner.invoke(args=["koe", "seed-demo", "--if-empty"])
     assert db.session.scalar(select(func.count()).select_from(User)) == 6
     assert authenticate("admin@demo.koe.example", "koe-demo-2026") is not None
