@@ -3,7 +3,7 @@
 from app.account.models import Profile
 from app.audit import AuditEntry
 from app.auth.models import Role, User, UserSession
-from app.consultations.models import Consultation, Opinion, Section
+from app.consultations.models import Consultation, Opinion, Reaction, Section
 from app.mail import OutboxMessage
 from app.moderation.models import BlockedWord, ModerationItem, Report, Sanction
 
@@ -15,6 +15,7 @@ __all__ = [
     "Opinion",
     "OutboxMessage",
     "Profile",
+    "Reaction",
     "Report",
     "Role",
     "Sanction",

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.audit import AuditEntry
 from app.auth.models import Role
 from app.consultations import operations
-from app.consultations.models import Consultation, IllegalMove, Opinion, State
+from app.consultations.models import Consultation, IllegalMove, Opinion, Reaction, State
 from app.moderation.models import ItemStatus, ModerationItem
 from app.timeutil import TOKYO, utcnow
 from tests.conftest import login, post_form
@@ -240,3 +240,81 @@ def test_unknown_receipt_codes(client, db):
         as_text=True
     )
     assert "この受付番号の意見はありません" in html
+
+
+def opinion_by(client, db, consultation, text):
+    send(client, consultation, text)
+    return db.session.scalar(select(Opinion).order_by(Opinion.id.desc()))
+
+
+def test_reactions_one_per_person_changeable(app, client, db, open_consultation, make_user):
+    author = make_user()
+    login(client, author.email)
+    opinion = opinion_by(client, db, open_consultation, "ベンチを増やしてください。")
+    reader = make_user()
+    other = app.test_client()
+    login(other, reader.email)
+    path = f"/consultations/{open_consultation.id}"
+    react = f"/consultations/opinions/{opinion.id}/react"
+    post_form(other, react, {"kind": "agree"}, page=path)
+    post_form(other, react, {"kind": "disagree"}, page=path)
+    reactions = db.session.scalars(select(Reaction)).all()
+    assert [(r.user_id, r.kind.value) for r in reactions] == [(reader.id, "disagree")]
+    html = other.get(path).get_data(as_text=True)
+    assert 'aria-pressed="true">反対 1</button>' in html
+    # not on one's own opinion, not with an unknown kind
+    post_form(client, react, {"kind": "agree"}, page=path)
+    post_form(other, react, {"kind": "love"}, page=path)
+    assert len(db.session.scalars(select(Reaction)).all()) == 1
+
+
+def test_edit_and_withdraw_while_open(client, db, open_consultation, logged_in, mailbox):
+    logged_in()
+    opinion = opinion_by(client, db, open_consultation, "公園にトイレを増やしてください。")
+    path = f"/consultations/opinions/{opinion.id}/edit"
+    assert "公園にトイレを増やしてください。" in client.get(path).get_data(as_text=True)
+    response = post_form(
+        client, path, {"body": "公園に多目的トイレを増やしてください。"}, page=path
+    )
+    assert response.status_code == 302
+    item = db.session.scalar(select(ModerationItem).where(ModerationItem.source == "opinion"))
+    db.session.refresh(item)
+    assert item.original_text == "公園に多目的トイレを増やしてください。"
+    html = client.get("/consultations/my-voice").get_data(as_text=True)
+    assert "多目的トイレ" in html and opinion.receipt_code in html
+    post_form(client, f"/consultations/opinions/{opinion.id}/withdraw", {}, page=path)
+    db.session.expire_all()
+    assert db.session.get(Opinion, opinion.id).withdrawn_at is not None
+    html = client.get(f"/consultations/{open_consultation.id}").get_data(as_text=True)
+    assert "多目的トイレ" not in html
+    assert "取り下げ済み" in client.get("/consultations/my-voice").get_data(as_text=True)
+    # withdrawn: no more changes
+    response = post_form(client, path, {"body": "もう一度"}, page="/consultations/my-voice")
+    assert response.status_code == 302
+    db.session.refresh(item)
+    assert item.original_text == "公園に多目的トイレを増やしてください。"
+
+
+def test_only_the_author_edits_or_withdraws(app, client, db, open_consultation, make_user):
+    author = make_user()
+    login(client, author.email)
+    opinion = opinion_by(client, db, open_consultation, "自転車置き場を広げてください。")
+    other = app.test_client()
+    login(other, make_user().email)
+    assert other.get(f"/consultations/opinions/{opinion.id}/edit").status_code == 403
+    response = post_form(other, f"/consultations/opinions/{opinion.id}/withdraw", {})
+    assert response.status_code == 403
+    db.session.expire_all()
+    assert db.session.get(Opinion, opinion.id).withdrawn_at is None
+
+
+def test_no_changes_after_closing(client, db, open_consultation, logged_in):
+    logged_in()
+    opinion = opinion_by(client, db, open_consultation, "照明の色を暖かくしてください。")
+    open_consultation.closes_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    post_form(client, f"/consultations/opinions/{opinion.id}/withdraw", {})
+    db.session.expire_all()
+    assert db.session.get(Opinion, opinion.id).withdrawn_at is None
+    html = client.get("/consultations/my-voice").get_data(as_text=True)
+    assert "区が検討しています" in html

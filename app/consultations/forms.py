@@ -143,6 +143,19 @@ class OpinionForm(FlaskForm):
         ]
 
 
+class EditOpinionForm(FlaskForm):
+    body = TextAreaField(
+        _l("Your opinion"),
+        validators=[
+            NotBlank(_l("Write your opinion.")),
+            MaxChars(OPINION_MAX),
+            NoControlCharacters(multiline=True),
+            Moderated(),  # no spam check: it is the same opinion, changed
+        ],
+        render_kw={"rows": 8, "maxlength": OPINION_MAX},
+    )
+
+
 class ReceiptForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search form

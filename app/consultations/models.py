@@ -142,3 +142,24 @@ class Opinion(db.Model):
     consultation: Mapped[Consultation] = relationship()
     section: Mapped[Section | None] = relationship()
     author: Mapped[User | None] = relationship()
+
+
+class ReactionKind(enum.StrEnum):
+    AGREE = "agree"
+    DISAGREE = "disagree"
+    PASS = "pass"  # noqa: S105  (the reaction, not a password)
+
+
+class Reaction(db.Model):
+    """One person's reaction to a published opinion; they can change it."""
+
+    __tablename__ = "opinion_reactions"
+    __table_args__ = (UniqueConstraint("opinion_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    opinion_id: Mapped[int] = mapped_column(
+        ForeignKey("opinions.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[ReactionKind] = mapped_column(_enum(ReactionKind, "reaction_kind"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -12,7 +12,15 @@ from sqlalchemy import func, or_, select
 
 from app import audit
 from app.auth.models import User
-from app.consultations.models import Channel, Consultation, Opinion, Section, State
+from app.consultations.models import (
+    Channel,
+    Consultation,
+    Opinion,
+    Reaction,
+    ReactionKind,
+    Section,
+    State,
+)
 from app.extensions import db
 from app.moderation import operations as moderation_ops
 from app.moderation.models import ItemStatus, ModerationItem
@@ -218,3 +226,77 @@ def published_opinions(consultation: Consultation) -> list[tuple[Opinion, Modera
         .order_by(Opinion.created_at, Opinion.id)
     ).all()
     return [(row[0], row[1]) for row in rows]
+
+
+# --- reactions, editing, withdrawing, my voice -----------------------------------------------
+
+
+class NotAllowed(Exception):
+    """The person may not do this with this opinion now."""
+
+
+def react(opinion: Opinion, user: User, kind: ReactionKind) -> None:
+    """Set the person's reaction to a published opinion (one per person, changeable)."""
+    if opinion.author_id == user.id or opinion.withdrawn_at is not None:
+        raise NotAllowed("own or withdrawn opinion")
+    item = item_of(opinion)
+    if item is None or item.status != ItemStatus.PUBLISHED:
+        raise NotAllowed("not published")
+    reaction = db.session.scalar(
+        select(Reaction).where(Reaction.opinion_id == opinion.id, Reaction.user_id == user.id)
+    )
+    if reaction is None:
+        db.session.add(Reaction(opinion_id=opinion.id, user_id=user.id, kind=kind))
+    else:
+        reaction.kind = kind
+        reaction.updated_at = utcnow()
+
+
+def reaction_counts(consultation: Consultation) -> dict[int, dict[str, int]]:
+    """Reactions per opinion of a consultation: {opinion id: {"agree": n, ...}}."""
+    counts: dict[int, dict[str, int]] = {}
+    rows = db.session.execute(
+        select(Reaction.opinion_id, Reaction.kind, func.count())
+        .join(Opinion, Opinion.id == Reaction.opinion_id)
+        .where(Opinion.consultation_id == consultation.id)
+        .group_by(Reaction.opinion_id, Reaction.kind)
+    )
+    for opinion_id, kind, n in rows:
+        counts.setdefault(opinion_id, {})[kind.value] = n
+    return counts
+
+
+def my_reactions(consultation: Consultation, user: User) -> dict[int, str]:
+    rows = db.session.execute(
+        select(Reaction.opinion_id, Reaction.kind)
+        .join(Opinion, Opinion.id == Reaction.opinion_id)
+        .where(Opinion.consultation_id == consultation.id, Reaction.user_id == user.id)
+    )
+    return {opinion_id: kind.value for opinion_id, kind in rows}
+
+
+def _own_and_open(opinion: Opinion, user: User) -> None:
+    if opinion.author_id != user.id:
+        raise NotAllowed("not the author")
+    if opinion.withdrawn_at is not None or not opinion.consultation.accepts_opinions():
+        raise NotAllowed("withdrawn or closed")
+
+
+def edit_opinion(opinion: Opinion, user: User, scan: ScanResult) -> None:
+    """Replace the text of an own opinion while the consultation is open; it is checked again."""
+    _own_and_open(opinion, user)
+    moderation_ops.record(OPINION, opinion.id, user, scan)
+
+
+def withdraw_opinion(opinion: Opinion, user: User) -> None:
+    """Withdraw an own opinion while the consultation is open; it leaves the public list."""
+    _own_and_open(opinion, user)
+    opinion.withdrawn_at = utcnow()
+
+
+def my_opinions(user: User) -> list[tuple[Opinion, ModerationItem | None]]:
+    """Everything the person sent, newest first, with its moderation state."""
+    opinions = db.session.scalars(
+        select(Opinion).where(Opinion.author_id == user.id).order_by(Opinion.created_at.desc())
+    ).all()
+    return [(opinion, item_of(opinion)) for opinion in opinions]

@@ -4,13 +4,21 @@ import secrets
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 
+from app.auth.forms import ActionForm
 from app.auth.models import Role
 from app.auth.permissions import can, policy, role_required
 from app.consultations import bp, operations
-from app.consultations.forms import ConsultationForm, OpinionForm, ReceiptForm
-from app.consultations.models import Consultation, IllegalMove, Section, State
+from app.consultations.forms import ConsultationForm, EditOpinionForm, OpinionForm, ReceiptForm
+from app.consultations.models import (
+    Consultation,
+    IllegalMove,
+    Opinion,
+    ReactionKind,
+    Section,
+    State,
+)
 from app.extensions import db
 from app.mail import send_template
 from app.moderation.models import ItemStatus
@@ -53,11 +61,22 @@ def show(consultation_id: int):
     form = None
     if current_user.is_authenticated and consultation.accepts_opinions():
         form = OpinionForm(sections=consultation.sections, key=secrets.token_urlsafe(16))
-    return render_template(
-        "consultations/show.html",
-        consultation=consultation,
-        opinions=operations.published_opinions(consultation),
-        form=form,
+    return _render_show(consultation, form)
+
+
+def _render_show(consultation: Consultation, form: OpinionForm | None, status: int = 200):
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    return (
+        render_template(
+            "consultations/show.html",
+            consultation=consultation,
+            opinions=operations.published_opinions(consultation),
+            counts=operations.reaction_counts(consultation),
+            mine=operations.my_reactions(consultation, user) if user else {},
+            form=form,
+            action_form=ActionForm(),
+        ),
+        status,
     )
 
 
@@ -103,15 +122,7 @@ def post_opinion(consultation_id: int):
                 url=url_for("consultations.receipt", code=opinion.receipt_code, _external=True),
             )
         return redirect(url_for("consultations.receipt", code=opinion.receipt_code, new=1))
-    return (
-        render_template(
-            "consultations/show.html",
-            consultation=consultation,
-            opinions=operations.published_opinions(consultation),
-            form=form,
-        ),
-        422 if form.errors or form.body.errors else 200,
-    )
+    return _render_show(consultation, form, 422 if form.errors or form.body.errors else 200)
 
 
 @bp.get("/receipts")
@@ -215,3 +226,76 @@ def consultation_state(consultation: Consultation) -> str:
         State.CLOSED: _("Closed"),
         State.PUBLISHED: _("Results published"),
     }[consultation.current_state()]
+
+
+def _own_opinion(opinion_id: int) -> Opinion:
+    opinion = db.get_or_404(Opinion, opinion_id)
+    if not current_user.is_authenticated:
+        abort(401)
+    if opinion.author_id != current_user.id:
+        abort(403)
+    return opinion
+
+
+@bp.post("/opinions/<int:opinion_id>/react")
+@login_required
+def react(opinion_id: int):
+    """Agree, disagree or pass on a published opinion (one reaction per person, changeable)."""
+    opinion = db.get_or_404(Opinion, opinion_id)
+    _load(opinion.consultation_id)
+    try:
+        operations.react(
+            opinion, current_user._get_current_object(), ReactionKind(request.form.get("kind"))
+        )
+    except (ValueError, operations.NotAllowed):
+        db.session.rollback()
+        flash(_("You cannot react to this opinion."), "error")
+    else:
+        db.session.commit()
+        flash(_("Your reaction is saved."), "success")
+    target = url_for("consultations.show", consultation_id=opinion.consultation_id)
+    return redirect(f"{target}#opinion-{opinion.id}")
+
+
+@bp.route("/opinions/<int:opinion_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_opinion(opinion_id: int):
+    """Change an own opinion while the consultation is open; it is checked again."""
+    opinion = _own_opinion(opinion_id)
+    item = operations.item_of(opinion)
+    form = EditOpinionForm(body=item.original_text if item else "")
+    if not opinion.consultation.accepts_opinions() or opinion.withdrawn_at:
+        flash(_("This opinion can no longer be changed."), "error")
+        return redirect(url_for("consultations.receipt", code=opinion.receipt_code))
+    if form.validate_on_submit():
+        operations.edit_opinion(opinion, current_user._get_current_object(), form.body.scan_result)
+        db.session.commit()
+        flash(_("Your opinion is changed."), "success")
+        return redirect(url_for("consultations.receipt", code=opinion.receipt_code))
+    return render_template("consultations/edit_opinion.html", form=form, opinion=opinion)
+
+
+@bp.post("/opinions/<int:opinion_id>/withdraw")
+@login_required
+def withdraw_opinion(opinion_id: int):
+    """Withdraw an own opinion while the consultation is open."""
+    opinion = _own_opinion(opinion_id)
+    try:
+        operations.withdraw_opinion(opinion, current_user._get_current_object())
+    except operations.NotAllowed:
+        flash(_("This opinion can no longer be changed."), "error")
+    else:
+        db.session.commit()
+        flash(_("Your opinion is withdrawn."), "success")
+    return redirect(url_for("consultations.my_voice"))
+
+
+@bp.get("/my-voice")
+@login_required
+def my_voice():
+    """Every opinion the person sent, each with where it stands."""
+    return render_template(
+        "consultations/my_voice.html",
+        entries=operations.my_opinions(current_user._get_current_object()),
+        form=ActionForm(),
+    )
