@@ -8,8 +8,10 @@ from flask import Flask, current_app, request, session
 from flask_babel import format_datetime, get_locale
 from flask_login import current_user
 from markupsafe import Markup
+from wtforms.fields import SelectChoice
 
 from app.timeutil import to_tokyo
+from app.validators import one_of
 from moderation import linkify_text
 
 TEXT_SIZES = ("normal", "large", "larger")
@@ -35,6 +37,17 @@ def tokyo_datetime(value: datetime | str | None, fmt: str = "medium") -> str:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return format_datetime(to_tokyo(value), fmt)
+
+
+def use_area_choices(field, empty_label, message=None) -> None:
+    """Offer the ward's areas (in the page language) in a select field, and accept only them."""
+    japanese = str(get_locale()) == "ja"
+    areas = current_app.config["WARD_AREAS"]
+    field.choices = [SelectChoice("", empty_label)] + [
+        SelectChoice(code, ja if japanese else en) for code, ja, en in areas
+    ]
+    # None: the field was not sent at all (an older form, a script); it means "not given".
+    field.validators = [one_of(["", None, *(code for code, _ja, _en in areas)], message)]
 
 
 def area_name(code: str | None) -> str:

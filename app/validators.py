@@ -6,7 +6,7 @@ import unicodedata
 
 from flask_babel import lazy_gettext as _l
 from wtforms import ValidationError
-from wtforms.validators import AnyOf
+from wtforms.validators import AnyOf, StopValidation
 
 _ALLOWED_CONTROLS_MULTILINE = {"\t", "\n", "\r"}
 
@@ -37,16 +37,38 @@ class NoControlCharacters:
                 raise ValidationError(_l("Remove the invisible control characters."))
 
 
+# Characters a reader cannot see: controls, format marks (zero-width space, BOM, bidi marks),
+# unassigned code points and separators.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cn", "Zs", "Zl", "Zp"})
+
+
+def has_visible(text: str | None) -> bool:
+    """Whether ``text`` has at least one character a reader can see."""
+    return bool(text) and any(
+        not ch.isspace() and unicodedata.category(ch) not in _INVISIBLE_CATEGORIES for ch in text
+    )
+
+
 class NotBlank:
-    """Refuse a value that is only spaces (half- or full-width), keeping the value as typed."""
+    """Refuse a value with nothing visible in it (spaces, zero-width characters), keeping it."""
 
     def __init__(self, message=None) -> None:
         self.message = message
 
     def __call__(self, form, field) -> None:
-        if not isinstance(field.data, str) or not field.data.strip():
+        if not isinstance(field.data, str) or not has_visible(field.data):
             field.errors[:] = []
-            raise ValidationError(self.message or _l("Enter a value."))
+            raise StopValidation(self.message or _l("Enter a value."))
+
+
+class OptionalText:
+    """An optional text field: nothing visible counts as not given (stored as None)."""
+
+    def __call__(self, form, field) -> None:
+        if not isinstance(field.data, str) or not has_visible(field.data):
+            field.data = None
+            field.errors[:] = []
+            raise StopValidation()
 
 
 def one_of(values, message=None) -> AnyOf:

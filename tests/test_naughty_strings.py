@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from app.account.models import Profile
 from app.auth.models import User
+from app.validators import has_visible
 from tests.conftest import PASSWORD, csrf_token, login
 
 BLNS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "naughty-strings" / "blns.json"
@@ -35,9 +36,9 @@ def assert_escaped(html: str, value: str) -> None:
 
 
 def acceptable_name(value: str, limit: int) -> bool:
-    """Our rule for a display name or full name: not blank, not too long, no control chars."""
+    """Our rule for a display name or full name: something visible, not too long, no controls."""
     controls = any(unicodedata.category(c) in {"Cc", "Cs"} for c in value)
-    return bool(value.strip()) and len(value) <= limit and not controls
+    return has_visible(value) and len(value) <= limit and not controls
 
 
 def refused(response) -> bool:

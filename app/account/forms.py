@@ -6,17 +6,15 @@ import re
 import unicodedata
 
 import phonenumbers
-from flask import current_app
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
-from wtforms.fields import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
 from app.auth.forms import display_name_field
+from app.i18n import use_area_choices
 from app.timeutil import utcnow
-from app.validators import NoControlCharacters, empty_to_none, nfkc_strip
+from app.validators import NoControlCharacters, OptionalText, empty_to_none, nfkc_strip
 
 _KANA = re.compile(r"^[\u3041-\u3096\u30a1-\u30fa\u30fc\u309d\u309e\u30fd\u30fe\s]+$")
 _POSTAL = re.compile(r"^〒?\s*(\d{3})-?(\d{4})$")
@@ -31,14 +29,14 @@ class ProfileForm(FlaskForm):
     full_name = StringField(
         _l("Full name"),
         filters=[empty_to_none],
-        validators=[Optional(), _max(100), NoControlCharacters()],
+        validators=[OptionalText(), _max(100), NoControlCharacters()],
         render_kw={"autocomplete": "name"},
     )
     furigana = StringField(
         _l("Furigana"),
         description=_l("Your name in kana, for example やまだ はなこ or ヤマダ ハナコ."),
         filters=[empty_to_none],
-        validators=[Optional(), _max(100)],
+        validators=[OptionalText(), _max(100)],
     )
     postal_code = StringField(
         _l("Postal code"),
@@ -50,7 +48,7 @@ class ProfileForm(FlaskForm):
     address = TextAreaField(
         _l("Address"),
         filters=[empty_to_none],
-        validators=[Optional(), _max(300), NoControlCharacters(multiline=True)],
+        validators=[OptionalText(), _max(300), NoControlCharacters(multiline=True)],
         render_kw={"autocomplete": "street-address", "rows": 2},
     )
     phone = StringField(
@@ -72,11 +70,7 @@ class ProfileForm(FlaskForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        japanese = str(get_locale()) == "ja"
-        self.area.choices = [SelectChoice("", _l("Not given"))] + [
-            SelectChoice(code, ja if japanese else en)
-            for code, ja, en in current_app.config["WARD_AREAS"]
-        ]
+        use_area_choices(self.area, _l("Not given"), _l("Choose an area from the list."))
 
     def validate_birth_year(self, field) -> None:
         this_year = utcnow().year
@@ -108,7 +102,4 @@ class ProfileForm(FlaskForm):
         field.data = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
     def validate_area(self, field) -> None:
-        codes = {code for code, _ja, _en in current_app.config["WARD_AREAS"]}
-        if field.data and field.data not in codes:
-            raise ValidationError(_l("Choose an area from the list."))
         field.data = field.data or None

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms.validators import Length, ValidationError
 
+from app.consultations.operations import HEADING_MAX, parse_draft
+from app.i18n import use_area_choices
 from app.moderation.validators import Moderated
 from app.timeutil import TOKYO, as_utc
-from app.validators import MaxChars, NoControlCharacters, NotBlank, nfkc_strip, one_of
+from app.validators import (
+    MaxChars,
+    NoControlCharacters,
+    NotBlank,
+    OptionalText,
+    nfkc_strip,
+    one_of,
+)
 
 OPINION_MAX = 4000
 AGE_BANDS = ("10s", "20s", "30s", "40s", "50s", "60s", "70s", "80+")
@@ -22,7 +29,7 @@ AGE_BANDS = ("10s", "20s", "30s", "40s", "50s", "60s", "70s", "80+")
 
 def _text(label, limit, *, multiline=False, required=True, **kwargs):
     validators = [
-        NotBlank(_l("Enter %(field)s.", field=label)) if required else Optional(),
+        NotBlank(_l("Enter %(field)s.", field=label)) if required else OptionalText(),
         Length(max=limit, message=_l("Use at most %(max)d characters.")),
         NoControlCharacters(multiline=multiline),
     ]
@@ -85,14 +92,20 @@ class ConsultationForm(FlaskForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        japanese = str(get_locale()) == "ja"
-        self.area.choices = [SelectChoice("", _l("The whole ward"))] + [
-            SelectChoice(code, ja if japanese else en)
-            for code, ja, en in current_app.config["WARD_AREAS"]
-        ]
-        self.area.validators = [
-            one_of(["", *(c for c, _ja, _en in current_app.config["WARD_AREAS"])])
-        ]
+        use_area_choices(self.area, _l("The whole ward"))
+
+    def validate_draft(self, field) -> None:
+        for position, (heading, _body) in enumerate(parse_draft(field.data or ""), start=1):
+            if len(heading) > HEADING_MAX:
+                raise ValidationError(
+                    _l(
+                        "The heading of section %(n)d is %(over)d characters too long "
+                        "(at most %(max)d).",
+                        n=position,
+                        over=len(heading) - HEADING_MAX,
+                        max=HEADING_MAX,
+                    )
+                )
 
     def validate_closes_at(self, field) -> None:
         if self.opens_at.data and field.data and field.data <= self.opens_at.data:
@@ -133,14 +146,7 @@ class OpinionForm(FlaskForm):
             for s in sections
         ]
         self.section.validators = [one_of(["", *(str(s.id) for s in sections)])]
-        japanese = str(get_locale()) == "ja"
-        self.area.choices = [SelectChoice("", _l("Not given"))] + [
-            SelectChoice(code, ja if japanese else en)
-            for code, ja, en in current_app.config["WARD_AREAS"]
-        ]
-        self.area.validators = [
-            one_of(["", *(c for c, _ja, _en in current_app.config["WARD_AREAS"])])
-        ]
+        use_area_choices(self.area, _l("Not given"))
 
 
 class EditOpinionForm(FlaskForm):

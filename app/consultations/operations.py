@@ -33,15 +33,17 @@ if TYPE_CHECKING:
 
 OPINION = "opinion"
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud at a counter
-_HEADING = re.compile(r"^\s*#+\s*(.+?)\s*$")
+# A heading line starts with # (or the full-width ＃); the heading keeps what was typed.
+_HEADING = re.compile(r"^\s*[#＃]+\s*(.+?)\s*$")
+HEADING_MAX = 200
 
 
 def parse_draft(text: str) -> list[tuple[str, str]]:
     """Split a draft into (heading, body) sections; a line starting with # starts a section."""
     sections: list[tuple[str, list[str]]] = []
     for line in text.replace("\r\n", "\n").split("\n"):
-        match = _HEADING.match(unicodedata.normalize("NFKC", line)) if line.strip() else None
-        if match and line.lstrip()[:1] in {"#", "＃"}:
+        match = _HEADING.match(line)
+        if match:
             sections.append((match.group(1), []))
         elif sections:
             sections[-1][1].append(line)

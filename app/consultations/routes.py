@@ -219,7 +219,7 @@ def _data(form: ConsultationForm) -> operations.ConsultationData:
 def consultation_state(consultation: Consultation) -> str:
     """The state of a consultation now, in the page language."""
     return {
-        State.DRAFT: _("Draft"),
+        State.DRAFT: _("Draft, not public"),
         State.OPEN: _("Open for opinions")
         if consultation.accepts_opinions()
         else _("Opening soon"),
