@@ -13,6 +13,7 @@ import secrets
 import socket
 import threading
 import uuid
+from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
@@ -26,8 +27,11 @@ from sqlalchemy.engine import make_url
 from app import create_app
 from app.auth import operations
 from app.auth.models import Role, User
+from app.consultations import operations as consultation_ops
+from app.consultations.models import State
 from app.extensions import db as _db
 from app.moderation.models import BlockedWord
+from app.timeutil import utcnow
 from moderation import default_entries
 
 PASSWORD = "correct horse battery staple"
@@ -268,3 +272,33 @@ def logged_in(client, make_user):
         return user
 
     return do
+
+
+PARKS_DRAFT = """# 第1章 総則
+この計画は、声区の公園をより使いやすくするためのものです。
+
+# 第2章 遊具の更新
+老朽化した遊具を、令和9年度までに順次更新します。
+
+# 第3章 夜間の照明
+夜間も安心して通れるよう、照明を増やします。"""
+
+
+def create_open_consultation(staff: User, title: str = "声区公園整備計画（案）", draft=PARKS_DRAFT):
+    """Make an open consultation through the operations (in an app context) and commit."""
+    now = utcnow()
+    data = consultation_ops.ConsultationData(
+        title=title,
+        summary="ご意見を募集します。",
+        department="公園課",
+        contact="03-0000-0000",
+        topics="公園",
+        area=None,
+        opens_at=now - timedelta(days=1),
+        closes_at=now + timedelta(days=30),
+        draft=draft,
+    )
+    consultation = consultation_ops.save_consultation(None, data, staff)
+    consultation_ops.move(consultation, State.OPEN, staff)
+    _db.session.commit()
+    return consultation

@@ -13,7 +13,7 @@ from app.consultations import operations
 from app.consultations.models import Consultation, IllegalMove, Opinion, Reaction, State
 from app.moderation.models import ItemStatus, ModerationItem
 from app.timeutil import TOKYO, utcnow
-from tests.conftest import login, post_form
+from tests.conftest import create_open_consultation, login, post_form
 
 DRAFT = """# 第1章 総則
 この計画は、声区の公園をより使いやすくするためのものです。
@@ -49,23 +49,7 @@ def form_data(**overrides):
 @pytest.fixture
 def open_consultation(db, make_user):
     """An open consultation with three sections, made through the operations."""
-    staff = make_user(role=Role.STAFF)
-    now = utcnow()
-    data = operations.ConsultationData(
-        title="声区公園整備計画（案）",
-        summary="ご意見を募集します。",
-        department="公園課",
-        contact="03-0000-0000",
-        topics="公園",
-        area=None,
-        opens_at=now - timedelta(days=1),
-        closes_at=now + timedelta(days=30),
-        draft=DRAFT,
-    )
-    consultation = operations.save_consultation(None, data, staff)
-    operations.move(consultation, State.OPEN, staff)
-    db.session.commit()
-    return consultation
+    return create_open_consultation(make_user(role=Role.STAFF), draft=DRAFT)
 
 
 def test_parse_draft_into_sections():

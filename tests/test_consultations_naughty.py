@@ -20,13 +20,13 @@ from sqlalchemy import func, select
 from app.auth.models import Role
 from app.consultations import operations
 from app.consultations.forms import OPINION_MAX
-from app.consultations.models import Consultation, Opinion, Section, State
+from app.consultations.models import Consultation, Opinion, Section
 from app.moderation import operations as moderation_ops
 from app.moderation.models import ItemStatus
 from app.timeutil import TOKYO, utcnow
 from app.validators import has_visible
 from moderation import linkify_text
-from tests.conftest import csrf_token, login
+from tests.conftest import create_open_consultation, csrf_token, login
 
 BLNS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "naughty-strings" / "blns.json"
 MARKUP = set('<"')
@@ -116,23 +116,7 @@ def tokyo(dt) -> str:
 @pytest.fixture
 def open_consultation(db, make_user):
     """An open consultation with two sections."""
-    staff = make_user(role=Role.STAFF)
-    now = utcnow()
-    data = operations.ConsultationData(
-        title="声区公園整備計画（案）",
-        summary="ご意見を募集します。",
-        department="公園課",
-        contact="03-0000-0000",
-        topics="公園",
-        area=None,
-        opens_at=now - timedelta(days=1),
-        closes_at=now + timedelta(days=30),
-        draft=DRAFT,
-    )
-    consultation = operations.save_consultation(None, data, staff)
-    operations.move(consultation, State.OPEN, staff)
-    db.session.commit()
-    return consultation
+    return create_open_consultation(make_user(role=Role.STAFF), draft=DRAFT)
 
 
 def test_opinions(app, db, naughty, make_user, open_consultation, mailbox):

@@ -20,7 +20,7 @@ from app.consultations.models import Consultation, Opinion, State
 from app.extensions import db
 from app.moderation.models import ItemStatus, ModerationItem
 from app.timeutil import TOKYO, utcnow
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, create_open_consultation
 
 TITLE = "声区公園整備計画（案）"
 DRAFT = """# 第1章 総則
@@ -220,22 +220,7 @@ def open_consultation(live_app) -> int:
     """An open consultation made through the operations (the staff part is tested above)."""
     with live_app.app_context():
         staff = db.session.scalar(select(User).where(User.role == Role.STAFF))
-        now = utcnow()
-        data = consultation_ops.ConsultationData(
-            title=TITLE,
-            summary="ご意見を募集します。",
-            department="公園課",
-            contact="03-0000-0000",
-            topics="公園",
-            area=None,
-            opens_at=now - timedelta(days=1),
-            closes_at=now + timedelta(days=30),
-            draft=DRAFT,
-        )
-        consultation = consultation_ops.save_consultation(None, data, staff)
-        consultation_ops.move(consultation, State.OPEN, staff)
-        db.session.commit()
-        consultation_id = consultation.id
+        consultation_id = create_open_consultation(staff, title=TITLE, draft=DRAFT).id
         db.session.remove()
     return consultation_id
 
