@@ -302,3 +302,23 @@ def test_no_changes_after_closing(client, db, open_consultation, logged_in):
     assert db.session.get(Opinion, opinion.id).withdrawn_at is None
     html = client.get("/consultations/my-voice").get_data(as_text=True)
     assert "区が検討しています" in html
+
+
+def test_readers_report_an_opinion_and_it_is_hidden(app, client, db, open_consultation, make_user):
+    app.config["REPORT_HIDE_THRESHOLD"] = 1
+    author = make_user()
+    login(client, author.email)
+    opinion = opinion_by(client, db, open_consultation, "この計画は全部だめだ。")
+    item = operations.item_of(opinion)
+    reader = app.test_client()
+    login(reader, make_user().email)
+    path = f"/consultations/{open_consultation.id}"
+    html = reader.get(path).get_data(as_text=True)
+    assert f'action="/moderation/items/{item.id}/report"' in html
+    post_form(
+        reader, f"/moderation/items/{item.id}/report", {"reason": "abuse", "next": path}, page=path
+    )
+    html = reader.get(path).get_data(as_text=True)
+    assert "この計画は全部だめだ。" not in html
+    db.session.refresh(item)
+    assert item.status == ItemStatus.HELD and "reported" in item.reasons

@@ -21,6 +21,7 @@ from app.consultations.models import (
 )
 from app.extensions import db
 from app.mail import send_template
+from app.moderation.forms import ReportForm
 from app.moderation.models import ItemStatus
 
 
@@ -75,6 +76,7 @@ def _render_show(consultation: Consultation, form: OpinionForm | None, status: i
             mine=operations.my_reactions(consultation, user) if user else {},
             form=form,
             action_form=ActionForm(),
+            report_form=ReportForm() if user else None,
         ),
         status,
     )
