@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from app import audit
 from app.auth.models import User
@@ -226,6 +227,7 @@ def published_opinions(consultation: Consultation) -> list[tuple[Opinion, Modera
             ModerationItem.status == ItemStatus.PUBLISHED,
         )
         .order_by(Opinion.created_at, Opinion.id)
+        .options(selectinload(Opinion.author), selectinload(Opinion.section))
     ).all()
     return [(row[0], row[1]) for row in rows]
 
