@@ -9,11 +9,13 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from app import audit
 from app.account.models import Profile
 from app.auth import operations
 from app.auth.models import Role, User
 from app.auth.passwords import password_problem
 from app.consultations import operations as consultation_ops
+from app.consultations.importing import import_opinions
 from app.consultations.models import Consultation, State
 from app.extensions import db
 from app.moderation import operations as moderation_ops
@@ -188,6 +190,46 @@ def set_role(email: str, role: str) -> None:
     operations.set_role(user, chosen)
     db.session.commit()
     click.echo(f"user {user.id} is now {chosen.value}")
+
+
+@koe.command("import-opinions")
+@click.argument("consultation_id", type=int)
+@click.argument("csv_file", type=click.File("rb"))
+@click.option("--by", "staff_email", required=True, help="E-mail of the staff member entering.")
+def import_opinions_command(consultation_id: int, csv_file, staff_email: str) -> None:
+    """Import opinions received on paper, by fax, at the counter or by e-mail (CSV).
+
+    Columns: channel (paper, fax, counter, email), section (its number; empty for the whole
+    draft), text, received_at (Tokyo time, optional), age_band, area (optional).
+    """
+    staff = operations.find_by_email(staff_email)
+    if staff is None or not staff.has_role(Role.STAFF):
+        raise click.ClickException(f"{staff_email} is not a staff account")
+    consultation = db.session.get(Consultation, consultation_id)
+    if consultation is None:
+        raise click.ClickException(f"no consultation {consultation_id}")
+    if consultation.current_state() not in consultation_ops.ENTRY_STATES:
+        raise click.ClickException("the consultation is not open or closed: nothing imported")
+    areas = {code for code, _ja, _en in current_app.config["WARD_AREAS"]}
+    result = import_opinions(consultation, staff, csv_file.read(), areas)
+    if result.errors:
+        db.session.rollback()
+        click.echo("\n".join(result.errors), err=True)
+        raise click.ClickException(f"{len(result.errors)} problem(s): nothing imported")
+    audit.record(
+        "consultation.import_opinions",
+        consultation,
+        actor=staff,
+        details={"opinions": len(result.opinions)},
+    )
+    db.session.commit()
+    held = sum(1 for o in result.opinions if consultation_ops.item_of(o).status.value == "held")
+    click.echo(
+        f"imported {len(result.opinions)} opinion(s): "
+        f"{len(result.opinions) - held} published, {held} waiting for a moderator"
+    )
+    for opinion in result.opinions:
+        click.echo(f"  {opinion.receipt_code}")
 
 
 def init_app(app: Flask) -> None:

@@ -13,7 +13,7 @@ from wtforms.validators import Length, ValidationError
 from app.consultations.operations import HEADING_MAX, parse_draft
 from app.i18n import use_area_choices
 from app.moderation.validators import Moderated
-from app.timeutil import TOKYO, as_utc
+from app.timeutil import TOKYO, as_utc, parse_tokyo
 from app.validators import (
     MaxChars,
     NoControlCharacters,
@@ -50,16 +50,10 @@ class TokyoDateTimeField(StringField):
         return self.raw_data[0] if self.raw_data else ""
 
     def process_formdata(self, valuelist) -> None:
-        self.data = None
         text = nfkc_strip(valuelist[0]) if valuelist else ""
-        for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M"):
-            try:
-                local = datetime.strptime(text, fmt)  # Tokyo time, set below
-            except ValueError:
-                continue
-            self.data = as_utc(local.replace(tzinfo=TOKYO))
-            return
-        raise ValueError(_l("Enter a date and time like 2026-12-01 09:00."))
+        self.data = parse_tokyo(text) if text else None
+        if text and self.data is None:
+            raise ValueError(_l("Enter a date and time like 2026-12-01 09:00."))
 
 
 class ConsultationForm(FlaskForm):
@@ -108,6 +102,8 @@ class ConsultationForm(FlaskForm):
                 )
 
     def validate_closes_at(self, field) -> None:
+        if field.data is None:
+            raise ValidationError(_l("Enter a date and time like 2026-12-01 09:00."))
         if self.opens_at.data and field.data and field.data <= self.opens_at.data:
             raise ValidationError(_l("The closing time must be after the opening time."))
 
@@ -147,6 +143,40 @@ class OpinionForm(FlaskForm):
         ]
         self.section.validators = [one_of(["", *(str(s.id) for s in sections)])]
         use_area_choices(self.area, _l("Not given"))
+
+
+class EnteredOpinionForm(OpinionForm):
+    """Staff enter an opinion that arrived on paper, by fax, at the counter or by e-mail."""
+
+    channel = SelectField(
+        _l("Received by"),
+        choices=[
+            SelectChoice("paper", _l("Paper (post)")),
+            SelectChoice("fax", _l("Fax")),
+            SelectChoice("counter", _l("At the counter")),
+            SelectChoice("email", _l("E-mail")),
+        ],
+        validate_choice=False,
+        validators=[one_of(("paper", "fax", "counter", "email"))],
+    )
+    received_at = TokyoDateTimeField(
+        _l("Received on (Tokyo time)"), description=_l("Leave empty for now.")
+    )
+    body = TextAreaField(
+        _l("The opinion as written"),
+        validators=[
+            NotBlank(_l("Write your opinion.")),
+            MaxChars(OPINION_MAX),
+            NoControlCharacters(multiline=True),
+            Moderated(),  # no spam check: staff type in what others sent
+        ],
+        render_kw={"rows": 8},
+    )
+    show_name = None  # there is no account to show
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.section.label.text = _l("About")
 
 
 class EditOpinionForm(FlaskForm):

@@ -6,6 +6,7 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_, select
@@ -28,8 +29,6 @@ from app.moderation.models import ItemStatus, ModerationItem
 from app.timeutil import utcnow
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from moderation import ScanResult
 
 OPINION = "opinion"
@@ -304,3 +303,39 @@ def my_opinions(user: User) -> list[tuple[Opinion, ModerationItem | None]]:
         select(Opinion).where(Opinion.author_id == user.id).order_by(Opinion.created_at.desc())
     ).all()
     return [(opinion, item_of(opinion)) for opinion in opinions]
+
+
+# --- opinions that arrived on paper, by fax, at the counter or by e-mail ----------------------
+
+#: where staff may enter opinions: while open, and after closing (post arrives late)
+ENTRY_STATES = {State.OPEN, State.CLOSED}
+
+
+def enter_opinion(
+    consultation: Consultation,
+    staff: User,
+    scan: ScanResult,
+    *,
+    channel: Channel,
+    section: Section | None = None,
+    received_at: datetime | None = None,
+    age_band: str | None = None,
+    area: str | None = None,
+) -> Opinion:
+    """Record an opinion a resident sent without Koe; it passes the same moderation."""
+    if consultation.current_state() not in ENTRY_STATES:
+        raise NotAllowed("the consultation does not take opinions now")
+    if channel == Channel.WEB:
+        raise ValueError("web opinions are sent by residents themselves")
+    opinion, _created = submit_opinion(
+        consultation, None, scan, section=section, age_band=age_band, area=area, channel=channel
+    )
+    if received_at is not None:
+        opinion.created_at = received_at
+    audit.record(
+        "opinion.enter",
+        opinion,
+        actor=staff,
+        details={"consultation": consultation.id, "channel": channel.value},
+    )
+    return opinion

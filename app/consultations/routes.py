@@ -10,8 +10,15 @@ from app.auth.forms import ActionForm
 from app.auth.models import Role
 from app.auth.permissions import can, policy, role_required
 from app.consultations import bp, operations
-from app.consultations.forms import ConsultationForm, EditOpinionForm, OpinionForm, ReceiptForm
+from app.consultations.forms import (
+    ConsultationForm,
+    EditOpinionForm,
+    EnteredOpinionForm,
+    OpinionForm,
+    ReceiptForm,
+)
 from app.consultations.models import (
+    Channel,
     Consultation,
     IllegalMove,
     Opinion,
@@ -125,6 +132,36 @@ def post_opinion(consultation_id: int):
             )
         return redirect(url_for("consultations.receipt", code=opinion.receipt_code, new=1))
     return _render_show(consultation, form, 422 if form.errors or form.body.errors else 200)
+
+
+@bp.route("/<int:consultation_id>/opinions/enter", methods=["GET", "POST"])
+@role_required(Role.STAFF)
+def enter_opinion(consultation_id: int):
+    """Staff enter an opinion received on paper, by fax, at the counter or by e-mail."""
+    consultation = _load(consultation_id, "edit")
+    if consultation.current_state() not in operations.ENTRY_STATES:
+        flash(_("Opinions can be entered while the consultation is open or closed."), "error")
+        return redirect(url_for("consultations.show", consultation_id=consultation.id))
+    form = EnteredOpinionForm(sections=consultation.sections)
+    if form.validate_on_submit():
+        section = db.session.get(Section, int(form.section.data)) if form.section.data else None
+        opinion = operations.enter_opinion(
+            consultation,
+            current_user._get_current_object(),
+            form.body.scan_result,
+            channel=Channel(form.channel.data),
+            section=section,
+            received_at=form.received_at.data,
+            age_band=form.age_band.data or None,
+            area=form.area.data or None,
+        )
+        db.session.commit()
+        flash(
+            _("The opinion is entered. Its receipt code is %(code)s.", code=opinion.receipt_code),
+            "success",
+        )
+        return redirect(url_for("consultations.enter_opinion", consultation_id=consultation.id))
+    return render_template("consultations/enter_opinion.html", form=form, consultation=consultation)
 
 
 @bp.get("/receipts")

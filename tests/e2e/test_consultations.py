@@ -273,3 +273,19 @@ def test_opinion_form_without_javascript_on_a_phone(live_app, open_page, check_a
         assert item.public_text == "詳しくは［電話番号］に電話をください。"
         assert db.session.scalar(select(Consultation.id)) == consultation_id
         db.session.remove()
+
+
+def test_staff_enter_a_fax_opinion(live_app, page, check_a11y):
+    create_people(live_app)
+    consultation_id = open_consultation(live_app)
+    sign_in(page, check_a11y, "staff@example.jp")
+    page.goto(f"/consultations/{consultation_id}")
+    check_a11y(page)
+    page.get_by_role("link", name="声（こえ）以外で届いた意見を入力する").click()
+    expect(heading(page, "声（こえ）以外で届いた意見を入力する")).to_be_visible()
+    check_a11y(page)
+    page.get_by_label("受付方法").select_option("fax")
+    page.get_by_label("提出された意見（原文のまま）").fill("駐輪場を増やしてください。")
+    page.get_by_role("button", name="意見を入力する").click()
+    expect(page.get_by_role("status")).to_contain_text("意見を入力しました。受付番号は")
+    check_a11y(page)

@@ -1,0 +1,141 @@
+"""`flask koe import-opinions`: paper, fax, counter and e-mail opinions from CSV, all or none."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from app.audit import AuditEntry
+from app.auth.models import Role
+from app.consultations import operations
+from app.consultations.models import Channel, Opinion
+from app.moderation.models import ItemStatus
+from app.timeutil import to_tokyo
+from tests.conftest import create_open_consultation, post_form
+
+GOOD = """channel,section,text,received_at,age_band,area
+paper,2,遊具を新しくしてください。,2026-11-20 10:00,70s,north
+fax,,夜道が暗いので照明を増やしてほしい。連絡先 03-1111-2222,,,
+窓口,1,"車いすでも使える公園に
+してください。",2026/11/21 14:30,,
+メール,3,ベンチを増やしてください。,,40s,
+"""
+
+
+@pytest.fixture
+def consultation(db, make_user):
+    return create_open_consultation(make_user(role=Role.STAFF))
+
+
+def run(app, consultation, tmp_path, content: bytes, by="staff@example.jp"):
+    path = tmp_path / "opinions.csv"
+    path.write_bytes(content)
+    return app.test_cli_runner().invoke(
+        args=["koe", "import-opinions", str(consultation.id), str(path), "--by", by]
+    )
+
+
+def count(db):
+    return db.session.scalar(select(func.count()).select_from(Opinion))
+
+
+def test_import_in_utf8_and_shift_jis(app, db, consultation, make_user, tmp_path):
+    make_user(role=Role.STAFF, email="staff@example.jp")
+    result = run(app, consultation, tmp_path, GOOD.encode("utf-8-sig"))
+    assert result.exit_code == 0, result.output
+    assert "imported 4 opinion(s): 3 published, 1 waiting for a moderator" in result.output
+    opinions = db.session.scalars(select(Opinion).order_by(Opinion.id)).all()
+    assert [o.channel for o in opinions] == [
+        Channel.PAPER, Channel.FAX, Channel.COUNTER, Channel.EMAIL,
+    ]  # fmt: skip
+    assert opinions[0].section.position == 2 and opinions[0].age_band == "70s"
+    received = to_tokyo(opinions[0].created_at)  # the date written on the paper, in Tokyo
+    assert (received.month, received.day, received.hour) == (11, 20, 10)
+    assert all(o.author_id is None for o in opinions)
+    held = operations.item_of(opinions[1])
+    assert held.status == ItemStatus.HELD and "［電話番号］" in held.public_text
+    assert operations.item_of(opinions[2]).original_text == "車いすでも使える公園に\nしてください。"
+    for opinion in opinions:
+        assert opinion.receipt_code in result.output
+    entry = db.session.scalar(
+        select(AuditEntry).where(AuditEntry.action == "consultation.import_opinions")
+    )
+    assert entry.details == {"opinions": 4}
+
+    sjis = "channel,text\n紙,保育園を増やしてください。\n".encode("cp932")
+    assert run(app, consultation, tmp_path, sjis).exit_code == 0
+    assert count(db) == 5
+
+
+def test_one_bad_row_imports_nothing_and_names_every_problem(
+    app, db, consultation, make_user, tmp_path
+):
+    make_user(role=Role.STAFF, email="staff@example.jp")
+    bad = (
+        "channel,section,text,received_at,age_band,area\n"
+        "paper,1,よい意見です。,,,\n"
+        "pigeon,9,,yesterday,100s,atlantis\n"
+        "fax,,私のマイナンバーは1234-5678-9018です,,,\n"
+    )
+    result = run(app, consultation, tmp_path, bad.encode())
+    assert result.exit_code != 0
+    out = result.output
+    assert "nothing imported" in out
+    for problem in (
+        "line 3: unknown channel 'pigeon'",
+        "line 3: no text",
+        "line 3: no section '9'",
+        "line 3: received_at 'yesterday'",
+        "line 3: age_band '100s'",
+        "line 3: unknown area 'atlantis'",
+        "line 4: refused by moderation: my_number",
+    ):
+        assert problem in out
+    assert "1234-5678-9018" not in out  # the number is never printed
+    assert count(db) == 0
+
+
+def test_refuses_non_staff_unknown_consultations_and_missing_columns(
+    app, db, consultation, make_user, tmp_path
+):
+    make_user(email="resident@example.jp")
+    make_user(role=Role.STAFF, email="staff@example.jp")
+    assert run(app, consultation, tmp_path, GOOD.encode(), by="resident@example.jp").exit_code
+    result = run(app, consultation, tmp_path, b"who,what\n1,2\n")
+    assert result.exit_code and "missing columns" in result.output
+    path = tmp_path / "x.csv"
+    path.write_bytes(GOOD.encode())
+    result = app.test_cli_runner().invoke(
+        args=["koe", "import-opinions", "999999", str(path), "--by", "staff@example.jp"]
+    )
+    assert result.exit_code and "no consultation" in result.output
+    assert count(db) == 0
+
+
+def test_staff_enter_one_opinion_by_hand(client, db, consultation, logged_in):
+    logged_in(Role.STAFF)
+    path = f"/consultations/{consultation.id}/opinions/enter"
+    data = {
+        "channel": "fax",
+        "received_at": "2026-11-20 09:30",
+        "section": str(consultation.sections[0].id),
+        "body": "公園のトイレをきれいにしてください。",
+        "age_band": "",
+        "area": "",
+    }
+    response = post_form(client, path, data, page=path)
+    assert response.status_code == 302
+    opinion = db.session.scalar(select(Opinion))
+    assert opinion.channel == Channel.FAX and opinion.author_id is None
+    assert to_tokyo(opinion.created_at).hour == 9
+    assert opinion.receipt_code in client.get(path).get_data(as_text=True)  # flashed
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "opinion.enter"))
+    bad = post_form(client, path, {**data, "channel": "pigeon", "received_at": "きのう"}, page=path)
+    html = bad.get_data(as_text=True)
+    assert "一覧から選んでください" in html and "2026-12-01 09:00 のように" in html
+    assert count(db) == 1
+
+
+def test_residents_cannot_enter_opinions(client, consultation, logged_in):
+    logged_in()
+    assert client.get(f"/consultations/{consultation.id}/opinions/enter").status_code == 403
