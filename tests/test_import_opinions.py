@@ -62,9 +62,11 @@ def test_import_in_utf8_and_shift_jis(app, db, consultation, make_user, tmp_path
     )
     assert entry.details == {"opinions": 4}
 
-    sjis = "channel,text\n紙,保育園を増やしてください。\n".encode("cp932")
+    sjis = "channel,section,text\n紙,２,保育園を増やしてください。\nＦＡＸ,,図書館を\n".encode(
+        "cp932"
+    )
     assert run(app, consultation, tmp_path, sjis).exit_code == 0
-    assert count(db) == 5
+    assert count(db) == 6
 
 
 def test_one_bad_row_imports_nothing_and_names_every_problem(

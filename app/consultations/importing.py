@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from dataclasses import dataclass, field
 
 from app.auth.models import User
@@ -31,6 +32,11 @@ CHANNELS = {
 class ImportResult:
     errors: list[str] = field(default_factory=list)
     opinions: list[Opinion] = field(default_factory=list)
+
+
+def _cell(row: dict, name: str) -> str:
+    """A short cell as typed in office software: full-width ２ or ＦＡＸ read as 2 or FAX."""
+    return unicodedata.normalize("NFKC", row.get(name) or "").strip()
 
 
 def decode(data: bytes) -> str:
@@ -60,7 +66,7 @@ def import_opinions(
     rows = []
     for line, row in enumerate(reader, start=2):
         problems = []
-        channel = CHANNELS.get((row.get("channel") or "").strip().lower())
+        channel = CHANNELS.get(_cell(row, "channel").lower())
         if channel is None:
             problems.append(f"unknown channel {row.get('channel')!r}")
         body = row.get("text") or ""
@@ -68,18 +74,18 @@ def import_opinions(
             problems.append("no text")
         elif len(body) > OPINION_MAX:
             problems.append(f"text {len(body) - OPINION_MAX} characters too long")
-        section_key = (row.get("section") or "").strip()
+        section_key = _cell(row, "section")
         section: Section | None = sections.get(section_key) if section_key else None
         if section_key and section is None:
             problems.append(f"no section {section_key!r}")
-        received = (row.get("received_at") or "").strip()
+        received = _cell(row, "received_at")
         received_at = parse_tokyo(received) if received else None
         if received and received_at is None:
             problems.append(f"received_at {received!r} is not a date like 2026-12-01 09:00")
-        age_band = (row.get("age_band") or "").strip() or None
+        age_band = _cell(row, "age_band") or None
         if age_band and age_band not in AGE_BANDS:
             problems.append(f"age_band {age_band!r} is not one of {', '.join(AGE_BANDS)}")
-        area = (row.get("area") or "").strip() or None
+        area = _cell(row, "area") or None
         if area and area not in areas:
             problems.append(f"unknown area {area!r}")
         scan = None
