@@ -112,18 +112,27 @@ class ConsultationForm(FlaskForm):
             raise ValidationError(_l("Enter a date and time like 2026-12-01 09:00."))
 
 
-class OpinionForm(FlaskForm):
-    section = SelectField(_l("About"), validate_choice=False)
-    body = TextAreaField(
-        _l("Your opinion"),
+def opinion_body(label, *, spam: bool) -> TextAreaField:
+    """The text of an opinion: something visible, not too long, through moderation.
+
+    ``spam``: check it against the author's and everyone's recent posts (a new opinion);
+    a changed opinion or one staff type in for someone else is not checked that way.
+    """
+    return TextAreaField(
+        label,
         validators=[
             NotBlank(_l("Write your opinion.")),
             MaxChars(OPINION_MAX),
             NoControlCharacters(multiline=True),
-            Moderated(spam=True),
+            Moderated(spam=spam),
         ],
         render_kw={"rows": 8, "maxlength": OPINION_MAX},
     )
+
+
+class OpinionForm(FlaskForm):
+    section = SelectField(_l("About"), validate_choice=False)
+    body = opinion_body(_l("Your opinion"), spam=True)
     show_name = BooleanField(_l("Show my display name with my opinion (otherwise: anonymous)"))
     age_band = SelectField(
         _l("Age (optional, for statistics only)"),
@@ -162,16 +171,7 @@ class EnteredOpinionForm(OpinionForm):
     received_at = TokyoDateTimeField(
         _l("Received on (Tokyo time)"), description=_l("Leave empty for now.")
     )
-    body = TextAreaField(
-        _l("The opinion as written"),
-        validators=[
-            NotBlank(_l("Write your opinion.")),
-            MaxChars(OPINION_MAX),
-            NoControlCharacters(multiline=True),
-            Moderated(),  # no spam check: staff type in what others sent
-        ],
-        render_kw={"rows": 8},
-    )
+    body = opinion_body(_l("The opinion as written"), spam=False)
     show_name = None  # there is no account to show
 
     def __init__(self, *args, **kwargs) -> None:
@@ -180,16 +180,7 @@ class EnteredOpinionForm(OpinionForm):
 
 
 class EditOpinionForm(FlaskForm):
-    body = TextAreaField(
-        _l("Your opinion"),
-        validators=[
-            NotBlank(_l("Write your opinion.")),
-            MaxChars(OPINION_MAX),
-            NoControlCharacters(multiline=True),
-            Moderated(),  # no spam check: it is the same opinion, changed
-        ],
-        render_kw={"rows": 8, "maxlength": OPINION_MAX},
-    )
+    body = opinion_body(_l("Your opinion"), spam=False)
 
 
 class ReceiptForm(FlaskForm):
