@@ -11,6 +11,7 @@ from app.audit import AuditEntry
 from app.auth.models import Role
 from app.consultations import operations
 from app.consultations.models import Consultation, IllegalMove, Opinion, Reaction, State
+from app.moderation import operations as moderation_ops
 from app.moderation.models import ItemStatus, ModerationItem
 from app.timeutil import TOKYO, utcnow
 from tests.conftest import create_open_consultation, login, post_form
@@ -322,3 +323,18 @@ def test_readers_report_an_opinion_and_it_is_hidden(app, client, db, open_consul
     assert "この計画は全部だめだ。" not in html
     db.session.refresh(item)
     assert item.status == ItemStatus.HELD and "reported" in item.reasons
+
+
+def test_published_opinions_come_in_pages(client, db, open_consultation):
+    for n in range(1, 53):
+        text = f"意見その{n}番です。"
+        scan = moderation_ops.scan_text(text, None, spam=False)
+        operations.submit_opinion(open_consultation, None, scan)
+    db.session.commit()
+    path = f"/consultations/{open_consultation.id}"
+    first = client.get(path).get_data(as_text=True)
+    assert "52件の意見が公開されています" in first
+    assert "意見その50番です。" in first and "意見その51番です。" not in first
+    second = client.get(path, query_string={"page": 2}).get_data(as_text=True)
+    assert "意見その51番です。" in second and "意見その1番です。" not in second
+    assert 'start="51"' in second

@@ -21,6 +21,7 @@ from app.auth.models import Role
 from app.consultations import operations
 from app.consultations.forms import OPINION_MAX
 from app.consultations.models import Consultation, Opinion, Section
+from app.consultations.routes import OPINIONS_PER_PAGE
 from app.moderation import operations as moderation_ops
 from app.moderation.models import ItemStatus
 from app.timeutil import TOKYO, utcnow
@@ -199,8 +200,13 @@ def test_opinions(app, db, naughty, make_user, open_consultation, mailbox):
         else:
             problems.append(f"{response.status_code} without an error summary: {value!r:.80}")
 
-    # Everything published is on the consultation page, escaped.
-    html = app.test_client().get(path).get_data(as_text=True)
+    # Everything published is on the consultation's pages, escaped.
+    reader = app.test_client()
+    pages = -(-len(published) // OPINIONS_PER_PAGE)
+    html = "".join(
+        reader.get(path, query_string={"page": n}).get_data(as_text=True)
+        for n in range(1, pages + 1)
+    )
     for value, public_text in published:
         if linkify_text(public_text) not in html:
             problems.append(f"not on the consultation page: {value!r:.80}")

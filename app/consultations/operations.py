@@ -211,10 +211,10 @@ def find_by_receipt(code: str) -> Opinion | None:
     return db.session.scalar(select(Opinion).where(Opinion.receipt_code == normalised))
 
 
-def published_opinions(consultation: Consultation) -> list[tuple[Opinion, ModerationItem]]:
+def published_query(consultation: Consultation):
     """Opinions others may read: published by moderation and not withdrawn, oldest first."""
-    rows = db.session.execute(
-        select(Opinion, ModerationItem)
+    return (
+        select(Opinion)
         .join(
             ModerationItem,
             (ModerationItem.source == OPINION)
@@ -227,8 +227,26 @@ def published_opinions(consultation: Consultation) -> list[tuple[Opinion, Modera
         )
         .order_by(Opinion.created_at, Opinion.id)
         .options(selectinload(Opinion.author), selectinload(Opinion.section))
-    ).all()
-    return [(row[0], row[1]) for row in rows]
+    )
+
+
+def with_items(opinions: list[Opinion]) -> list[tuple[Opinion, ModerationItem]]:
+    """Pair opinions with their moderation items (the public text) in one query."""
+    items = {
+        item.source_id: item
+        for item in db.session.scalars(
+            select(ModerationItem).where(
+                ModerationItem.source == OPINION,
+                ModerationItem.source_id.in_([str(o.id) for o in opinions]),
+            )
+        )
+    }
+    return [(o, items[str(o.id)]) for o in opinions if str(o.id) in items]
+
+
+def published_opinions(consultation: Consultation) -> list[tuple[Opinion, ModerationItem]]:
+    """Every published opinion of a consultation with its item (pages use published_query)."""
+    return with_items(list(db.session.scalars(published_query(consultation))))
 
 
 # --- reactions, editing, withdrawing, my voice -----------------------------------------------
@@ -255,13 +273,12 @@ def react(opinion: Opinion, user: User, kind: ReactionKind) -> None:
         reaction.updated_at = utcnow()
 
 
-def reaction_counts(consultation: Consultation) -> dict[int, dict[str, int]]:
-    """Reactions per opinion of a consultation: {opinion id: {"agree": n, ...}}."""
+def reaction_counts(opinion_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Reactions per opinion: {opinion id: {"agree": n, ...}}."""
     counts: dict[int, dict[str, int]] = {}
     rows = db.session.execute(
         select(Reaction.opinion_id, Reaction.kind, func.count())
-        .join(Opinion, Opinion.id == Reaction.opinion_id)
-        .where(Opinion.consultation_id == consultation.id)
+        .where(Reaction.opinion_id.in_(opinion_ids))
         .group_by(Reaction.opinion_id, Reaction.kind)
     )
     for opinion_id, kind, n in rows:
@@ -269,11 +286,11 @@ def reaction_counts(consultation: Consultation) -> dict[int, dict[str, int]]:
     return counts
 
 
-def my_reactions(consultation: Consultation, user: User) -> dict[int, str]:
+def my_reactions(opinion_ids: list[int], user: User) -> dict[int, str]:
     rows = db.session.execute(
-        select(Reaction.opinion_id, Reaction.kind)
-        .join(Opinion, Opinion.id == Reaction.opinion_id)
-        .where(Opinion.consultation_id == consultation.id, Reaction.user_id == user.id)
+        select(Reaction.opinion_id, Reaction.kind).where(
+            Reaction.opinion_id.in_(opinion_ids), Reaction.user_id == user.id
+        )
     )
     return {opinion_id: kind.value for opinion_id, kind in rows}
 

@@ -72,15 +72,23 @@ def show(consultation_id: int):
     return _render_show(consultation, form)
 
 
+OPINIONS_PER_PAGE = 50
+
+
 def _render_show(consultation: Consultation, form: OpinionForm | None, status: int = 200):
     user = current_user._get_current_object() if current_user.is_authenticated else None
+    page = db.paginate(
+        operations.published_query(consultation), per_page=OPINIONS_PER_PAGE, error_out=False
+    )
+    ids = [opinion.id for opinion in page.items]
     return (
         render_template(
             "consultations/show.html",
             consultation=consultation,
-            opinions=operations.published_opinions(consultation),
-            counts=operations.reaction_counts(consultation),
-            mine=operations.my_reactions(consultation, user) if user else {},
+            page=page,
+            opinions=operations.with_items(page.items),
+            counts=operations.reaction_counts(ids),
+            mine=operations.my_reactions(ids, user) if user else {},
             form=form,
             action_form=ActionForm(),
             report_form=ReportForm() if user else None,
