@@ -76,18 +76,26 @@ def one_of(values, message=None) -> AnyOf:
     return AnyOf(list(values), message=message or _l("Choose from the list."))
 
 
+def chars_over(text: str | None, limit: int) -> int:
+    """How many characters ``text`` is over ``limit``, 0 when it fits.
+
+    Japanese counts per character, as residents count them, not per byte.
+    """
+    return max(len(text) - limit, 0) if isinstance(text, str) else 0
+
+
 class MaxChars:
-    """Refuse text over ``limit`` characters, saying by how much (Japanese counts per character)."""
+    """Refuse text over ``limit`` characters, saying by how much."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
 
     def __call__(self, form, field) -> None:
-        if isinstance(field.data, str) and len(field.data) > self.limit:
+        if over := chars_over(field.data, self.limit):
             raise ValidationError(
                 _l(
                     "This is %(over)d characters too long (at most %(max)d).",
-                    over=len(field.data) - self.limit,
+                    over=over,
                     max=self.limit,
                 )
             )

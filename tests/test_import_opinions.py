@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from app.audit import AuditEntry
 from app.auth.models import Role
 from app.consultations import operations
+from app.consultations.forms import AGE_BANDS, ENTRY_CHANNELS, OPINION_MAX
 from app.consultations.models import Channel, Opinion
 from app.moderation.models import ItemStatus
 from app.timeutil import to_tokyo
@@ -95,6 +96,24 @@ def test_one_bad_row_imports_nothing_and_names_every_problem(
         assert problem in out
     assert "1234-5678-9018" not in out  # the number is never printed
     assert count(db) == 0
+
+
+def test_rows_meet_the_same_rules_as_the_form(app, db, consultation, make_user, tmp_path):
+    """The form's channels and age bands are accepted, and its length limit applies."""
+    make_user(role=Role.STAFF, email="staff@example.jp")
+    longest = "公園の意見です。" * (OPINION_MAX // 8)
+    assert len(longest) == OPINION_MAX
+    too_long = f"channel,text,age_band\npaper,{longest},\nfax,{longest}。,{AGE_BANDS[0]}\n".encode()
+    result = run(app, consultation, tmp_path, too_long)
+    assert result.exit_code and "line 3: text 1 characters too long" in result.output
+    assert "line 2:" not in result.output
+    rows = "".join(
+        f"{channel.value},{channel.value}で届いた意見です。,{band}\n"
+        for channel, band in zip(ENTRY_CHANNELS, AGE_BANDS, strict=False)
+    )
+    result = run(app, consultation, tmp_path, f"channel,text,age_band\n{rows}".encode())
+    assert result.exit_code == 0, result.output
+    assert count(db) == len(ENTRY_CHANNELS)
 
 
 def test_refuses_non_staff_unknown_consultations_and_missing_columns(

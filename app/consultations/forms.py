@@ -10,6 +10,7 @@ from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAre
 from wtforms.fields import SelectChoice
 from wtforms.validators import Length, ValidationError
 
+from app.consultations.models import Channel
 from app.consultations.operations import HEADING_MAX, parse_draft
 from app.i18n import use_area_choices
 from app.moderation.validators import Moderated
@@ -23,8 +24,20 @@ from app.validators import (
     one_of,
 )
 
+# The rules of an opinion's fields, in one place. The opinion forms below check them, and so
+# does the CSV importer (app.consultations.importing), which cannot use these forms: Moderated
+# reads the signed-in user, and a command-line run has no request. The rules are these values
+# and the shared checks in app.validators (has_visible, chars_over, nfkc_strip, parse_tokyo);
+# each caller says what is wrong in its own words (a form in the page's language, the importer
+# in English with the CSV line and cell).
 OPINION_MAX = 4000
 AGE_BANDS = ("10s", "20s", "30s", "40s", "50s", "60s", "70s", "80+")
+ENTRY_CHANNELS = {  # how an opinion staff enter reached the ward (residents post on the web)
+    Channel.PAPER: _l("Paper (post)"),
+    Channel.FAX: _l("Fax"),
+    Channel.COUNTER: _l("At the counter"),
+    Channel.EMAIL: _l("E-mail"),
+}
 
 
 def _text(label, limit, *, multiline=False, required=True, **kwargs):
@@ -159,14 +172,9 @@ class EnteredOpinionForm(OpinionForm):
 
     channel = SelectField(
         _l("Received by"),
-        choices=[
-            SelectChoice("paper", _l("Paper (post)")),
-            SelectChoice("fax", _l("Fax")),
-            SelectChoice("counter", _l("At the counter")),
-            SelectChoice("email", _l("E-mail")),
-        ],
+        choices=[SelectChoice(channel.value, label) for channel, label in ENTRY_CHANNELS.items()],
         validate_choice=False,
-        validators=[one_of(("paper", "fax", "counter", "email"))],
+        validators=[one_of(channel.value for channel in ENTRY_CHANNELS)],
     )
     received_at = TokyoDateTimeField(
         _l("Received on (Tokyo time)"), description=_l("Leave empty for now.")

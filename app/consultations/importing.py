@@ -2,29 +2,31 @@
 
 The file is checked whole first: one bad row (an unknown channel, a missing text, a My Number
 that must be blacked out first) and nothing is imported, with every problem listed by line.
+Each row meets the rules of the opinion forms (OPINION_MAX, AGE_BANDS, ENTRY_CHANNELS and the
+checks of app.validators), reported in English for the person running the command.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import unicodedata
 from dataclasses import dataclass, field
 
 from app.auth.models import User
 from app.consultations import operations
-from app.consultations.forms import AGE_BANDS, OPINION_MAX
+from app.consultations.forms import AGE_BANDS, ENTRY_CHANNELS, OPINION_MAX
 from app.consultations.models import Channel, Consultation, Opinion, Section
 from app.moderation import operations as moderation_ops
 from app.timeutil import parse_tokyo
-from app.validators import has_visible
+from app.validators import chars_over, has_visible, nfkc_strip
 
 COLUMNS = ("channel", "section", "text", "received_at", "age_band", "area")
-CHANNELS = {
-    "paper": Channel.PAPER, "紙": Channel.PAPER, "郵送": Channel.PAPER,
-    "fax": Channel.FAX, "ファクス": Channel.FAX, "ファックス": Channel.FAX,
-    "counter": Channel.COUNTER, "窓口": Channel.COUNTER,
-    "email": Channel.EMAIL, "e-mail": Channel.EMAIL, "メール": Channel.EMAIL,
+# the channels of the form by their names, and the words offices write for them
+CHANNELS = {channel.value: channel for channel in ENTRY_CHANNELS} | {
+    "紙": Channel.PAPER, "郵送": Channel.PAPER,
+    "ファクス": Channel.FAX, "ファックス": Channel.FAX,
+    "窓口": Channel.COUNTER,
+    "e-mail": Channel.EMAIL, "メール": Channel.EMAIL,
 }  # fmt: skip
 
 
@@ -36,7 +38,7 @@ class ImportResult:
 
 def _cell(row: dict, name: str) -> str:
     """A short cell as typed in office software: full-width ２ or ＦＡＸ read as 2 or FAX."""
-    return unicodedata.normalize("NFKC", row.get(name) or "").strip()
+    return nfkc_strip(row.get(name) or "")
 
 
 def decode(data: bytes) -> str:
@@ -72,8 +74,8 @@ def import_opinions(
         body = row.get("text") or ""
         if not has_visible(body):
             problems.append("no text")
-        elif len(body) > OPINION_MAX:
-            problems.append(f"text {len(body) - OPINION_MAX} characters too long")
+        elif over := chars_over(body, OPINION_MAX):
+            problems.append(f"text {over} characters too long")
         section_key = _cell(row, "section")
         section: Section | None = sections.get(section_key) if section_key else None
         if section_key and section is None:
