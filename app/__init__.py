@@ -67,6 +67,7 @@ def register_blueprints(app: Flask) -> None:
     from app.consultations import bp as consultations_bp
     from app.main import bp as main_bp
     from app.moderation import bp as moderation_bp
+    from app.notifications import bp as notifications_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
@@ -74,6 +75,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(moderation_bp, url_prefix="/moderation")
     app.register_blueprint(consultations_bp, url_prefix="/consultations")
+    app.register_blueprint(notifications_bp, url_prefix="/notifications")
 
 
 def register_hooks(app: Flask) -> None:

@@ -3,15 +3,19 @@
 from app.account.models import Profile
 from app.audit import AuditEntry
 from app.auth.models import Role, User, UserSession
-from app.consultations.models import Consultation, Opinion, Reaction, Section
+from app.consultations.models import Answer, Consultation, Follow, Opinion, Reaction, Section
 from app.mail import OutboxMessage
 from app.moderation.models import BlockedWord, ModerationItem, Report, Sanction
+from app.notifications.models import Notification
 
 __all__ = [
+    "Answer",
     "AuditEntry",
     "BlockedWord",
     "Consultation",
+    "Follow",
     "ModerationItem",
+    "Notification",
     "Opinion",
     "OutboxMessage",
     "Profile",

@@ -77,7 +77,14 @@ def test_every_page_renders_in_both_languages(app, client, logged_in):
                 if code == 200 and response.mimetype == "text/html":
                     assert f'<html lang="{lang}"' in response.get_data(as_text=True)
 
-    private = ("/account", "/admin", "/moderation", "/consultations/new", "/consultations/my-voice")
+    private = (
+        "/account",
+        "/admin",
+        "/moderation",
+        "/consultations/new",
+        "/consultations/my-voice",
+        "/notifications",
+    )
     visit(lambda page: {200, 302} if page.startswith(private) else {200})
     logged_in(Role.ADMIN)
     # signed in, the auth pages send you on; the outbox exists only without SMTP

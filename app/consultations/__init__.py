@@ -1,7 +1,8 @@
-"""Consultations (意見募集): drafts in sections, residents' opinions, receipts."""
+"""Consultations (意見募集): drafts in sections, residents' opinions, receipts, results."""
 
 from flask import Blueprint
 
 bp = Blueprint("consultations", __name__)
 
-from app.consultations import routes  # noqa: E402,F401  (routes attach to bp)
+# the routes attach to bp; review_routes (after closing) builds on routes
+from app.consultations import routes, review_routes  # noqa: E402,F401,I001

@@ -53,6 +53,7 @@ class Consultation(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    results_published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     sections: Mapped[list[Section]] = relationship(
         back_populates="consultation",
@@ -110,6 +111,43 @@ class Channel(enum.StrEnum):
     EMAIL = "email"
 
 
+class Disposition(enum.StrEnum):
+    """How the ward dealt with an opinion (the categories wards use in their result tables)."""
+
+    REFLECTED = "reflected"  # 反映する
+    PARTLY = "partly_reflected"  # 一部反映する
+    INCLUDED = "already_included"  # 既に盛り込み済み
+    FUTURE = "future_reference"  # 今後の参考とする
+    NOT_REFLECTED = "not_reflected"  # 反映しない
+    OUT_OF_SCOPE = "out_of_scope"  # 対象外・その他
+
+
+#: dispositions that change the final text
+CHANGES_TEXT = {Disposition.REFLECTED, Disposition.PARTLY}
+
+
+class Answer(db.Model):
+    """The ward's view (区の考え方) on one opinion or on a group of similar opinions."""
+
+    __tablename__ = "consultation_answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    #: the row number in the published table, kept in order of the sections answered
+    number: Mapped[int | None] = mapped_column(Integer)
+    #: a summary of the opinions answered together (意見の概要); empty for a single opinion
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    consultation: Mapped[Consultation] = relationship()
+    opinions: Mapped[list[Opinion]] = relationship(back_populates="answer", order_by="Opinion.id")
+
+
 class Opinion(db.Model):
     """An opinion on a consultation (or one of its sections), with its receipt code.
 
@@ -138,10 +176,18 @@ class Opinion(db.Model):
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consultation_answers.id", ondelete="SET NULL"), index=True
+    )
+    disposition: Mapped[Disposition | None] = mapped_column(
+        _enum(Disposition, "opinion_disposition")
+    )
+    disposition_reason: Mapped[str | None] = mapped_column(Text)
 
     consultation: Mapped[Consultation] = relationship()
     section: Mapped[Section | None] = relationship()
     author: Mapped[User | None] = relationship()
+    answer: Mapped[Answer | None] = relationship(back_populates="opinions")
 
 
 class ReactionKind(enum.StrEnum):
@@ -163,3 +209,17 @@ class Reaction(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     kind: Mapped[ReactionKind] = mapped_column(_enum(ReactionKind, "reaction_kind"))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Follow(db.Model):
+    """A person who follows a consultation and is told when its results are published."""
+
+    __tablename__ = "consultation_follows"
+    __table_args__ = (UniqueConstraint("user_id", "consultation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

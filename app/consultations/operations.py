@@ -17,6 +17,7 @@ from app.auth.models import User
 from app.consultations.models import (
     Channel,
     Consultation,
+    IllegalMove,
     Opinion,
     Reaction,
     ReactionKind,
@@ -96,6 +97,9 @@ def save_consultation(
 
 
 def move(consultation: Consultation, target: State, staff: User) -> None:
+    """Open or close by hand; results are published by app.consultations.results.publish."""
+    if target == State.PUBLISHED:
+        raise IllegalMove("results are published with their checks")
     before = consultation.current_state()
     consultation.move(target)
     audit.record(

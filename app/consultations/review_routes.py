@@ -1,0 +1,330 @@
+"""After closing: staff answer opinions, write the final text and publish; everyone reads the
+results. Following a consultation lives here too: its point is being told of the results."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.auth.forms import ActionForm
+from app.auth.models import Role
+from app.auth.permissions import role_required
+from app.consultations import bp, results
+from app.consultations.models import Answer, Disposition, Follow, Opinion, State
+from app.consultations.operations import NotAllowed, with_items
+from app.consultations.review_forms import (
+    DISPOSITIONS,
+    NEW_ANSWER,
+    AnswerOpinionsForm,
+    EditAnswerForm,
+    FinalTextForm,
+)
+from app.consultations.routes import _load, is_staff
+from app.extensions import db
+from app.mail import send_template
+
+REVIEW_PER_PAGE = 50
+
+
+@bp.app_template_global()
+def disposition_label(disposition) -> str:
+    return str(DISPOSITIONS[Disposition(disposition)]) if disposition else ""
+
+
+def _review_filters() -> tuple[int | None, bool]:
+    section = request.args.get("section", "")
+    section_id = int(section) if section.isdigit() and len(section) < 10 else None
+    return section_id, request.args.get("show") != "all"
+
+
+@bp.route("/<int:consultation_id>/review", methods=["GET", "POST"])
+@role_required(Role.STAFF)
+def review(consultation_id: int):
+    """Staff read the opinions and give them the ward's view and a disposition, one or many."""
+    consultation = _load(consultation_id, "edit")
+    section_id, unanswered = _review_filters()
+    answers = results.answers(consultation)
+    form = AnswerOpinionsForm(answers=answers)
+    status = 200
+    if request.method == "POST":
+        if not results.editable(consultation):
+            flash(
+                _("Answers are written after the consultation closes, until it is published."),
+                "error",
+            )
+            return redirect(request.full_path)
+        if form.validate_on_submit():
+            answer = None
+            if form.answer.data != NEW_ANSWER:
+                answer = db.session.get(Answer, int(form.answer.data))
+            try:
+                results.answer_opinions(
+                    consultation,
+                    current_user._get_current_object(),
+                    form.opinions.data,
+                    disposition=Disposition(form.disposition.data),
+                    reason=form.reason.data,
+                    answer=answer,
+                    summary=form.summary.data or "",
+                    body=form.body.data or "",
+                )
+            except NotAllowed:
+                db.session.rollback()
+                flash(_("Those opinions cannot be answered here; reload the page."), "error")
+            else:
+                db.session.commit()
+                flash(
+                    _("The ward's view is saved for %(n)d opinions.", n=len(form.opinions.data)),
+                    "success",
+                )
+                return redirect(request.full_path)
+        status = 422
+    page = db.paginate(
+        results.review_query(consultation, section_id, unanswered),
+        per_page=REVIEW_PER_PAGE,
+        error_out=False,
+    )
+    return (
+        render_template(
+            "consultations/review.html",
+            consultation=consultation,
+            page=page,
+            rows=with_items(page.items),
+            form=form,
+            answers=answers,
+            section_id=section_id,
+            unanswered=unanswered,
+            ticked=set(form.opinions.data or []),
+            readiness=results.readiness(consultation),
+            editable=results.editable(consultation),
+        ),
+        status,
+    )
+
+
+@bp.route("/<int:consultation_id>/answers/<int:answer_id>", methods=["GET", "POST"])
+@role_required(Role.STAFF)
+def edit_answer(consultation_id: int, answer_id: int):
+    consultation = _load(consultation_id, "edit")
+    answer = db.get_or_404(Answer, answer_id)
+    if answer.consultation_id != consultation.id:
+        abort(404)
+    form = EditAnswerForm(obj=answer)
+    if form.validate_on_submit():
+        try:
+            results.update_answer(
+                answer, current_user._get_current_object(), form.summary.data or "", form.body.data
+            )
+        except NotAllowed:
+            db.session.rollback()
+            flash(
+                _("Answers are written after the consultation closes, until it is published."),
+                "error",
+            )
+        else:
+            db.session.commit()
+            flash(_("The ward's view is saved."), "success")
+            return redirect(
+                url_for("consultations.review", consultation_id=consultation.id, show="all")
+            )
+    return render_template(
+        "consultations/answer_edit.html", consultation=consultation, answer=answer, form=form
+    )
+
+
+@bp.route("/<int:consultation_id>/final", methods=["GET", "POST"])
+@role_required(Role.STAFF)
+def final_text(consultation_id: int):
+    """Staff write the final text, section by section, starting from the draft."""
+    consultation = _load(consultation_id, "edit")
+    sections = consultation.sections
+    if request.method == "POST":
+        form = FinalTextForm()
+    else:
+        form = FinalTextForm(
+            data={
+                "sections": [s.final_body if s.final_body is not None else s.body for s in sections]
+            }
+        )
+    form.expected = len(sections)
+    for entry, section in zip(form.sections.entries, sections, strict=False):
+        entry.label.text = section.heading or _("Section %(n)d", n=section.position)
+    if form.validate_on_submit():
+        try:
+            changed = results.save_final_text(
+                consultation,
+                current_user._get_current_object(),
+                {
+                    s.id: entry.data or ""
+                    for s, entry in zip(sections, form.sections.entries, strict=True)
+                },
+            )
+        except NotAllowed:
+            db.session.rollback()
+            flash(
+                _("Answers are written after the consultation closes, until it is published."),
+                "error",
+            )
+        else:
+            db.session.commit()
+            flash(
+                _("The final text is saved; %(n)d sections differ from the draft.", n=changed),
+                "success",
+            )
+            return redirect(url_for("consultations.final_text", consultation_id=consultation.id))
+    return render_template(
+        "consultations/final.html",
+        consultation=consultation,
+        form=form,
+        diffs=results.section_diffs(consultation),
+        editable=results.editable(consultation),
+    ), (422 if form.errors else 200)
+
+
+@bp.post("/<int:consultation_id>/publish")
+@role_required(Role.STAFF)
+def publish(consultation_id: int):
+    """Publish the results, tell every submitter and follower, and e-mail them."""
+    consultation = _load(consultation_id, "edit")
+    try:
+        recipients = results.publish(consultation, current_user._get_current_object())
+    except results.NotReady as exc:
+        db.session.rollback()
+        state = exc.readiness
+        if consultation.current_state() != State.CLOSED:
+            flash(_("Results are published once, after the consultation closes."), "error")
+        else:
+            flash(
+                _(
+                    "The results cannot be published yet: %(held)d opinions wait for "
+                    "moderation and %(open)d have no view or disposition.",
+                    held=state.held,
+                    open=state.without_answer,
+                ),
+                "error",
+            )
+        return redirect(url_for("consultations.review", consultation_id=consultation.id))
+    db.session.commit()
+    for recipient in recipients:
+        _mail_result(consultation, recipient)
+    flash(_("The results are published; %(n)d people are told.", n=len(recipients)), "success")
+    return redirect(url_for("consultations.results_page", consultation_id=consultation.id))
+
+
+def _mail_result(consultation, recipient: results.Recipient) -> None:
+    user = recipient.user
+    if not user.email or not user.is_verified:
+        return
+    with force_locale(user.locale or "ja"):
+        if recipient.opinion is not None:
+            send_template(
+                user.email,
+                _("The ward answered your opinion %(code)s", code=recipient.opinion.receipt_code),
+                "answer_published",
+                user=user,
+                consultation=consultation,
+                opinion=recipient.opinion,
+                url=url_for(
+                    "consultations.result_line",
+                    consultation_id=consultation.id,
+                    opinion_id=recipient.opinion.id,
+                    _external=True,
+                ),
+            )
+        else:
+            send_template(
+                user.email,
+                _('The results of "%(title)s" are published', title=consultation.title),
+                "results_published",
+                user=user,
+                consultation=consultation,
+                url=url_for(
+                    "consultations.results_page", consultation_id=consultation.id, _external=True
+                ),
+            )
+
+
+def _load_results(consultation_id: int):
+    consultation = _load(consultation_id)
+    state = consultation.current_state()
+    if state != State.PUBLISHED and not (is_staff() and state == State.CLOSED):
+        abort(404)
+    return consultation
+
+
+@bp.get("/<int:consultation_id>/results")
+def results_page(consultation_id: int):
+    """The results as Japanese law expects: each opinion, the ward's view and the disposition;
+    counts by section and disposition; the final text against the draft."""
+    consultation = _load_results(consultation_id)
+    page = db.paginate(
+        results.table_query(consultation), per_page=results.ROWS_PER_PAGE, error_out=False
+    )
+    return render_template(
+        "consultations/results.html",
+        consultation=consultation,
+        page=page,
+        groups=results.group_rows(with_items(page.items)),
+        count_table=results.count_table(consultation),
+        dispositions=DISPOSITIONS,
+        diffs=results.section_diffs(consultation),
+        preview=consultation.current_state() != State.PUBLISHED,
+    )
+
+
+@bp.get("/<int:consultation_id>/results/opinions/<int:opinion_id>")
+def result_line(consultation_id: int, opinion_id: int):
+    """The line of one opinion in the results table (the link in the notification)."""
+    consultation = _load_results(consultation_id)
+    opinion = db.get_or_404(Opinion, opinion_id)
+    page = results.line_page(consultation, opinion)
+    if page is None:
+        target = url_for("consultations.results_page", consultation_id=consultation.id)
+        return redirect(target)
+    target = url_for("consultations.results_page", consultation_id=consultation.id, page=page)
+    return redirect(f"{target}#opinion-{opinion.id}")
+
+
+@bp.post("/<int:consultation_id>/follow")
+@login_required
+def follow(consultation_id: int):
+    """Follow or stop following a consultation (told when its results are published)."""
+    consultation = _load(consultation_id)
+    form = ActionForm()
+    if form.validate_on_submit():
+        existing = db.session.scalar(
+            select(Follow).where(
+                Follow.user_id == current_user.id, Follow.consultation_id == consultation.id
+            )
+        )
+        if request.form.get("follow") == "1" and existing is None:
+            db.session.add(Follow(user_id=current_user.id, consultation_id=consultation.id))
+            flash(
+                _("You follow this consultation; you will be told when its results are published."),
+                "success",
+            )
+        elif request.form.get("follow") == "0" and existing is not None:
+            db.session.delete(existing)
+            flash(_("You no longer follow this consultation."), "success")
+        db.session.commit()
+    return redirect(url_for("consultations.show", consultation_id=consultation.id))
+
+
+def is_following(consultation) -> bool:
+    if not current_user.is_authenticated:
+        return False
+    return (
+        db.session.scalar(
+            select(Follow.id).where(
+                Follow.user_id == current_user.id, Follow.consultation_id == consultation.id
+            )
+        )
+        is not None
+    )
+
+
+bp.add_app_template_global(is_following, "is_following")
+bp.add_app_template_global(results.reflected_in_text, "reflected_in_text")
