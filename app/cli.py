@@ -15,8 +15,9 @@ from app.auth import operations
 from app.auth.models import Role, User
 from app.auth.passwords import password_problem
 from app.consultations import operations as consultation_ops
+from app.consultations import results
 from app.consultations.importing import import_opinions
-from app.consultations.models import Consultation, State
+from app.consultations.models import Channel, Consultation, Disposition, State
 from app.extensions import db
 from app.moderation import operations as moderation_ops
 from app.timeutil import utcnow
@@ -143,6 +144,96 @@ def seed_consultations() -> None:
         staff,
     )
     childcare.state = State.OPEN  # it ran its course: past its closing time it reads as closed
+    publish_childcare(childcare, staff, resident)
+
+
+# (section position or None, channel, text) of the published demo consultation
+DEMO_CHILDCARE_OPINIONS = (
+    (2, Channel.WEB, "一時預かりを土日も利用できるようにしてほしいです。"),
+    (2, Channel.PAPER, "一時預かりの予約がいつも埋まっていて使えません。枠を増やしてください。"),
+    (3, Channel.WEB, "オンライン相談だけでなく、直接会って相談できる場も残してください。"),
+    (3, Channel.COUNTER, "24時間の相談は本当に対応できるのでしょうか。人員の確保が心配です。"),
+    (None, Channel.FAX, "計画全体について、子ども本人の声を聞く機会を設けてください。"),
+    (None, Channel.WEB, "区役所の駐輪場を広げてほしいです。"),
+)
+
+DEMO_CHILDCARE_ANSWERS = (
+    (
+        (0, 1),
+        "一時預かりの拡充（土日の実施、予約枠の拡大）を求める意見",
+        "一時預かりは、令和9年度から土日も実施し、定員を現在の1.5倍に拡充します。",
+        Disposition.REFLECTED,
+        "ご意見を踏まえ、第2章に土日の実施と定員の拡充を明記しました。",
+    ),
+    (
+        (2,),
+        "",
+        "オンラインの相談を広げる一方、子ども家庭支援センターでの対面の相談も引き続き行います。",
+        Disposition.PARTLY,
+        "第3章に対面の相談を続けることを書き加えました。",
+    ),
+    (
+        (3,),
+        "",
+        "24時間の相談は、専門の相談員と連携して体制を確保します。運営の状況は毎年度公表します。",
+        Disposition.FUTURE,
+        "体制づくりの参考とします。",
+    ),
+    (
+        (4,),
+        "",
+        "子どもの意見を聴く「子ども会議」を年2回開いており、計画の推進でも意見を聴きます。",
+        Disposition.INCLUDED,
+        "第1章の基本理念に既に含まれています。",
+    ),
+    (
+        (5,),
+        "",
+        "ご意見は本計画の対象外ですが、担当の課にお伝えしました。",
+        Disposition.OUT_OF_SCOPE,
+        "本計画の範囲外のためです。",
+    ),
+)
+
+DEMO_CHILDCARE_FINAL = {
+    2: "待機児童ゼロを維持するとともに、一時預かりを土日も実施し、その枠を1.5倍に拡充します。",
+    3: "子育てに関する相談を、オンラインでも24時間受け付けます。子ども家庭支援センターでの対面の"
+    "相談も引き続き行います。",
+}
+
+
+def publish_childcare(childcare: Consultation, staff: User, resident: User) -> None:
+    """Opinions from every channel, the ward's view on each, the final text, published."""
+    opinions = []
+    for n, (position, channel, text) in enumerate(DEMO_CHILDCARE_OPINIONS):
+        section = childcare.sections[position - 1] if position else None
+        # seeded at once, so not checked for floods as a live post would be
+        scan = moderation_ops.scan_text(text, spam=False)
+        if channel == Channel.WEB:
+            opinion, _ = consultation_ops.submit_opinion(childcare, resident, scan, section=section)
+        else:
+            opinion = consultation_ops.enter_opinion(
+                childcare, staff, scan, channel=channel, section=section
+            )
+        opinion.created_at = childcare.opens_at + timedelta(days=2 + 3 * n)
+        opinions.append(opinion)
+    for indexes, summary, view, disposition, reason in DEMO_CHILDCARE_ANSWERS:
+        results.answer_opinions(
+            childcare,
+            staff,
+            [opinions[i].id for i in indexes],
+            disposition=disposition,
+            reason=reason,
+            summary=summary,
+            body=view,
+        )
+    results.save_final_text(
+        childcare,
+        staff,
+        {s.id: DEMO_CHILDCARE_FINAL.get(s.position, s.body) for s in childcare.sections},
+    )
+    results.publish(childcare, staff)
+    childcare.results_published_at = childcare.closes_at + timedelta(days=20)
 
 
 def record_name(user: User) -> None:

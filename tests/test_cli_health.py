@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app.account.models import Profile
 from app.auth.models import Role, User
 from app.auth.operations import authenticate
+from app.consultations import results
 from app.consultations.models import Consultation, State
 from app.consultations.operations import published_opinions
 from app.moderation.models import ItemStatus, ModerationItem
@@ -25,8 +26,18 @@ def test_seed_demo_is_idempotent_and_prints_accounts(app, db):
     ).all()
     assert len(held) == 2  # the demo moderator has work
     consultations = db.session.scalars(select(Consultation).order_by(Consultation.id)).all()
-    assert [c.current_state() for c in consultations] == [State.OPEN, State.CLOSED]
+    assert [c.current_state() for c in consultations] == [State.OPEN, State.PUBLISHED]
     assert len(published_opinions(consultations[0])) == 3
+    # the published one has opinions from every channel, each answered, and a changed text
+    published = consultations[1]
+    assert {o.channel.value for o, _ in published_opinions(published)} == {
+        "web",
+        "paper",
+        "counter",
+        "fax",
+    }
+    assert results.readiness(published).without_answer == 0
+    assert sum(d.changed for d in results.section_diffs(published)) == 2
     runner.invoke(args=["koe", "seed-demo", "--if-empty"])
     assert db.session.scalar(select(func.count()).select_from(User)) == 6
     assert authenticate("admin@demo.koe.example", "koe-demo-2026") is not None
@@ -92,3 +103,20 @@ def test_healthz_reports_a_broken_redis(app, client):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["redis"] == "error"
+
+
+def test_livez_answers_without_the_database(client, db):
+    statements = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        response = client.get("/livez")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    assert response.get_data(as_text=True) == "ok"
+    assert statements == []

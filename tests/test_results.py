@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 import moderation
@@ -57,16 +59,26 @@ def answer(client, consultation, ids, **fields):
     return post_form(client, path, data, page=path)
 
 
-def test_diff_marks_the_japanese_characters_that_changed():
+def test_diff_marks_the_japanese_phrases_that_changed():
     parts = results.diff_text(
         "夜間も安心して通れるよう、照明を増やします。",
         "夜間も安心して通れるよう、通学路の照明をLEDで増やします。",
     )
-    assert ("insert", "通学路の") in parts
-    assert ("insert", "LEDで") in parts
-    assert not [p for p in parts if p[0] == "delete"]
+    assert parts == [
+        ("equal", "夜間も安心して通れるよう、"),
+        ("delete", "照明を"),
+        ("insert", "通学路の照明をLEDで"),
+        ("equal", "増やします。"),
+    ]
     english = results.diff_text("We add lights.", "We add brighter lights.")
-    assert ("insert", "brighter ") in english
+    assert english == [("equal", "We add "), ("insert", "brighter "), ("equal", "lights.")]
+
+
+@given(st.text(max_size=80), st.text(max_size=80))
+def test_a_diff_gives_back_both_texts(before, after):
+    parts = results.diff_text(before, after)
+    assert "".join(t for kind, t in parts if kind != "insert") == before
+    assert "".join(t for kind, t in parts if kind != "delete") == after
 
 
 def test_the_whole_cycle(app, client, db, consultation, make_user, mailbox):

@@ -9,10 +9,9 @@ Operations never commit.
 
 from __future__ import annotations
 
-import difflib
-import re
 from dataclasses import dataclass, field
 
+from diff_match_patch import diff_match_patch
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -372,9 +371,7 @@ def counts(consultation: Consultation) -> dict[int | None, dict[str, int]]:
 
 # --- the final text against the draft -----------------------------------------------------------
 
-#: Latin words and numbers stay whole; every other character (kana, kanji, punctuation) is a
-#: token of its own, so a diff of Japanese text marks the characters that changed.
-_TOKEN = re.compile(r"[A-Za-z0-9]+|\s+|.", re.DOTALL)
+_DIFF_KIND = {0: "equal", -1: "delete", 1: "insert"}
 
 
 @dataclass
@@ -388,19 +385,16 @@ class SectionDiff:
 
 
 def diff_text(before: str, after: str) -> list[tuple[str, str]]:
-    """The changes from ``before`` to ``after`` as (kind, text) runs."""
-    a, b = _TOKEN.findall(before), _TOKEN.findall(after)
-    parts: list[tuple[str, str]] = []
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            parts.append(("equal", "".join(a[i1:i2])))
-            continue
-        if i2 > i1:
-            parts.append(("delete", "".join(a[i1:i2])))
-        if j2 > j1:
-            parts.append(("insert", "".join(b[j1:j2])))
-    return parts
+    """The changes from ``before`` to ``after`` as (kind, text) runs.
+
+    diff-match-patch compares character by character (Japanese has no spaces to split on),
+    then its semantic clean-up merges the fragments into phrases a reader can follow.
+    """
+    dmp = diff_match_patch()
+    dmp.Diff_Timeout = 2.0
+    diffs = dmp.diff_main(before, after)
+    dmp.diff_cleanupSemantic(diffs)
+    return [(_DIFF_KIND[op], text) for op, text in diffs if text]
 
 
 def section_diffs(consultation: Consultation) -> list[SectionDiff]:

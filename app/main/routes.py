@@ -36,6 +36,12 @@ def healthz():
     return jsonify(status="ok" if healthy else "degraded", **parts), 200 if healthy else 503
 
 
+@bp.get("/livez")
+def livez():
+    """Say the process answers; no database or Redis (a liveness probe, the cheapest page)."""
+    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
 def _redis_state() -> str:
     url = current_app.config.get("REDIS_URL")
     if not url:
