@@ -44,11 +44,12 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from app import i18n, models  # noqa: F401  (models: the schema, for mappers and Alembic)
+    from app import i18n, models, security  # noqa: F401  (models: the schema, for Alembic)
     from app.auth import sessions
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    app.before_request(security.body_limit)  # before CSRFProtect reads a form
     csrf.init_app(app)
     babel.init_app(
         app,

@@ -84,6 +84,9 @@ class Config:
         self.SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 30)
         self.SESSION_ABSOLUTE_HOURS = _env_int("SESSION_ABSOLUTE_HOURS", 12)
         self.MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
+        # consultation attachments (PDF): their own limit, and where they are kept
+        self.ATTACHMENT_MAX_MB = _env_int("ATTACHMENT_MAX_MB", 20)
+        self.UPLOAD_PATH = _env("UPLOAD_PATH", str(instance / "uploads"))
 
         self.WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
         self.WTF_CSRF_SSL_STRICT = True

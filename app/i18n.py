@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Flask, current_app, request, session
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_datetime, format_decimal, get_locale
 from flask_login import current_user
 from markupsafe import Markup
 from wtforms.fields import SelectChoice
@@ -58,6 +58,13 @@ def area_name(code: str | None) -> str:
     return code or ""
 
 
+def filesize(size: int) -> str:
+    """A file size as people read it: 350 KB, 1.2 MB (numbers in the page's locale)."""
+    if size < 1024 * 1024:
+        return f"{format_decimal(max(size // 1024, 1))} KB"
+    return f"{format_decimal(round(size / 1024 / 1024, 1), format='#,##0.0')} MB"
+
+
 def linkify(text: str | None) -> Markup:
     """Residents' plain text as HTML: escaped, with http(s) links made clickable."""
     return Markup(linkify_text(text or ""))  # noqa: S704  (linkify_text escapes everything first)
@@ -65,6 +72,7 @@ def linkify(text: str | None) -> Markup:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["linkify"] = linkify
+    app.jinja_env.filters["filesize"] = filesize
     app.jinja_env.filters["tokyo"] = tokyo_datetime
     app.jinja_env.filters["area_name"] = area_name
     app.jinja_env.globals["get_locale"] = get_locale

@@ -3,13 +3,22 @@
 from app.account.models import Profile
 from app.audit import AuditEntry
 from app.auth.models import Role, User, UserSession
-from app.consultations.models import Answer, Consultation, Follow, Opinion, Reaction, Section
+from app.consultations.models import (
+    Answer,
+    Attachment,
+    Consultation,
+    Follow,
+    Opinion,
+    Reaction,
+    Section,
+)
 from app.mail import OutboxMessage
 from app.moderation.models import BlockedWord, ModerationItem, Report, Sanction
 from app.notifications.models import Notification
 
 __all__ = [
     "Answer",
+    "Attachment",
     "AuditEntry",
     "BlockedWord",
     "Consultation",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, g, request, url_for
+from flask import Flask, Response, current_app, g, request, url_for
 
 
 def csp_nonce() -> str:
@@ -47,6 +47,21 @@ def set_security_headers(response: Response) -> Response:
         headers["Cache-Control"] = "no-store"
     headers.setdefault("Vary", "Cookie")
     return response
+
+
+#: endpoints that take files, and the setting (in MB) that limits their request body
+UPLOAD_LIMITS = {"consultations.manage_attachments": "ATTACHMENT_MAX_MB"}
+
+
+def body_limit() -> None:
+    """Let upload pages take bigger bodies than the site's limit (MAX_CONTENT_LENGTH).
+
+    Runs before CSRF protection reads the form, so it is registered before CSRFProtect.
+    """
+    setting = UPLOAD_LIMITS.get(request.endpoint or "")
+    if setting:
+        # room for the rest of the form around the file
+        request.max_content_length = (current_app.config[setting] + 1) * 1024 * 1024
 
 
 def safe_next(target: str | None, fallback: str = "main.index") -> str:

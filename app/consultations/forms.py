@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
 from wtforms.validators import Length, ValidationError
@@ -196,3 +197,18 @@ class ReceiptForm(FlaskForm):
         csrf = False  # a GET search form
 
     code = StringField(_l("Receipt code"), validators=[NotBlank(_l("Enter the receipt code."))])
+
+
+class AttachmentForm(FlaskForm):
+    """A PDF for a consultation; the operation checks that it is one and its size."""
+
+    title = _text(
+        _l("Link text"),
+        200,
+        description=_l("What the document is, e.g. 計画案（全文）. Residents see it as the link."),
+    )
+    file = FileField(
+        _l("PDF file"),
+        validators=[FileRequired(_l("Choose a PDF file."))],
+        render_kw={"accept": "application/pdf,.pdf"},
+    )

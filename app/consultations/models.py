@@ -60,6 +60,9 @@ class Consultation(db.Model):
         cascade="all, delete-orphan",
         order_by="Section.position",
     )
+    attachments: Mapped[list[Attachment]] = relationship(
+        cascade="all, delete-orphan", order_by="Attachment.id"
+    )
 
     def current_state(self, now: datetime | None = None) -> State:
         """The state now: an open consultation past its closing time is closed."""
@@ -222,4 +225,24 @@ class Follow(db.Model):
     consultation_id: Mapped[int] = mapped_column(
         ForeignKey("consultations.id", ondelete="CASCADE"), index=True
     )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Attachment(db.Model):
+    """A PDF that goes with a consultation (the full plan, maps, the results report)."""
+
+    __tablename__ = "consultation_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    #: the name it is downloaded under (the uploaded name, made safe)
+    filename: Mapped[str] = mapped_column(String(200))
+    #: the file's name on disk: random, never derived from what was uploaded
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

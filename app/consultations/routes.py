@@ -2,15 +2,25 @@ from __future__ import annotations
 
 import secrets
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.auth.forms import ActionForm
 from app.auth.models import Role
 from app.auth.permissions import can, policy, role_required
-from app.consultations import bp, operations
+from app.consultations import attachments, bp, operations
 from app.consultations.forms import (
+    AttachmentForm,
     ConsultationForm,
     EditOpinionForm,
     EnteredOpinionForm,
@@ -18,6 +28,7 @@ from app.consultations.forms import (
     ReceiptForm,
 )
 from app.consultations.models import (
+    Attachment,
     Channel,
     Consultation,
     IllegalMove,
@@ -345,4 +356,87 @@ def my_voice():
         "consultations/my_voice.html",
         entries=operations.my_opinions(current_user._get_current_object()),
         form=ActionForm(),
+    )
+
+
+# --- attachments (PDF) ---------------------------------------------------------------------------
+
+
+@bp.route("/<int:consultation_id>/attachments", methods=["GET", "POST"])
+@role_required(Role.STAFF)
+def manage_attachments(consultation_id: int):
+    """Staff add PDF documents to a consultation and remove them."""
+    consultation = _load(consultation_id, "edit")
+    limit_mb = current_app.config["ATTACHMENT_MAX_MB"]  # app.security.body_limit applies it
+    form = AttachmentForm()
+    if form.validate_on_submit():
+        try:
+            attachments.add(
+                consultation, current_user._get_current_object(), form.title.data, form.file.data
+            )
+        except attachments.BadFile as exc:
+            db.session.rollback()
+            form.file.errors.append(_attachment_problem(exc, limit_mb))
+        else:
+            db.session.commit()
+            flash(_("The document is added."), "success")
+            return redirect(
+                url_for("consultations.manage_attachments", consultation_id=consultation_id)
+            )
+    return (
+        render_template(
+            "consultations/attachments.html",
+            consultation=consultation,
+            form=form,
+            action_form=ActionForm(),
+            limit_mb=limit_mb,
+        ),
+        422 if form.errors else 200,
+    )
+
+
+def _attachment_problem(exc: attachments.BadFile, limit_mb: int) -> str:
+    if exc.code == "too_large":
+        return _(
+            "The file is %(size).1f MB; the limit is %(max)d MB.",
+            size=exc.size / 1024 / 1024,
+            max=limit_mb,
+        )
+    if exc.code == "empty":
+        return _("The file is empty.")
+    return _("This file is not a PDF. Save the document as PDF and choose it again.")
+
+
+@bp.post("/<int:consultation_id>/attachments/<int:attachment_id>/delete")
+@role_required(Role.STAFF)
+def delete_attachment(consultation_id: int, attachment_id: int):
+    consultation = _load(consultation_id, "edit")
+    attachment = db.get_or_404(Attachment, attachment_id)
+    if attachment.consultation_id != consultation.id:
+        abort(404)
+    if ActionForm().validate_on_submit():
+        path = attachments.remove(attachment, current_user._get_current_object())
+        db.session.commit()
+        path.unlink(missing_ok=True)
+        flash(_("The document is removed."), "success")
+    return redirect(url_for("consultations.manage_attachments", consultation_id=consultation_id))
+
+
+@bp.get("/<int:consultation_id>/attachments/<int:attachment_id>")
+def attachment(consultation_id: int, attachment_id: int):
+    """A consultation's PDF, to whoever may read the consultation."""
+    consultation = _load(consultation_id)
+    attachment = db.get_or_404(Attachment, attachment_id)
+    if attachment.consultation_id != consultation.id:
+        abort(404)
+    path = attachments.path_of(attachment)
+    if not path.is_file():
+        abort(404)
+    return send_file(
+        path,
+        mimetype="application/pdf",
+        download_name=attachment.filename,
+        conditional=True,
+        etag=attachment.sha256,
+        max_age=300,
     )
