@@ -325,3 +325,16 @@ def import_opinions_command(consultation_id: int, csv_file, staff_email: str) ->
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(koe)
+
+
+@koe.command("worker")
+@click.option("--once", is_flag=True, help="Run the jobs that are due, then stop.")
+def worker(once: bool) -> None:
+    """Run background jobs (results e-mails, later clustering) until stopped."""
+    from app import jobs
+
+    if once:
+        click.echo(f"{jobs.run_pending()} job(s) run")
+        return
+    click.echo("koe worker: waiting for jobs (Ctrl-C stops)")
+    jobs.work(current_app._get_current_object())

@@ -12,6 +12,7 @@ from app.consultations.models import (
     Reaction,
     Section,
 )
+from app.jobs import Job
 from app.mail import OutboxMessage
 from app.moderation.models import BlockedWord, ModerationItem, Report, Sanction
 from app.notifications.models import Notification
@@ -23,6 +24,7 @@ __all__ = [
     "BlockedWord",
     "Consultation",
     "Follow",
+    "Job",
     "ModerationItem",
     "Notification",
     "Opinion",

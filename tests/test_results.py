@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 import moderation
+from app import jobs
 from app.audit import AuditEntry
 from app.auth.models import Role
 from app.consultations import operations, results
@@ -131,6 +132,8 @@ def test_the_whole_cycle(app, client, db, consultation, make_user, mailbox):
     assert publish.status_code == 302 and publish.location.endswith("/results")
     _db.session.refresh(consultation)
     assert consultation.state == State.PUBLISHED and consultation.results_published_at
+    assert not mailbox.to(hanako.email)  # the answers go as jobs, after the commit
+    assert jobs.run_pending() == 4  # what the worker process does: 3 answers, 1 follower
 
     page = client.get(f"/consultations/{consultation.id}/results").get_data(as_text=True)
     assert "照明の増設は、通学路から順に進めます。" in page
@@ -303,7 +306,7 @@ def test_result_pages_find_each_line(app, db, consultation, make_user):
         reason="既に計画に含まれています。",
         body="既に盛り込んでいます。",
     )
-    assert results.publish(consultation, staff_user)
+    assert results.publish(consultation, staff_user) == 1
     _db.session.commit()
     assert results.line_page(consultation, opinions[0]) == 1
     assert results.line_page(consultation, opinions[-1]) == 2

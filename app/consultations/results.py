@@ -15,7 +15,7 @@ from diff_match_patch import diff_match_patch
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from app import audit
+from app import audit, jobs
 from app.auth.models import User
 from app.consultations.models import (
     CHANGES_TEXT,
@@ -221,17 +221,12 @@ class NotReady(Exception):
         self.readiness = readiness
 
 
-@dataclass
-class Recipient:
-    user: User
-    opinion: Opinion | None  # None: a follower who sent nothing
-
-
-def publish(consultation: Consultation, staff: User) -> list[Recipient]:
+def publish(consultation: Consultation, staff: User) -> int:
     """Publish the results: refuse while an opinion waits for moderation or for its answer.
 
-    Every submitter gets a notification linking to their own line; followers one to the
-    results. Returns who to e-mail (after the caller commits).
+    Every submitter gets a notification linking to their own line, followers one to the
+    results; the e-mails go out as jobs (``answer_mail``, ``results_mail``) committed with the
+    publication, so none is lost and the request stays short. Returns how many people are told.
     """
     state = readiness(consultation)
     if consultation.current_state() != State.CLOSED or not state.ready:
@@ -245,39 +240,40 @@ def publish(consultation: Consultation, staff: User) -> list[Recipient]:
         actor=staff,
         details={"from": before.value, "to": State.PUBLISHED.value, "opinions": state.considered},
     )
-    recipients: list[Recipient] = []
-    told: set[int] = set()
-    submitted = db.session.scalars(
+    submitted = db.session.execute(
         considered_query(consultation)
         .where(Opinion.author_id.is_not(None))
         .order_by(Opinion.id)
-        .options(selectinload(Opinion.author))
-    )
-    for opinion in submitted:
-        recipients.append(Recipient(opinion.author, opinion))
+        .with_only_columns(Opinion.id, Opinion.author_id, Opinion.receipt_code)
+    ).all()
+    for opinion_id, author_id, code in submitted:
         notifications.notify(
-            [opinion.author_id],
+            [author_id],
             "answer_published",
-            f"/consultations/{consultation.id}/results/opinions/{opinion.id}",
-            code=opinion.receipt_code,
+            f"/consultations/{consultation.id}/results/opinions/{opinion_id}",
+            code=code,
             title=consultation.title,
         )
-        told.add(opinion.author_id)
-    followers = db.session.scalars(
-        select(User)
-        .join(Follow, Follow.user_id == User.id)
-        .where(Follow.consultation_id == consultation.id)
+    jobs.enqueue_many("answer_mail", [{"opinion_id": row.id} for row in submitted])
+    told = {row.author_id for row in submitted}
+    followers = [
+        user_id
+        for user_id in db.session.scalars(
+            select(Follow.user_id).where(Follow.consultation_id == consultation.id)
+        )
+        if user_id not in told
+    ]
+    notifications.notify(
+        followers,
+        "results_published",
+        f"/consultations/{consultation.id}/results",
+        title=consultation.title,
     )
-    for user in followers:
-        if user.id not in told:
-            recipients.append(Recipient(user, None))
-            notifications.notify(
-                [user.id],
-                "results_published",
-                f"/consultations/{consultation.id}/results",
-                title=consultation.title,
-            )
-    return recipients
+    jobs.enqueue_many(
+        "results_mail",
+        [{"user_id": user_id, "consultation_id": consultation.id} for user_id in followers],
+    )
+    return len(told) + len(followers)
 
 
 # --- the published results ----------------------------------------------------------------------

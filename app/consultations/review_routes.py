@@ -4,7 +4,6 @@ results. Following a consultation lives here too: its point is being told of the
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -24,7 +23,6 @@ from app.consultations.review_forms import (
 )
 from app.consultations.routes import _load, is_staff
 from app.extensions import db
-from app.mail import send_template
 
 REVIEW_PER_PAGE = 50
 
@@ -187,10 +185,10 @@ def final_text(consultation_id: int):
 @bp.post("/<int:consultation_id>/publish")
 @role_required(Role.STAFF)
 def publish(consultation_id: int):
-    """Publish the results, tell every submitter and follower, and e-mail them."""
+    """Publish the results; every submitter and follower is told (the mails go as jobs)."""
     consultation = _load(consultation_id, "edit")
     try:
-        recipients = results.publish(consultation, current_user._get_current_object())
+        told = results.publish(consultation, current_user._get_current_object())
     except results.NotReady as exc:
         db.session.rollback()
         state = exc.readiness
@@ -208,43 +206,8 @@ def publish(consultation_id: int):
             )
         return redirect(url_for("consultations.review", consultation_id=consultation.id))
     db.session.commit()
-    for recipient in recipients:
-        _mail_result(consultation, recipient)
-    flash(_("The results are published; %(n)d people are told.", n=len(recipients)), "success")
+    flash(_("The results are published; %(n)d people are told.", n=told), "success")
     return redirect(url_for("consultations.results_page", consultation_id=consultation.id))
-
-
-def _mail_result(consultation, recipient: results.Recipient) -> None:
-    user = recipient.user
-    if not user.email or not user.is_verified:
-        return
-    with force_locale(user.locale or "ja"):
-        if recipient.opinion is not None:
-            send_template(
-                user.email,
-                _("The ward answered your opinion %(code)s", code=recipient.opinion.receipt_code),
-                "answer_published",
-                user=user,
-                consultation=consultation,
-                opinion=recipient.opinion,
-                url=url_for(
-                    "consultations.result_line",
-                    consultation_id=consultation.id,
-                    opinion_id=recipient.opinion.id,
-                    _external=True,
-                ),
-            )
-        else:
-            send_template(
-                user.email,
-                _('The results of "%(title)s" are published', title=consultation.title),
-                "results_published",
-                user=user,
-                consultation=consultation,
-                url=url_for(
-                    "consultations.results_page", consultation_id=consultation.id, _external=True
-                ),
-            )
 
 
 def _load_results(consultation_id: int):

@@ -65,6 +65,9 @@ def upgrade():
     with op.batch_alter_table('consultations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('results_published_at', sa.DateTime(timezone=True), nullable=True))
 
+    # a column of a new enum type: PostgreSQL needs the type made first
+    disposition = sa.Enum('reflected', 'partly_reflected', 'already_included', 'future_reference', 'not_reflected', 'out_of_scope', name='opinion_disposition')
+    disposition.create(op.get_bind(), checkfirst=True)
     with op.batch_alter_table('opinions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('answer_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('disposition', sa.Enum('reflected', 'partly_reflected', 'already_included', 'future_reference', 'not_reflected', 'out_of_scope', name='opinion_disposition'), nullable=True))
