@@ -313,3 +313,19 @@ def test_result_pages_find_each_line(app, db, consultation, make_user):
     client = app.test_client()
     second = client.get(f"/consultations/{consultation.id}/results?page=2").get_data(as_text=True)
     assert f'id="opinion-{opinions[-1].id}"' in second
+
+
+def test_a_rejected_opinion_is_told_to_its_author(app, db, consultation, make_user):
+    from app.moderation import operations as moderation_ops
+
+    author = make_user()
+    held = send(consultation, author, "詳しくは090-1234-5678までお電話ください。")
+    moderation_ops.reject(operations.item_of(held), make_user(role=Role.MODERATOR), "personal_data")
+    _db.session.commit()
+    resident = app.test_client()
+    login(resident, author.email)
+    assert 'お知らせ <span class="badge">1' in resident.get("/").get_data(as_text=True)
+    page = resident.get("/notifications/").get_data(as_text=True)
+    assert "意見は公開されませんでした（理由：個人情報）" in page
+    assert 'href="/consultations/my-voice"' in page
+    assert "090-1234-5678" not in page

@@ -24,6 +24,7 @@ from app.moderation.models import (
     Sanction,
     SanctionKind,
 )
+from app.notifications import operations as notifications
 from app.timeutil import as_utc, utcnow
 
 #: codes a moderator gives when rejecting, with their labels
@@ -190,6 +191,15 @@ def reject(item: ModerationItem, moderator: User, code: str) -> None:
     audit.record(
         "moderation.reject", item, actor=moderator, details={"source": item.source, "code": code}
     )
+    if item.author_id is not None:
+        # the author learns it in the site; their pages show the reason and what to do
+        notifications.notify(
+            [item.author_id],
+            "text_rejected",
+            "/consultations/my-voice" if item.source == "opinion" else "/account/",
+            source=item.source,
+            code=code,
+        )
 
 
 def edit_public(item: ModerationItem, moderator: User, public_text: str) -> None:

@@ -56,4 +56,14 @@ def text(notification: Notification) -> str:
         )
     if notification.kind == "results_published":
         return _('The results of "%(title)s" are published.', title=p.get("title", ""))
+    if notification.kind == "text_rejected":
+        from app.moderation.operations import REJECT_CODES, SOURCE_LABELS
+
+        label = SOURCE_LABELS.get(p.get("source"))
+        what = str(label).lower() if label else _("text")
+        return _(
+            "Your %(what)s was not published (%(reason)s). See why and what you can do.",
+            what=what,
+            reason=REJECT_CODES.get(p.get("code"), REJECT_CODES["other"]),
+        )
     return _("Something changed on a page you follow.")
