@@ -12,7 +12,7 @@ text, which may quote an address). Delivery is at least once: a handler must be 
 from __future__ import annotations
 
 import signal
-import time
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -147,25 +147,18 @@ def run_pending(limit: int | None = None) -> int:
     return done
 
 
-def work(app: Flask, idle_sleep: float = 1.0, stop_after: float | None = None) -> None:
-    """The worker loop: run due jobs, sleep when idle, stop cleanly on SIGTERM or SIGINT."""
-    stopping = False
-
-    def stop(*_args) -> None:
-        nonlocal stopping
-        stopping = True
-
-    if stop_after is None:
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-    started = time.monotonic()
+def work(app: Flask, idle_sleep: float = 1.0, stop: threading.Event | None = None) -> None:
+    """The worker loop: run due jobs, sleep when idle, stop on SIGTERM or SIGINT (or ``stop``,
+    for a worker in a thread)."""
+    if stop is None:
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
     with app.app_context():
-        while not stopping:
-            if stop_after is not None and time.monotonic() - started > stop_after:
-                break
+        while not stop.is_set():
             if not run_one():
                 db.session.remove()
-                time.sleep(idle_sleep)
+                stop.wait(idle_sleep)
 
 
 def counts() -> dict[str, int]:

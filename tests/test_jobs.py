@@ -102,3 +102,20 @@ def test_the_procfile_starts_a_worker():
 
     procfile = (Path(__file__).resolve().parents[1] / "Procfile").read_text()
     assert "jobs: .venv/bin/flask --app wsgi koe worker" in procfile
+
+
+def test_the_worker_loop_picks_up_new_jobs_and_stops(app, db):
+    stop = threading.Event()
+    worker = threading.Thread(target=jobs.work, args=(app, 0.05, stop))
+    worker.start()
+    try:
+        jobs.enqueue("test_record", n=9)
+        _db.session.commit()
+        for _ in range(200):
+            if RUNS:
+                break
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    assert RUNS == [("ran", 9)] and not worker.is_alive()

@@ -17,7 +17,7 @@ from urllib.parse import urldefrag
 import pytest
 from werkzeug.serving import make_server
 
-from app import create_app
+from app import create_app, jobs
 from app.extensions import db as _db
 from tests.conftest import _empty_all_tables, free_port, make_config
 
@@ -80,7 +80,17 @@ def live_server(live_app):
     server = make_server("127.0.0.1", free_port(), live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    url = f"http://127.0.0.1:{server.server_port}"
+    live_app.config["BASE_URL"] = url  # the links in mails the worker sends
+    # the jobs worker, as `make run` starts it beside the web process
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=jobs.work, args=(live_app, 0.2, stop), name="live-worker", daemon=True
+    )
+    worker.start()
+    yield url
+    stop.set()
+    worker.join(timeout=10)
     server.shutdown()
     server.server_close()
     thread.join(timeout=10)
