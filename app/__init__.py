@@ -64,6 +64,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.account import bp as account_bp
     from app.admin import bp as admin_bp
+    from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.consultations import bp as consultations_bp
     from app.main import bp as main_bp
@@ -76,6 +77,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(moderation_bp, url_prefix="/moderation")
     app.register_blueprint(consultations_bp, url_prefix="/consultations")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
 
 

@@ -106,6 +106,7 @@ class Config:
         self.RESEND_LIMIT_ACCOUNT = _env("RESEND_LIMIT_ACCOUNT", "3 per hour")
         self.RESET_LIMIT_IP = _env("RESET_LIMIT_IP", "10 per hour")
         self.RESET_LIMIT_ACCOUNT = _env("RESET_LIMIT_ACCOUNT", "3 per hour")
+        self.API_RATE_LIMIT = _env("API_RATE_LIMIT", "300 per minute")  # /api/v1/, per address
 
         self.MAIL_SERVER = _env("MAIL_SERVER")
         self.MAIL_PORT = _env_int("MAIL_PORT", 25)

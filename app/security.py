@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g, request, url_for
+from flask import Flask, Response, abort, current_app, g, request, url_for
 
 
 def csp_nonce() -> str:
@@ -81,6 +82,21 @@ def safe_next(target: str | None, fallback: str = "main.index") -> str:
     return url_for(fallback)
 
 
+_PAGE = re.compile(r"[1-9][0-9]{0,5}")
+
+
+def check_page_number() -> None:
+    """A page number on an HTML page is 1 to 999999 in ASCII digits, or the page is not found.
+
+    Flask-SQLAlchemy reads ``page`` itself; a huge one would overflow the database's OFFSET.
+    The API checks its own parameters and answers 400 in JSON.
+    """
+    page = request.args.get("page")
+    if page is not None and not request.path.startswith("/api/") and not _PAGE.fullmatch(page):
+        abort(404)
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(check_page_number)
     app.after_request(set_security_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce

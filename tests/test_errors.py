@@ -126,3 +126,12 @@ def test_ids_beyond_any_database_key_are_404(app, client, logged_in):
             assert client.get(url).status_code == 404, url
             checked += 1
     assert checked >= 4
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "abc", "²", "1e3", "9" * 20, "１"])
+def test_a_page_number_that_is_not_one_is_not_found(client, page):
+    assert client.get(f"/consultations/?page={page}").status_code == 404
+
+
+def test_a_page_past_the_end_is_an_empty_page(client):
+    assert client.get("/consultations/?page=999999").status_code == 200

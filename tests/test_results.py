@@ -329,3 +329,22 @@ def test_a_rejected_opinion_is_told_to_its_author(app, db, consultation, make_us
     assert "意見は公開されませんでした（理由：個人情報）" in page
     assert 'href="/consultations/my-voice"' in page
     assert "090-1234-5678" not in page
+
+
+def test_a_held_display_name_is_never_shown_with_an_opinion(app, client, db, consultation):
+    from app.auth import operations as auth_ops
+    from app.moderation import operations as moderation_ops
+
+    author = auth_ops.create_user(
+        "山本（090-1111-2222）", "yamamoto@example.jp", "x" * 12, Role.RESIDENT
+    )
+    moderation_ops.record(
+        moderation_ops.DISPLAY_NAME,
+        author.id,
+        author,
+        moderation_ops.scan_text(author.display_name, author, spam=False),
+    )
+    operations.submit_opinion(consultation, author, moderation.scan("賛成です。"), show_name=True)
+    _db.session.commit()
+    page = client.get(f"/consultations/{consultation.id}").get_data(as_text=True)
+    assert "賛成です。" in page and "090-1111-2222" not in page and "山本" not in page

@@ -34,7 +34,9 @@ def disposition_label(disposition) -> str:
 
 def _review_filters() -> tuple[int | None, bool]:
     section = request.args.get("section", "")
-    section_id = int(section) if section.isdigit() and len(section) < 10 else None
+    section_id = (
+        int(section) if section.isascii() and section.isdigit() and len(section) < 10 else None
+    )
     return section_id, request.args.get("show") != "all"
 
 

@@ -39,6 +39,7 @@ from app.consultations.models import (
 )
 from app.extensions import db
 from app.mail import send_template
+from app.moderation import operations as moderation_ops
 from app.moderation.forms import ReportForm
 from app.moderation.models import ItemStatus
 
@@ -99,6 +100,9 @@ def _render_show(consultation: Consultation, form: OpinionForm | None, status: i
             page=page,
             opinions=operations.with_items(page.items),
             counts=operations.reaction_counts(ids),
+            names=moderation_ops.public_names(
+                [o.author for o in page.items if o.show_name and o.author is not None]
+            ),
             mine=operations.my_reactions(ids, user) if user else {},
             form=form,
             action_form=ActionForm(),

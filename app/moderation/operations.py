@@ -425,6 +425,33 @@ def display_name_item(user: User) -> ModerationItem | None:
     )
 
 
+def public_names(users: list[User]) -> dict[int, str | None]:
+    """The display names others may see, by user id, in one query.
+
+    None for a name still held or refused by moderation (the page shows "anonymous" then);
+    the name itself for an account from before names were moderated.
+    """
+    if not users:
+        return {}
+    items = {
+        item.source_id: item
+        for item in db.session.scalars(
+            select(ModerationItem).where(
+                ModerationItem.source == DISPLAY_NAME,
+                ModerationItem.source_id.in_([str(u.id) for u in users]),
+            )
+        )
+    }
+    names: dict[int, str | None] = {}
+    for user in users:
+        item = items.get(str(user.id))
+        if item is None:
+            names[user.id] = user.display_name
+        else:
+            names[user.id] = item.public_text if item.status == ItemStatus.PUBLISHED else None
+    return names
+
+
 def public_name(user: User) -> str:
     """The display name others may see: the public copy once published, else a neutral name."""
     item = display_name_item(user)
