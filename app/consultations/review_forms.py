@@ -60,6 +60,7 @@ class AnswerOpinionsForm(FlaskForm):
     body = TextAreaField(
         _l("New view of the ward"),
         validators=[OptionalText(), MaxChars(ANSWER_MAX), NoControlCharacters(multiline=True)],
+        description=_l("Required when you choose “A new view” above."),
         render_kw={"rows": 6},
     )
     disposition = SelectField(

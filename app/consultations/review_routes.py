@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -77,7 +78,11 @@ def review(consultation_id: int):
             else:
                 db.session.commit()
                 flash(
-                    _("The ward's view is saved for %(n)d opinions.", n=len(form.opinions.data)),
+                    ngettext(
+                        "The ward's view is saved for %(num)d opinion.",
+                        "The ward's view is saved for %(num)d opinions.",
+                        len(form.opinions.data),
+                    ),
                     "success",
                 )
                 return redirect(request.full_path)
@@ -171,7 +176,11 @@ def final_text(consultation_id: int):
         else:
             db.session.commit()
             flash(
-                _("The final text is saved; %(n)d sections differ from the draft.", n=changed),
+                ngettext(
+                    "The final text is saved; %(num)d section differs from the draft.",
+                    "The final text is saved; %(num)d sections differ from the draft.",
+                    changed,
+                ),
                 "success",
             )
             return redirect(url_for("consultations.final_text", consultation_id=consultation.id))
@@ -208,7 +217,14 @@ def publish(consultation_id: int):
             )
         return redirect(url_for("consultations.review", consultation_id=consultation.id))
     db.session.commit()
-    flash(_("The results are published; %(n)d people are told.", n=told), "success")
+    flash(
+        ngettext(
+            "The results are published; %(num)d person is told.",
+            "The results are published; %(num)d people are told.",
+            told,
+        ),
+        "success",
+    )
     return redirect(url_for("consultations.results_page", consultation_id=consultation.id))
 
 
