@@ -22,6 +22,7 @@ test: install translations node_modules/.installed browser  ## Run the whole sui
 bench: install translations  ## Print the benchmark figures with their setup.
 	$(PY) bench/run.py
 	$(PY) bench/moderation_bench.py
+	$(PY) bench/consultation_load.py
 
 lint: install
 	$(VENV)/bin/ruff check .

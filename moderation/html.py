@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from functools import partial
 from html import escape
 
@@ -29,15 +30,28 @@ def _set_rel(attrs: dict, new: bool = False) -> dict | None:
     return attrs
 
 
-_cleaner = bleach.Cleaner(
-    tags=ALLOWED_TAGS,
-    attributes=ALLOWED_ATTRIBUTES,
-    protocols=ALLOWED_PROTOCOLS,
-    strip=True,
-    strip_comments=True,
-    filters=[partial(LinkifyFilter, callbacks=[_set_rel], skip_tags={"pre", "code"})],
-)
-_linker = bleach.Linker(callbacks=[_set_rel], parse_email=False)
+# bleach's Cleaner and Linker keep the state of their HTML parser between calls: shared by the
+# threads of a threaded server they mix up texts and fail. One of each per thread.
+_local = threading.local()
+
+
+def _cleaner() -> bleach.Cleaner:
+    if not hasattr(_local, "cleaner"):
+        _local.cleaner = bleach.Cleaner(
+            tags=ALLOWED_TAGS,
+            attributes=ALLOWED_ATTRIBUTES,
+            protocols=ALLOWED_PROTOCOLS,
+            strip=True,
+            strip_comments=True,
+            filters=[partial(LinkifyFilter, callbacks=[_set_rel], skip_tags={"pre", "code"})],
+        )
+    return _local.cleaner
+
+
+def _linker() -> bleach.Linker:
+    if not hasattr(_local, "linker"):
+        _local.linker = bleach.Linker(callbacks=[_set_rel], parse_email=False)
+    return _local.linker
 
 
 def sanitize_html(html: str) -> str:
@@ -47,7 +61,7 @@ def sanitize_html(html: str) -> str:
     """
     cleaned = html
     for _ in range(4):
-        again = _cleaner.clean(cleaned)
+        again = _cleaner().clean(cleaned)
         if again == cleaned:
             break
         cleaned = again
@@ -56,4 +70,7 @@ def sanitize_html(html: str) -> str:
 
 def linkify_text(text: str) -> str:
     """Render residents' plain text as HTML: everything escaped, http(s) links clickable."""
-    return _linker.linkify(escape(text, quote=True))
+    escaped = escape(text, quote=True)
+    if "." not in escaped:  # every link has a dot: most opinions need no HTML parser at all
+        return escaped
+    return _linker().linkify(escaped)

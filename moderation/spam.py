@@ -49,7 +49,10 @@ def _shingles(text: str) -> frozenset[str]:
 
 def similarity(a: str, b: str) -> float:
     """Jaccard similarity of folded character trigrams (1.0: the same text)."""
-    sa, sb = _shingles(a), _shingles(b)
+    return _jaccard(_shingles(a), _shingles(b))
+
+
+def _jaccard(sa: frozenset[str], sb: frozenset[str]) -> float:
     if not sa or not sb:
         return 1.0 if sa == sb else 0.0
     return len(sa & sb) / len(sa | sb)
@@ -72,19 +75,20 @@ def spam_reasons(
     if not history and not recent:
         return reasons
     now = now or max(p.at for p in (*history, *recent))
+    own = _shingles(text)  # once, not once per post it is compared with
     mine = [p for p in history if now - p.at <= policy.duplicate_window]
-    if any(similarity(text, p.text) >= policy.similarity for p in mine):
+    if any(_jaccard(own, _shingles(p.text)) >= policy.similarity for p in mine):
         reasons.append("duplicate")
     in_window = [p for p in history if now - p.at <= policy.rate_window]
     if len(in_window) >= policy.max_posts_in_window:
         reasons.append("flood")
-    others = {
-        p.author
-        for p in recent
-        if p.author != author
-        and now - p.at <= policy.burst_window
-        and similarity(text, p.text) >= policy.similarity
-    }
-    if len(others) >= policy.burst_authors:
-        reasons.append("burst")
+    others = set()
+    for p in recent:
+        if p.author == author or p.author in others or now - p.at > policy.burst_window:
+            continue
+        if _jaccard(own, _shingles(p.text)) >= policy.similarity:
+            others.add(p.author)
+            if len(others) >= policy.burst_authors:
+                reasons.append("burst")
+                break
     return reasons

@@ -13,7 +13,7 @@ from app.consultations import operations
 from app.consultations.models import Consultation, IllegalMove, Opinion, Reaction, State
 from app.moderation import operations as moderation_ops
 from app.moderation.models import ItemStatus, ModerationItem
-from app.timeutil import TOKYO, utcnow
+from app.timeutil import TOKYO, as_utc, utcnow
 from tests.conftest import create_open_consultation, login, post_form
 
 DRAFT = """# 第1章 総則
@@ -197,6 +197,20 @@ def test_a_double_submit_makes_one_opinion(client, db, open_consultation, logged
     first = send(client, open_consultation, "照明を増やしてください。", key="k-123")
     second = send(client, open_consultation, "照明を増やしてください。", key="k-123")
     assert first.headers["Location"] == second.headers["Location"]
+    assert db.session.scalar(select(func.count()).select_from(Opinion)) == 1
+
+
+def test_a_retry_after_closing_still_gets_its_receipt(client, db, open_consultation, logged_in):
+    """The first try was stored but its answer lost (a timeout); the retry comes after closing."""
+    logged_in()
+    before = utcnow()
+    first = send(client, open_consultation, "照明を増やしてください。", key="k-late")
+    opinion = db.session.scalar(select(Opinion))
+    assert before <= as_utc(opinion.created_at) <= utcnow()  # the moment it was checked open
+    open_consultation.closes_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    retry = send(client, open_consultation, "照明を増やしてください。", key="k-late")
+    assert retry.status_code == 302 and retry.headers["Location"] == first.headers["Location"]
     assert db.session.scalar(select(func.count()).select_from(Opinion)) == 1
 
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import DateTime, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
@@ -159,7 +168,11 @@ class Opinion(db.Model):
     """
 
     __tablename__ = "opinions"
-    __table_args__ = (UniqueConstraint("author_id", "idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint("author_id", "idempotency_key"),
+        # the published list, page by page, in the order opinions arrived
+        Index("ix_opinions_consultation_id_created_at", "consultation_id", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     consultation_id: Mapped[int] = mapped_column(

@@ -164,10 +164,12 @@ def submit_opinion(
     area: str | None = None,
     idempotency_key: str | None = None,
     channel: Channel = Channel.WEB,
+    received_at: datetime | None = None,
 ) -> tuple[Opinion, bool]:
     """Store an opinion with its receipt; return (opinion, created).
 
     The same author and idempotency key return the opinion already stored (a double submit).
+    ``received_at`` is the moment the caller checked that the consultation was open.
     """
     existing = find_by_key(author, idempotency_key)
     if existing is not None:
@@ -182,6 +184,7 @@ def submit_opinion(
         age_band=age_band,
         area=area,
         idempotency_key=idempotency_key,
+        created_at=received_at or utcnow(),
     )
     db.session.add(opinion)
     db.session.flush()

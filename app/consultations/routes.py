@@ -14,6 +14,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 
 from app.auth.forms import ActionForm
 from app.auth.models import Role
@@ -42,6 +43,7 @@ from app.mail import send_template
 from app.moderation import operations as moderation_ops
 from app.moderation.forms import ReportForm
 from app.moderation.models import ItemStatus
+from app.timeutil import utcnow
 
 
 @bp.app_template_global()
@@ -119,7 +121,12 @@ def post_opinion(consultation_id: int):
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
     form = OpinionForm(sections=consultation.sections)
-    if not consultation.accepts_opinions():
+    received_at = utcnow()  # one moment for the check and the record: never stored after closing
+    if current_user.is_verified and (sent := operations.find_by_key(current_user, form.key.data)):
+        # the same form sent twice (a double click, a retry after a timeout, even after
+        # closing): one opinion, the same receipt
+        return redirect(url_for("consultations.receipt", code=sent.receipt_code, new=1))
+    if not consultation.accepts_opinions(received_at):
         form.body.errors = [
             _(
                 "This consultation is not accepting opinions now; it closed or has not opened "
@@ -128,22 +135,28 @@ def post_opinion(consultation_id: int):
         ]
     elif not current_user.is_verified:
         form.body.errors = [_("Please confirm your e-mail address first; we sent you a link.")]
-    elif sent := operations.find_by_key(current_user, form.key.data):
-        # the same form sent twice (a double click, a retry): one opinion, the same receipt
-        return redirect(url_for("consultations.receipt", code=sent.receipt_code, new=1))
     elif form.validate_on_submit():
         section = db.session.get(Section, int(form.section.data)) if form.section.data else None
-        opinion, created = operations.submit_opinion(
-            consultation,
-            current_user._get_current_object(),
-            form.body.scan_result,
-            section=section,
-            show_name=form.show_name.data,
-            age_band=form.age_band.data or None,
-            area=form.area.data or None,
-            idempotency_key=form.key.data or None,
-        )
-        db.session.commit()
+        try:
+            opinion, created = operations.submit_opinion(
+                consultation,
+                current_user._get_current_object(),
+                form.body.scan_result,
+                section=section,
+                show_name=form.show_name.data,
+                age_band=form.age_band.data or None,
+                area=form.area.data or None,
+                idempotency_key=form.key.data or None,
+                received_at=received_at,
+            )
+            db.session.commit()
+        except IntegrityError:
+            # the same form twice at the same moment: the other request stored it first
+            db.session.rollback()
+            sent = operations.find_by_key(current_user, form.key.data)
+            if sent is None:
+                raise
+            return redirect(url_for("consultations.receipt", code=sent.receipt_code, new=1))
         if created:
             send_template(
                 current_user.email,

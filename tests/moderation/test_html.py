@@ -107,3 +107,23 @@ OUR_LINK = re.compile(r'<a href="https?://[^"<>]*" rel="nofollow noopener ugc">|
 @given(st.text())
 def test_linkified_text_has_no_markup_but_our_links(text):
     assert "<" not in OUR_LINK.sub("", linkify_text(text))
+
+
+def test_linkify_is_safe_across_threads():
+    """bleach's parser keeps state; a threaded server calls it from many threads at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [
+        f"意見{i}です。詳しくは https://example.jp/{i} を <見て> ください。" for i in range(400)
+    ]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(linkify_text, texts))
+    for i, html in enumerate(results):
+        assert f'href="https://example.jp/{i}"' in html and f"意見{i}です" in html
+        assert "&lt;見て&gt;" in html
+
+
+def test_text_without_a_dot_skips_the_parser_and_is_escaped():
+    assert (
+        linkify_text("<b>太字</b> & 'quote'") == "&lt;b&gt;太字&lt;/b&gt; &amp; &#x27;quote&#x27;"
+    )
