@@ -23,7 +23,9 @@ from app.consultations.models import Attachment, Consultation
 from app.extensions import db
 
 PDF_MAGIC = re.compile(rb"^%PDF-[12]\.\d")
-_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f\\/:*?"<>|]+')
+# controls (C0, C1), bidirectional overrides that can disguise an extension, and what file
+# systems reserve
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\\/:*?"<>|]+')
 
 
 class BadFile(Exception):

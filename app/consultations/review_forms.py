@@ -31,15 +31,21 @@ NEW_ANSWER = "new"
 class SelectedOpinions(SelectMultipleField):
     """The opinion ids ticked on the page; ownership is checked by the operation."""
 
+    tampered = False
+
     def pre_validate(self, form) -> None:
-        if not self.data:
+        if not self.data or self.tampered:
             raise StopValidation(_l("Tick at least one opinion."))
 
     def process_formdata(self, valuelist) -> None:
-        try:
-            self.data = [int(value) for value in valuelist][:500]
-        except ValueError:
-            self.data = []
+        # ids as the URL converter takes them (ASCII digits within the key range); anything
+        # else is not an opinion of this page, and the operation refuses the rest
+        self.data = [
+            int(value)
+            for value in valuelist[:500]
+            if value.isascii() and value.isdigit() and len(value) < 10
+        ]
+        self.tampered = len(self.data) != len(valuelist[:500])
 
 
 class AnswerOpinionsForm(FlaskForm):
