@@ -12,10 +12,13 @@ import re
 import secrets
 import socket
 import threading
+import time
 import uuid
+from contextlib import contextmanager
 from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -44,15 +47,16 @@ CSRF_RE = re.compile(
 # --- database -----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
-    """Yield the URL of an empty database for this run (SQLite file or fresh PostgreSQL)."""
+@contextmanager
+def scratch_database(directory: Path, prefix: str = "koe_test"):
+    """Yield the URL of a new empty database: a SQLite file in ``directory``, or a fresh
+    PostgreSQL database (dropped afterwards) when KOE_TEST_DATABASE_URL names a server."""
     server = os.environ.get("KOE_TEST_DATABASE_URL")
     if not server:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'koe-test.sqlite3'}"
+        yield f"sqlite:///{directory / (prefix + '.sqlite3')}"
         return
     base = make_url(server)
-    name = f"koe_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -62,6 +66,13 @@ def database_url(tmp_path_factory):
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """The URL of an empty database for this run (SQLite file or fresh PostgreSQL)."""
+    with scratch_database(tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 def free_port() -> int:
@@ -94,6 +105,18 @@ class Mailbox:
         found = self.to(address)
         assert found, f"no mail to {address}; got {[m['To'] for m in self.messages]}"
         return found[-1]
+
+    def wait_for(self, address: str, subject: str | None = None, timeout: float = 20.0):
+        """The last mail to ``address`` (with ``subject``), waiting for a jobs worker to send it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [m for m in self.to(address) if subject is None or m["Subject"] == subject]
+            if found:
+                return found[-1]
+            if time.monotonic() > deadline:
+                got = [m["Subject"] for m in self.to(address)]
+                raise AssertionError(f"no mail {subject!r} to {address}; got {got}")
+            time.sleep(0.1)
 
     @staticmethod
     def body(msg: EmailMessage) -> str:

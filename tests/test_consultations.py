@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app import jobs
 from app.audit import AuditEntry
 from app.auth.models import Role
 from app.consultations import operations
@@ -150,7 +151,11 @@ def test_post_an_opinion_and_get_a_receipt(client, db, open_consultation, logged
     assert len(code) == 14 and code.count("-") == 2
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert code in page and "公開中" in page
-    assert code in mailbox.last_to(user.email)["Subject"]
+    # the receipt mail is a job committed with the opinion: the worker sends it
+    assert mailbox.to(user.email) == []
+    assert jobs.run_pending() == 1
+    mail = mailbox.last_to(user.email)
+    assert code in mail["Subject"] and mail["Subject"].startswith("【声】ご意見を受け付けました")
     # anyone with the code sees the status, and nothing personal
     stranger = client.application.test_client()
     html = stranger.get(f"/consultations/receipts/{code}").get_data(as_text=True)
@@ -348,7 +353,55 @@ def test_published_opinions_come_in_pages(client, db, open_consultation):
     path = f"/consultations/{open_consultation.id}"
     first = client.get(path).get_data(as_text=True)
     assert "52件の意見が公開されています" in first
-    assert "意見その50番です。" in first and "意見その51番です。" not in first
+    assert "意見その20番です。" in first and "意見その21番です。" not in first
     second = client.get(path, query_string={"page": 2}).get_data(as_text=True)
-    assert "意見その51番です。" in second and "意見その1番です。" not in second
-    assert 'start="51"' in second
+    assert "意見その21番です。" in second and "意見その1番です。" not in second
+    assert 'start="21"' in second
+    last = client.get(path, query_string={"page": 3}).get_data(as_text=True)
+    assert "意見その52番です。" in last and "意見その40番です。" not in last
+
+
+def test_the_public_list_follows_every_moderation_change(client, db, open_consultation, make_user):
+    """Opinion.listed (the public list's index) stays in step with the item and withdrawal."""
+    author, staff = make_user(), make_user(role=Role.STAFF)
+    path = f"/consultations/{open_consultation.id}"
+
+    def listed(opinion) -> bool:
+        db.session.commit()
+        db.session.expire_all()
+        shown = "照明を明るく" in client.get(path).get_data(as_text=True)
+        flag = db.session.get(Opinion, opinion.id).listed
+        assert flag == shown, "the flag and the page disagree"
+        return flag
+
+    scan = moderation_ops.scan_text("照明を明るくしてください。電話090-1234-5678", author)
+    opinion, _ = operations.submit_opinion(open_consultation, author, scan)
+    item = operations.item_of(opinion)
+    assert item.status == ItemStatus.HELD and not listed(opinion)
+    moderation_ops.approve(item, staff)
+    assert listed(opinion)
+    operations.edit_opinion(opinion, author, moderation_ops.scan_text("照明を明るくして。", author))
+    assert listed(opinion)
+    moderation_ops.report(item, make_user(), "abuse", hide_after=1)
+    assert not listed(opinion)
+    moderation_ops.approve(item, staff)
+    assert listed(opinion)
+    moderation_ops.reject(item, staff, "abuse")
+    assert not listed(opinion)
+
+    other, _ = operations.submit_opinion(
+        open_consultation,
+        author,
+        moderation_ops.scan_text("照明を明るくする案に賛成です。", author),
+    )
+    assert listed(other)
+    operations.withdraw_opinion(other, author)
+    assert not listed(other)
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(
+                operations.published_query(open_consultation).subquery()
+            )
+        )
+        == 0
+    )

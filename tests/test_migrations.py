@@ -6,40 +6,23 @@ KOE_TEST_DATABASE_URL is set (PostgreSQL is stricter: enum types, batch operatio
 
 from __future__ import annotations
 
-import os
-import uuid
-from contextlib import contextmanager
-
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy import inspect, select, text
 
 from app import create_app
+from app.auth import operations as auth_ops
+from app.auth.models import Role
+from app.consultations import operations as consultation_ops
+from app.consultations.models import Opinion
 from app.extensions import db
-
-
-@contextmanager
-def scratch_database(tmp_path):
-    server = os.environ.get("KOE_TEST_DATABASE_URL")
-    if not server:
-        yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
-        return
-    base = make_url(server)
-    name = f"koe_mig_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+from moderation import scan
+from tests.conftest import create_open_consultation, scratch_database
 
 
 def test_upgrade_matches_the_models_and_downgrades_to_nothing(tmp_path):
-    with scratch_database(tmp_path) as url:
+    with scratch_database(tmp_path, "koe_mig") as url:
         app = create_app(
             {"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x"}
         )
@@ -55,4 +38,44 @@ def test_upgrade_matches_the_models_and_downgrades_to_nothing(tmp_path):
                     enums = conn.execute(text("SELECT typname FROM pg_type WHERE typtype = 'e'"))
                     assert enums.all() == [], "a downgrade left an enum type behind"
             upgrade()  # and up again from nothing
+            db.engine.dispose()
+
+
+def test_the_listed_flag_is_filled_in_for_opinions_already_there(tmp_path):
+    """0010 computes opinions.listed from the moderation items of the opinions it finds."""
+    with scratch_database(tmp_path, "koe_mig") as url:
+        app = create_app(
+            {"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x"}
+        )
+        with app.app_context():
+            upgrade()
+            staff = auth_ops.create_user(
+                "職員", "staff@example.jp", "a long pass phrase", Role.STAFF
+            )
+            resident = auth_ops.create_user(
+                "区民", "resident@example.jp", "a long pass phrase", Role.RESIDENT
+            )
+            consultation = create_open_consultation(staff)
+            texts = {
+                "published": "公園の照明を増やしてほしいです。",
+                "held": "電話は090-1234-5678までお願いします。",
+                "withdrawn": "遊具の更新を早めてください。",
+            }
+            opinions = {}
+            for label, body in texts.items():
+                opinions[label], _ = consultation_ops.submit_opinion(
+                    consultation, resident, scan(body)
+                )
+            consultation_ops.withdraw_opinion(opinions["withdrawn"], resident)
+            db.session.commit()
+            expected = {label: opinion.listed for label, opinion in opinions.items()}
+            assert expected == {"published": True, "held": False, "withdrawn": False}
+            ids = {label: opinion.id for label, opinion in opinions.items()}
+            db.session.remove()  # no open transaction may hold the table the migrations alter
+
+            downgrade(revision="0009")
+            upgrade(revision="0010")
+            listed = dict(db.session.execute(select(Opinion.id, Opinion.listed)).all())
+            assert {label: listed[i] for label, i in ids.items()} == expected
+            db.session.remove()
             db.engine.dispose()

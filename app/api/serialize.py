@@ -18,11 +18,10 @@ from sqlalchemy import func, or_, select
 
 from app.consultations import results
 from app.consultations.models import Consultation, Disposition, Opinion, Section, State
-from app.consultations.operations import OPINION
 from app.consultations.review_forms import DISPOSITIONS
 from app.extensions import db
 from app.moderation import operations as moderation_ops
-from app.moderation.models import ItemStatus, ModerationItem
+from app.moderation.models import ModerationItem
 from app.timeutil import to_tokyo, utcnow
 
 _TOPIC_SEPARATORS = re.compile(r"[,、]")
@@ -81,12 +80,7 @@ def state_filter(state: str):
 def _published_opinions():
     return (
         select(Opinion.consultation_id, func.count(Opinion.id))
-        .join(
-            ModerationItem,
-            (ModerationItem.source == OPINION)
-            & (ModerationItem.source_id == func.cast(Opinion.id, db.String)),
-        )
-        .where(Opinion.withdrawn_at.is_(None), ModerationItem.status == ItemStatus.PUBLISHED)
+        .where(Opinion.listed.is_(True))
         .group_by(Opinion.consultation_id)
     )
 

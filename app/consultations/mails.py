@@ -1,7 +1,8 @@
-"""The e-mails of published results, sent by the jobs worker (see app.jobs).
+"""The e-mails about opinions, sent by the jobs worker (see app.jobs).
 
-Each job is one mail, so a failure retries that mail only. The mail is written in the
-recipient's language and links to their own line of the results.
+Each job is one mail, committed with what caused it (the opinion, the publication), so none is
+lost and the request does not wait for the mail server; a failure retries that mail only. The
+mail is written in the recipient's language and links to their own receipt or results line.
 """
 
 from __future__ import annotations
@@ -17,51 +18,62 @@ from app.extensions import db
 from app.mail import build_message, send
 
 
-def _reachable(user: User | None) -> bool:
-    return user is not None and bool(user.email) and user.is_verified
+def _mail(user: User | None, subject, template: str, locale: str | None = None, **context) -> None:
+    """Send ``template`` to ``user`` in ``locale`` (else their account's language); ``subject``
+    is called in it too. Nobody is mailed whose account is gone or address is unconfirmed.
+    """
+    if user is None or not user.email or not user.is_verified:
+        return
+    with force_locale(locale or user.locale or "ja"):
+        send(build_message(user.email, subject(), template, user=user, **context))
+
+
+@jobs.handler("receipt_mail")
+def receipt_mail(opinion_id: int, locale: str | None = None) -> None:
+    """The receipt, in the language of the page the opinion was sent from."""
+    opinion = db.session.get(Opinion, opinion_id)
+    if opinion is None:
+        return
+    _mail(
+        opinion.author,
+        lambda: _("Your opinion was received: %(code)s", code=opinion.receipt_code),
+        "opinion_receipt",
+        locale,
+        opinion=opinion,
+        url=url_for("consultations.receipt", code=opinion.receipt_code, _external=True),
+    )
 
 
 @jobs.handler("answer_mail")
 def answer_mail(opinion_id: int) -> None:
     opinion = db.session.get(Opinion, opinion_id)
-    if opinion is None or not _reachable(opinion.author):
-        return  # deleted since, or an account that cannot receive mail
-    user, consultation = opinion.author, opinion.consultation
-    with force_locale(user.locale or "ja"):
-        send(
-            build_message(
-                user.email,
-                _("The ward answered your opinion %(code)s", code=opinion.receipt_code),
-                "answer_published",
-                user=user,
-                consultation=consultation,
-                opinion=opinion,
-                url=url_for(
-                    "consultations.result_line",
-                    consultation_id=consultation.id,
-                    opinion_id=opinion.id,
-                    _external=True,
-                ),
-            )
-        )
+    if opinion is None:
+        return
+    consultation = opinion.consultation
+    _mail(
+        opinion.author,
+        lambda: _("The ward answered your opinion %(code)s", code=opinion.receipt_code),
+        "answer_published",
+        consultation=consultation,
+        opinion=opinion,
+        url=url_for(
+            "consultations.result_line",
+            consultation_id=consultation.id,
+            opinion_id=opinion.id,
+            _external=True,
+        ),
+    )
 
 
 @jobs.handler("results_mail")
 def results_mail(user_id: int, consultation_id: int) -> None:
-    user = db.session.get(User, user_id)
     consultation = db.session.get(Consultation, consultation_id)
-    if consultation is None or not _reachable(user):
+    if consultation is None:
         return
-    with force_locale(user.locale or "ja"):
-        send(
-            build_message(
-                user.email,
-                _('The results of "%(title)s" are published', title=consultation.title),
-                "results_published",
-                user=user,
-                consultation=consultation,
-                url=url_for(
-                    "consultations.results_page", consultation_id=consultation.id, _external=True
-                ),
-            )
-        )
+    _mail(
+        db.session.get(User, user_id),
+        lambda: _('The results of "%(title)s" are published', title=consultation.title),
+        "results_published",
+        consultation=consultation,
+        url=url_for("consultations.results_page", consultation_id=consultation.id, _external=True),
+    )

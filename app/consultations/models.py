@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
@@ -170,8 +171,10 @@ class Opinion(db.Model):
     __tablename__ = "opinions"
     __table_args__ = (
         UniqueConstraint("author_id", "idempotency_key"),
-        # the published list, page by page, in the order opinions arrived
+        # staff lists (every opinion) page by page, in the order opinions arrived
         Index("ix_opinions_consultation_id_created_at", "consultation_id", "created_at", "id"),
+        # the public list: counted and paged on this index alone
+        Index("ix_opinions_listed", "consultation_id", "listed", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -192,6 +195,9 @@ class Opinion(db.Model):
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: published by moderation and not withdrawn: kept by app.consultations.listing from the
+    #: moderation item (which holds the text) and withdrawn_at; never set by hand
+    listed: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     answer_id: Mapped[int | None] = mapped_column(
         ForeignKey("consultation_answers.id", ondelete="SET NULL"), index=True
     )

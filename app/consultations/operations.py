@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from app import audit
 from app.auth.models import User
+from app.consultations import listing
 from app.consultations.models import (
     Channel,
     Consultation,
@@ -32,7 +33,7 @@ from app.timeutil import utcnow
 if TYPE_CHECKING:
     from moderation import ScanResult
 
-OPINION = "opinion"
+OPINION = listing.OPINION  # the moderation source of opinions
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud at a counter
 # A heading line starts with # (or the full-width ＃); the heading keeps what was typed.
 _HEADING = re.compile(r"^\s*[#＃]+\s*(.+?)\s*$")
@@ -222,16 +223,7 @@ def published_query(consultation: Consultation):
     """Opinions others may read: published by moderation and not withdrawn, oldest first."""
     return (
         select(Opinion)
-        .join(
-            ModerationItem,
-            (ModerationItem.source == OPINION)
-            & (ModerationItem.source_id == func.cast(Opinion.id, db.String)),
-        )
-        .where(
-            Opinion.consultation_id == consultation.id,
-            Opinion.withdrawn_at.is_(None),
-            ModerationItem.status == ItemStatus.PUBLISHED,
-        )
+        .where(Opinion.consultation_id == consultation.id, Opinion.listed.is_(True))
         .order_by(Opinion.created_at, Opinion.id)
         .options(selectinload(Opinion.author), selectinload(Opinion.section))
     )

@@ -12,10 +12,12 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
+from app import jobs
 from app.auth.forms import ActionForm
 from app.auth.models import Role
 from app.auth.permissions import can, policy, role_required
@@ -39,7 +41,6 @@ from app.consultations.models import (
     State,
 )
 from app.extensions import db
-from app.mail import send_template
 from app.moderation import operations as moderation_ops
 from app.moderation.forms import ReportForm
 from app.moderation.models import ItemStatus
@@ -86,7 +87,7 @@ def show(consultation_id: int):
     return _render_show(consultation, form)
 
 
-OPINIONS_PER_PAGE = 50
+OPINIONS_PER_PAGE = 20  # light enough for a phone on a slow line
 
 
 def _render_show(consultation: Consultation, form: OpinionForm | None, status: int = 200):
@@ -116,7 +117,7 @@ def _render_show(consultation: Consultation, form: OpinionForm | None, status: i
 
 @bp.post("/<int:consultation_id>/opinions")
 def post_opinion(consultation_id: int):
-    """Receive an opinion: moderate it, store it with a receipt code, mail the receipt."""
+    """Receive an opinion: moderate it, store it with a receipt code and its receipt mail."""
     consultation = _load(consultation_id)
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
@@ -149,6 +150,8 @@ def post_opinion(consultation_id: int):
                 idempotency_key=form.key.data or None,
                 received_at=received_at,
             )
+            if created:  # the receipt by e-mail: a job committed with the opinion
+                jobs.enqueue("receipt_mail", opinion_id=opinion.id, locale=str(get_locale()))
             db.session.commit()
         except IntegrityError:
             # the same form twice at the same moment: the other request stored it first
@@ -157,15 +160,6 @@ def post_opinion(consultation_id: int):
             if sent is None:
                 raise
             return redirect(url_for("consultations.receipt", code=sent.receipt_code, new=1))
-        if created:
-            send_template(
-                current_user.email,
-                _("Your opinion was received: %(code)s", code=opinion.receipt_code),
-                "opinion_receipt",
-                user=current_user,
-                opinion=opinion,
-                url=url_for("consultations.receipt", code=opinion.receipt_code, _external=True),
-            )
         return redirect(url_for("consultations.receipt", code=opinion.receipt_code, new=1))
     return _render_show(consultation, form, 422 if form.errors or form.body.errors else 200)
 

@@ -12,7 +12,6 @@ JavaScript.
 from __future__ import annotations
 
 import re
-import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -267,19 +266,6 @@ def section_id(live_app, consultation_id: int, heading_text: str) -> int:
     return found
 
 
-def wait_for_mail(mailbox, address: str, subject: str, timeout: float = 20.0):
-    """The mail to ``address`` with ``subject``, once the jobs worker beside the server sent it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [m for m in mailbox.to(address) if m["Subject"] == subject]
-        if found:
-            return found[-1]
-        time.sleep(0.1)
-    raise AssertionError(
-        f"no mail {subject!r} to {address}; got {[m['Subject'] for m in mailbox.to(address)]}"
-    )
-
-
 # --- the steps of the flow ---------------------------------------------------------------------
 
 
@@ -311,8 +297,7 @@ def resident_send(page: Page, check_a11y, mailbox, email: str, t: dict) -> str:
     expect(heading(page, t["receipt_heading"].format(code=code))).to_be_visible()
     check_a11y(page)
 
-    mail = mailbox.last_to(email)
-    assert mail["Subject"] == t["receipt_subject"].format(code=code)
+    mail = mailbox.wait_for(email, t["receipt_subject"].format(code=code))
     assert code in mailbox.body(mail)
     return code
 
@@ -527,7 +512,7 @@ def resident_reads_the_answer(
     check_a11y(page)
 
     # The answer arrived by e-mail, in the resident's language, with the link to their line.
-    mail = wait_for_mail(mailbox, email, t["answer_subject"].format(code=code))
+    mail = mailbox.wait_for(email, t["answer_subject"].format(code=code))
     body = mailbox.body(mail)
     assert t["reflected"] in body, body
     url = next(u for u in re.findall(r"https?://\S+", body) if "/results/opinions/" in u)
@@ -580,7 +565,7 @@ def test_from_an_opinion_to_the_published_answer(t, live_app, open_page, check_a
         re.compile(re.escape(t["results_notification"]))
     )
     check_a11y(follower)
-    mail = wait_for_mail(mailbox, emails["follower"], t["results_subject"])
+    mail = mailbox.wait_for(emails["follower"], t["results_subject"])
     assert f"/consultations/{consultation_id}/results" in mailbox.body(mail)
     assert not mailbox.to(emails["reader"])  # reacting is not following
 
