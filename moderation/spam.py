@@ -6,6 +6,7 @@ posts (the app reads them from its database), so the checks work across processe
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,10 +42,22 @@ def count_links(text: str) -> int:
 
 
 def _shingles(text: str) -> frozenset[str]:
+    # every new post is compared with the same recent posts: their shingles are kept, the
+    # short ones only (a few MB at most, whatever the posts)
+    return _kept_shingles(text) if len(text) <= CACHED_LENGTH else _make_shingles(text)
+
+
+CACHED_LENGTH = 1000
+
+
+def _make_shingles(text: str) -> frozenset[str]:
     folded = fold(text[:5000]).text  # the opening of a long text decides; bounded work
     if len(folded) < 3:
         return frozenset({folded})
     return frozenset(folded[i : i + 3] for i in range(len(folded) - 2))
+
+
+_kept_shingles = functools.lru_cache(maxsize=512)(_make_shingles)
 
 
 def similarity(a: str, b: str) -> float:
