@@ -42,5 +42,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        # a writer waits its turn (up to 30 s, as in a burst before closing) rather than fail
+        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()

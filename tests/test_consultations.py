@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -15,7 +16,7 @@ from app.consultations.models import Consultation, IllegalMove, Opinion, Reactio
 from app.moderation import operations as moderation_ops
 from app.moderation.models import ItemStatus, ModerationItem
 from app.timeutil import TOKYO, as_utc, utcnow
-from tests.conftest import create_open_consultation, login, post_form
+from tests.conftest import create_open_consultation, csrf_token, login, post_form
 
 DRAFT = """# 第1章 総則
 この計画は、声区の公園をより使いやすくするためのものです。
@@ -216,6 +217,48 @@ def test_a_retry_after_closing_still_gets_its_receipt(client, db, open_consultat
     db.session.commit()
     retry = send(client, open_consultation, "照明を増やしてください。", key="k-late")
     assert retry.status_code == 302 and retry.headers["Location"] == first.headers["Location"]
+    assert db.session.scalar(select(func.count()).select_from(Opinion)) == 1
+
+
+def test_a_retry_while_the_first_is_still_running_waits_for_it(
+    client, db, open_consultation, logged_in
+):
+    """The first try is still being stored when the retry (same key) arrives after closing:
+    the retry waits for it and gets its receipt, never "closed" for an opinion then stored."""
+    user = logged_in()
+    path = f"/consultations/{open_consultation.id}"
+    token = csrf_token(client, path)
+    closes_at = utcnow() - timedelta(seconds=1)
+    open_consultation.closes_at = closes_at
+    db.session.commit()
+    # the first request: it holds the key (as a request does from its start to its commit)
+    operations.hold_key(user, "k-slow")
+    answers = []
+    retry = threading.Thread(
+        target=lambda: answers.append(
+            client.post(
+                f"{path}/opinions",
+                data={"body": "照明を増やしてください。", "key": "k-slow", "csrf_token": token},
+            )
+        )
+    )
+    retry.start()
+    retry.join(timeout=1.0)
+    assert retry.is_alive(), "the retry must wait while the first holds the key"
+    scan = moderation_ops.scan_text("照明を増やしてください。", user)
+    opinion, _ = operations.submit_opinion(
+        open_consultation,
+        user,
+        scan,
+        idempotency_key="k-slow",
+        received_at=closes_at - timedelta(seconds=5),  # checked open before closing
+    )
+    db.session.commit()
+    retry.join(timeout=30)
+    assert answers and answers[0].status_code == 302
+    assert (
+        answers[0].headers["Location"].startswith(f"/consultations/receipts/{opinion.receipt_code}")
+    )
     assert db.session.scalar(select(func.count()).select_from(Opinion)) == 1
 
 

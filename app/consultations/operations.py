@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import selectinload
 
 from app import audit
@@ -191,6 +191,30 @@ def submit_opinion(
     db.session.flush()
     moderation_ops.record(OPINION, opinion.id, author, scan)
     return opinion, True
+
+
+def hold_key(author: User, idempotency_key: str | None) -> None:
+    """Make checking a form's key and storing its opinion one step, until the commit.
+
+    A second request with the same key (a double click, a retry while the first is still
+    running) waits here until the first has committed, then finds its opinion: it can never
+    be told "closed" while the first is about to be stored. PostgreSQL: an advisory lock on
+    (author, key) for the rest of the transaction. SQLite has one writer at a time anyway:
+    the transaction starts as the writer (BEGIN IMMEDIATE).
+    """
+    if not idempotency_key:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(:author, hashtext(:key))"),
+            {"author": author.id, "key": idempotency_key},
+        )
+    elif (
+        connection.dialect.name == "sqlite"
+        and not connection.connection.dbapi_connection.in_transaction
+    ):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def find_by_key(author: User | None, idempotency_key: str | None) -> Opinion | None:

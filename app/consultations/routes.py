@@ -123,6 +123,8 @@ def post_opinion(consultation_id: int):
         return current_app.login_manager.unauthorized()
     form = OpinionForm(sections=consultation.sections)
     received_at = utcnow()  # one moment for the check and the record: never stored after closing
+    if current_user.is_verified:
+        operations.hold_key(current_user, form.key.data)
     if current_user.is_verified and (sent := operations.find_by_key(current_user, form.key.data)):
         # the same form sent twice (a double click, a retry after a timeout, even after
         # closing): one opinion, the same receipt
