@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
+
 from moderation.normalize import fold
 
 URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'　]{1,2000}", re.IGNORECASE)
@@ -41,23 +43,26 @@ def count_links(text: str) -> int:
     return len(URL.findall(text))
 
 
-def _shingles(text: str) -> frozenset[str]:
-    # every new post is compared with the same recent posts: their shingles are kept, the
-    # short ones only (a few MB at most, whatever the posts)
+def _shingles(text: str) -> np.ndarray:
+    # every new post is compared with the same recent posts: their shingles are kept (as
+    # hashes, 4 bytes a trigram: a few MB for thousands of posts, whatever the posts)
     return _kept_shingles(text) if len(text) <= CACHED_LENGTH else _make_shingles(text)
 
 
-CACHED_LENGTH = 1000
+CACHED_LENGTH = 2000
+CACHED_POSTS = 8192
 
 
-def _make_shingles(text: str) -> frozenset[str]:
+def _make_shingles(text: str) -> np.ndarray:
+    """The sorted distinct 32-bit hashes of the folded text's character trigrams."""
     folded = fold(text[:5000]).text  # the opening of a long text decides; bounded work
-    if len(folded) < 3:
-        return frozenset({folded})
-    return frozenset(folded[i : i + 3] for i in range(len(folded) - 2))
+    grams = {folded} if len(folded) < 3 else {folded[i : i + 3] for i in range(len(folded) - 2)}
+    # hash() is fixed within a process, which is as long as the kept shingles live
+    hashes = np.fromiter((hash(g) & 0xFFFFFFFF for g in grams), dtype=np.uint32, count=len(grams))
+    return np.unique(hashes)
 
 
-_kept_shingles = functools.lru_cache(maxsize=512)(_make_shingles)
+_kept_shingles = functools.lru_cache(maxsize=CACHED_POSTS)(_make_shingles)
 
 
 def similarity(a: str, b: str) -> float:
@@ -65,10 +70,9 @@ def similarity(a: str, b: str) -> float:
     return _jaccard(_shingles(a), _shingles(b))
 
 
-def _jaccard(sa: frozenset[str], sb: frozenset[str]) -> float:
-    if not sa or not sb:
-        return 1.0 if sa == sb else 0.0
-    return len(sa & sb) / len(sa | sb)
+def _jaccard(sa: np.ndarray, sb: np.ndarray) -> float:
+    common = np.intersect1d(sa, sb, assume_unique=True).size
+    return common / (sa.size + sb.size - common)
 
 
 def spam_reasons(
