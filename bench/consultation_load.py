@@ -46,7 +46,7 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -1288,8 +1288,11 @@ def main() -> int:
         help="PostgreSQL server URL (default $KOE_BENCH_DATABASE_URL); a fresh database is used",
     )
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser.add_argument("--workers", type=int, help="gunicorn worker processes (default 2)")
+    parser.add_argument("--threads", type=int, help="threads per worker (default 8)")
     args = parser.parse_args()
     s = QUICK if args.quick else FULL
+    s = replace(s, workers=args.workers or s.workers, threads=args.threads or s.threads)
     voices = load_voices()
     print("Koe consultation load benchmark" + (" (quick)" if args.quick else ""))
     before = machine_busy()

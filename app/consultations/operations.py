@@ -249,7 +249,8 @@ def published_query(consultation: Consultation):
         select(Opinion)
         .where(Opinion.consultation_id == consultation.id, Opinion.listed.is_(True))
         .order_by(Opinion.created_at, Opinion.id)
-        .options(selectinload(Opinion.author), selectinload(Opinion.section))
+        # sections come from the consultation's own (loaded once, found in the session)
+        .options(selectinload(Opinion.author))
     )
 
 

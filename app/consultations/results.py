@@ -246,14 +246,17 @@ def publish(consultation: Consultation, staff: User) -> int:
         .order_by(Opinion.id)
         .with_only_columns(Opinion.id, Opinion.author_id, Opinion.receipt_code)
     ).all()
-    for opinion_id, author_id, code in submitted:
-        notifications.notify(
-            [author_id],
-            "answer_published",
-            f"/consultations/{consultation.id}/results/opinions/{opinion_id}",
-            code=code,
-            title=consultation.title,
-        )
+    notifications.notify_each(
+        "answer_published",
+        [
+            (
+                author_id,
+                f"/consultations/{consultation.id}/results/opinions/{opinion_id}",
+                {"code": code, "title": consultation.title},
+            )
+            for opinion_id, author_id, code in submitted
+        ],
+    )
     jobs.enqueue_many("answer_mail", [{"opinion_id": row.id} for row in submitted])
     told = {row.author_id for row in submitted}
     followers = [
