@@ -1,0 +1,196 @@
+"""Clustering free text into themes: features, k-means, keywords, representatives, a map.
+
+Features, measured on ../shared/datasets at the true k (bench/ and tests/analytics):
+- the meaning of the content words: the TF-IDF-weighted mean of their chiVe vectors (short
+  Japanese opinions share few words, but their words have near neighbours);
+- the words themselves and their spelling: LSA (TruncatedSVD) of content-word TF-IDF beside
+  character 2–4-gram TF-IDF (English intents are told apart by word forms).
+The two are weighted by the share of Japanese in the texts, so each language gets the part that
+works for it. Then k-means (mini-batch for large inputs) on the unit vectors.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.preprocessing import normalize
+
+from analytics import vectors
+from analytics.text import content_words, japanese_share, normalise
+
+LSA_DIMENSIONS = 100
+MINI_BATCH_FROM = 10_000  # texts; below this, full k-means with several starts
+KEYWORDS = 5
+REPRESENTATIVES = 3
+
+
+def choose_k(n: int) -> int:
+    """About the cube root of the count, between 2 and 10 (fewer when there are few texts)."""
+    if n < 2:
+        return 1
+    return max(2, min(10, round(n ** (1 / 3)), n))
+
+
+@dataclass
+class Features:
+    vectors: np.ndarray  # (n, d) unit rows: what k-means sees
+    counts: sp.csr_matrix  # (n, words) content-word counts, for keywords
+    words: np.ndarray  # the column names of counts (lemmas)
+    forms: dict[str, Counter] = field(default_factory=dict)  # how each lemma was written
+    japanese: float = 0.0  # share of Japanese letters in the texts
+
+
+def _identity(tokens: list[str]) -> list[str]:
+    return tokens
+
+
+def _with_pairs(tokens: list[str]) -> list[str]:
+    """Words and neighbouring pairs ("card arrive"): intents differ by pairs of common words."""
+    return tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
+
+
+def features(texts: list[str]) -> Features:
+    forms: dict[str, Counter] = {}
+    tokens = [content_words(t, forms) for t in texts]
+    counter = CountVectorizer(analyzer=_identity)
+    counts = (
+        counter.fit_transform(tokens).tocsr() if any(tokens) else sp.csr_matrix((len(texts), 0))
+    )
+    words = counter.get_feature_names_out() if counts.shape[1] else np.array([], dtype=object)
+    parts = []
+    japanese = float(np.mean([japanese_share(t) for t in texts])) if texts else 0.0
+
+    word_tfidf = None
+    if counts.shape[1]:
+        word_tfidf = TfidfVectorizer(analyzer=_identity, sublinear_tf=True).fit_transform(tokens)
+        table = vectors.lookup(list(words))
+        if table is not None and japanese > 0:
+            meaning = normalize(np.asarray(word_tfidf @ table))
+            parts.append(math.sqrt(japanese) * meaning)
+
+    spelling = _char_tfidf([normalise(t) for t in texts])
+    pairs = None
+    if counts.shape[1]:
+        pairs = TfidfVectorizer(analyzer=_with_pairs, sublinear_tf=True).fit_transform(tokens)
+    blocks = [b for b in (spelling, pairs) if b is not None and b.shape[1]]
+    if blocks and (japanese < 1 or not parts):
+        both = sp.hstack(blocks).tocsr()
+        dims = min(LSA_DIMENSIONS, both.shape[0] - 1, both.shape[1] - 1)
+        if dims >= 1:
+            lsa = normalize(TruncatedSVD(dims, random_state=0).fit_transform(both))
+            parts.append(math.sqrt(1 - japanese if parts else 1.0) * lsa)
+    if not parts:  # nothing to go by (empty or symbol-only texts): all alike
+        parts.append(np.ones((len(texts), 1)))
+    return Features(normalize(np.hstack(parts)), counts, words, forms, japanese)
+
+
+def _char_tfidf(texts: list[str]) -> sp.csr_matrix | None:
+    try:
+        return TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True
+        ).fit_transform(texts)
+    except ValueError:  # no character n-gram in two texts
+        return None
+
+
+@dataclass
+class Cluster:
+    id: int
+    members: list[int]  # indices into the texts, closest to the centre first
+    keywords: list[str]
+    representatives: list[int]  # the members closest to the centre
+    density: float  # mean cosine similarity of the members to their centre, 0–1
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+    @property
+    def label(self) -> str:
+        return "・".join(self.keywords[:3])
+
+
+@dataclass
+class Clustering:
+    labels: np.ndarray  # the cluster id of each text
+    clusters: list[Cluster]
+    coordinates: np.ndarray  # (n, 2), for a map
+    k: int
+
+
+def cluster_texts(texts: list[str], k: int | None = None, seed: int = 0) -> Clustering:
+    """Group ``texts`` (personal data already masked) into ``k`` themes (default choose_k)."""
+    n = len(texts)
+    if n == 0:
+        return Clustering(np.array([], dtype=int), [], np.zeros((0, 2)), 0)
+    k = max(1, min(k or choose_k(n), n))
+    feats = features(texts)
+    model = (
+        MiniBatchKMeans(k, random_state=seed, n_init=3, batch_size=2048)
+        if n >= MINI_BATCH_FROM
+        else KMeans(k, random_state=seed, n_init=10)
+    )
+    labels = model.fit_predict(feats.vectors) if k > 1 else np.zeros(n, dtype=int)
+    # identical texts can leave a cluster empty: number the clusters that have members
+    _, labels = np.unique(labels, return_inverse=True)
+    k = int(labels.max()) + 1
+    centres = normalize(np.vstack([feats.vectors[labels == c].mean(axis=0) for c in range(k)]))
+    similarity = np.einsum("ij,ij->i", feats.vectors, centres[labels])
+    keywords = _keywords(feats, labels, k)
+    clusters = []
+    for c in range(k):
+        members = np.flatnonzero(labels == c)
+        members = members[np.argsort(-similarity[members], kind="stable")]
+        clusters.append(
+            Cluster(
+                id=c,
+                members=members.tolist(),
+                keywords=keywords[c],
+                representatives=members[:REPRESENTATIVES].tolist(),
+                density=float(similarity[members].mean()) if len(members) else 0.0,
+            )
+        )
+    return Clustering(labels, clusters, _map(feats.vectors), k)
+
+
+def _keywords(feats: Features, labels: np.ndarray, k: int) -> list[list[str]]:
+    """Class-based TF-IDF: words frequent in a cluster and rare in the others."""
+    if not feats.counts.shape[1]:
+        return [[] for _ in range(k)]
+    onehot = sp.csr_matrix(
+        (np.ones(len(labels)), (labels, np.arange(len(labels)))), (k, len(labels))
+    )
+    per_cluster = np.asarray((onehot @ feats.counts).todense(), dtype=float)
+    tf = per_cluster / np.maximum(per_cluster.sum(axis=1, keepdims=True), 1)
+    average = per_cluster.sum() / k
+    idf = np.log1p(average / np.maximum(per_cluster.sum(axis=0), 1))
+    scores = tf * idf
+    out = []
+    for c in range(k):
+        best = [i for i in np.argsort(-scores[c], kind="stable")[:KEYWORDS] if scores[c, i] > 0]
+        out.append([_shown(feats, str(feats.words[i])) for i in best])
+    return out
+
+
+def _shown(feats: Features, lemma: str) -> str:
+    """The way most people wrote the word (ごみ rather than the dictionary's 塵)."""
+    written = feats.forms.get(lemma)
+    return written.most_common(1)[0][0] if written else lemma
+
+
+def _map(vectors_: np.ndarray) -> np.ndarray:
+    """2-D coordinates (the two main axes of the feature space), scaled to −1…1."""
+    n, d = vectors_.shape
+    if n < 3 or d < 2:
+        return np.zeros((n, 2))
+    xy = TruncatedSVD(2, random_state=0).fit_transform(vectors_ - vectors_.mean(axis=0))
+    scale = np.abs(xy).max(axis=0)
+    return xy / np.where(scale > 0, scale, 1)

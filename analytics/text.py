@@ -1,0 +1,88 @@
+"""Normalising and splitting free text into content words (Japanese, English, mixed).
+
+Japanese goes through fugashi (MeCab) with unidic-lite: nouns, verbs, adjectives and adjectival
+nouns as their dictionary lemma, without numbers, pronouns, dependent words or the few verbs
+that carry no topic (する, ある, いる...). Latin-script words are lower-cased English words
+without English stop words. Particles and auxiliaries are never content words, so they never
+reach a label.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections import Counter
+
+import fugashi
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞"}
+SKIP_POS2 = {"数詞", "非自立可能", "助数詞可能", "助数詞"}
+# lemmas that are content words to the dictionary but say nothing about a topic
+_JAPANESE_STOP = """
+する ある いる なる 思う 言う 良い 無い 出来る 行う 下さる 頂く 貰う 御座る 有る 居る 為る
+成る 欲しい 気 方 事 物 所 時 人 皆 様 さん 的 化 等 中 上 下 前 後 今 年 月 日 件 点 感じる
+考える 見る 来る 行く 分かる 知る 持つ 使う 入る 出る 聞く 書く 大丈夫 本当 色々 沢山 是非
+よう こと もの ところ とき ため ほう みんな どう なに 何 誰 此れ 其れ 彼れ 此処 其処 区 場合
+最近 毎日 今回 以前 自分 私 僕 皆さん お願い 問題 必要 状況 対応
+"""
+JAPANESE_STOP = frozenset(_JAPANESE_STOP.split())
+ENGLISH_STOP = frozenset(ENGLISH_STOP_WORDS) | {"please", "thank", "thanks", "like", "want", "just"}
+LATIN_WORD = re.compile(r"[a-z][a-z'’-]*[a-z]|[a-z]")
+_local = threading.local()
+
+
+def normalise(text: str) -> str:
+    """NFKC (full-width letters and digits to ASCII, half-width kana to full) and lower case."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def _tagger() -> fugashi.Tagger:
+    # a MeCab tagger is not shared between threads
+    tagger = getattr(_local, "tagger", None)
+    if tagger is None:
+        tagger = _local.tagger = fugashi.Tagger()
+    return tagger
+
+
+def content_words(text: str, forms: dict[str, Counter] | None = None) -> list[str]:
+    """The topic-bearing words of ``text``, in order, as lemmas (ごみ, ゴミ and 塵 are one).
+
+    ``forms``, when given, counts how each lemma was written, for labels people read.
+    """
+    words: list[str] = []
+    for token in _tagger()(normalise(text)):
+        surface = token.surface
+        if surface.isascii():
+            latin = [w for w in LATIN_WORD.findall(surface) if len(w) > 1 and w not in ENGLISH_STOP]
+            words.extend(latin)
+            if forms is not None:
+                for word in latin:
+                    forms.setdefault(word, Counter())[word] += 1
+            continue
+        feature = token.feature
+        if feature.pos1 not in CONTENT_POS or feature.pos2 in SKIP_POS2:
+            continue
+        if feature.pos2 in ("代名詞", "固有名詞") and feature.pos1 == "名詞" and len(surface) < 2:
+            continue
+        # unidic lemmas of loan words carry their origin: "ベンチ-bench" → ベンチ
+        lemma = (feature.lemma or surface).split("-")[0]
+        if lemma and lemma not in JAPANESE_STOP and not lemma.isdigit():
+            words.append(lemma)
+            if forms is not None:
+                forms.setdefault(lemma, Counter())[feature.orthBase or surface] += 1
+    return words
+
+
+def japanese_share(text: str) -> float:
+    """The share of letters in ``text`` that are kana or kanji."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return 0.0
+    japanese = sum(
+        1
+        for c in letters
+        if not c.isascii() and unicodedata.name(c, "").split()[0] in ("CJK", "HIRAGANA", "KATAKANA")
+    )
+    return japanese / len(letters)
