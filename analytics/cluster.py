@@ -29,6 +29,7 @@ from analytics.text import content_words, japanese_share, normalise
 LSA_DIMENSIONS = 100
 MINI_BATCH_FROM = 10_000  # texts; below this, full k-means with several starts
 KEYWORDS = 5
+JAPANESE_ONLY = 0.9  # share of Japanese letters from which the spelling part is left out
 REPRESENTATIVES = 3
 
 
@@ -70,26 +71,37 @@ def features(texts: list[str]) -> Features:
 
     word_tfidf = None
     if counts.shape[1]:
-        word_tfidf = TfidfVectorizer(analyzer=_identity, sublinear_tf=True).fit_transform(tokens)
+        word_tfidf = TfidfVectorizer(
+            analyzer=_identity, sublinear_tf=True, dtype=np.float32
+        ).fit_transform(tokens)
         table = vectors.lookup(list(words))
         if table is not None and japanese > 0:
-            meaning = normalize(np.asarray(word_tfidf @ table))
-            parts.append(math.sqrt(japanese) * meaning)
+            # float32 and in place: 100,000 texts × 300 dimensions is 120 MB a copy
+            meaning = normalize(np.asarray(word_tfidf @ table), copy=False)
+            meaning *= math.sqrt(japanese)
+            parts.append(meaning)
 
-    spelling = _char_tfidf([normalise(t) for t in texts])
-    pairs = None
-    if counts.shape[1]:
-        pairs = TfidfVectorizer(analyzer=_with_pairs, sublinear_tf=True).fit_transform(tokens)
-    blocks = [b for b in (spelling, pairs) if b is not None and b.shape[1]]
-    if blocks and (japanese < 1 or not parts):
+    # on (almost) all-Japanese texts the spelling adds nothing the meaning has not (and costs
+    # most of the time): it is for English and mixed texts
+    blocks = []
+    if japanese < JAPANESE_ONLY or not parts:
+        spelling = _char_tfidf([normalise(t) for t in texts])
+        pairs = None
+        if counts.shape[1]:
+            pairs = TfidfVectorizer(analyzer=_with_pairs, sublinear_tf=True).fit_transform(tokens)
+        blocks = [b for b in (spelling, pairs) if b is not None and b.shape[1]]
+    if blocks:
         both = sp.hstack(blocks).tocsr()
         dims = min(LSA_DIMENSIONS, both.shape[0] - 1, both.shape[1] - 1)
         if dims >= 1:
-            lsa = normalize(TruncatedSVD(dims, random_state=0).fit_transform(both))
-            parts.append(math.sqrt(1 - japanese if parts else 1.0) * lsa)
+            lsa = TruncatedSVD(dims, random_state=0).fit_transform(both).astype(np.float32)
+            lsa = normalize(lsa, copy=False)
+            lsa *= math.sqrt(1 - japanese if parts else 1.0)
+            parts.append(lsa)
     if not parts:  # nothing to go by (empty or symbol-only texts): all alike
-        parts.append(np.ones((len(texts), 1)))
-    return Features(normalize(np.hstack(parts)), counts, words, forms, japanese)
+        parts.append(np.ones((len(texts), 1), dtype=np.float32))
+    joined = parts[0] if len(parts) == 1 else np.hstack(parts)
+    return Features(normalize(joined, copy=False), counts, words, forms, japanese)
 
 
 def _char_tfidf(texts: list[str]) -> sp.csr_matrix | None:
@@ -191,6 +203,10 @@ def _map(vectors_: np.ndarray) -> np.ndarray:
     n, d = vectors_.shape
     if n < 3 or d < 2:
         return np.zeros((n, 2))
-    xy = TruncatedSVD(2, random_state=0).fit_transform(vectors_ - vectors_.mean(axis=0))
+    # the two main axes: PCA's, from a sample for large inputs (the axes settle long before)
+    sample = vectors_[:: max(1, n // 20_000)]
+    centre = sample.mean(axis=0)
+    axes = TruncatedSVD(2, random_state=0).fit(sample - centre).components_
+    xy = (vectors_ @ axes.T.astype(vectors_.dtype)) - (centre @ axes.T)
     scale = np.abs(xy).max(axis=0)
     return xy / np.where(scale > 0, scale, 1)

@@ -29,6 +29,9 @@ _JAPANESE_STOP = """
 """
 JAPANESE_STOP = frozenset(_JAPANESE_STOP.split())
 ENGLISH_STOP = frozenset(ENGLISH_STOP_WORDS) | {"please", "thank", "thanks", "like", "want", "just"}
+JAPANESE_LETTER = re.compile(
+    r"[\u3041-\u3096\u30a1-\u30fa\u30fc\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f々〆]"
+)
 LATIN_WORD = re.compile(r"[a-z][a-z'’-]*[a-z]|[a-z]")
 _local = threading.local()
 
@@ -77,12 +80,5 @@ def content_words(text: str, forms: dict[str, Counter] | None = None) -> list[st
 
 def japanese_share(text: str) -> float:
     """The share of letters in ``text`` that are kana or kanji."""
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
-        return 0.0
-    japanese = sum(
-        1
-        for c in letters
-        if not c.isascii() and unicodedata.name(c, "").split()[0] in ("CJK", "HIRAGANA", "KATAKANA")
-    )
-    return japanese / len(letters)
+    letters = sum(1 for c in text if c.isalpha())
+    return len(JAPANESE_LETTER.findall(text)) / letters if letters else 0.0

@@ -16,6 +16,7 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
     [
         ("run.py", [], "GET / (anonymous)"),
         ("moderation_bench.py", [], "texts/s"),
+        ("analytics_bench.py", [], "clustering: done"),
         # gunicorn and 60-odd HTTP clients on SQLite; its correctness check decides the status
         (
             "consultation_load.py",
