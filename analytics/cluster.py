@@ -23,7 +23,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-from analytics import vectors
+from analytics import duplicates, vectors
 from analytics.text import content_words, japanese_share, normalise
 
 LSA_DIMENSIONS = 100
@@ -118,12 +118,18 @@ class Cluster:
     id: int
     members: list[int]  # indices into the texts, closest to the centre first
     keywords: list[str]
-    representatives: list[int]  # the members closest to the centre
-    density: float  # mean cosine similarity of the members to their centre, 0–1
+    representatives: list[int]  # the distinct members closest to the centre
+    density: float  # mean cosine similarity of the distinct members to their centre, 0–1
+    duplicates: list[list[int]] = field(default_factory=list)  # groups of the same text
 
     @property
     def size(self) -> int:
         return len(self.members)
+
+    @property
+    def distinct(self) -> int:
+        """Members, a group of the same text counted once."""
+        return self.size - sum(len(g) - 1 for g in self.duplicates)
 
     @property
     def label(self) -> str:
@@ -136,41 +142,61 @@ class Clustering:
     clusters: list[Cluster]
     coordinates: np.ndarray  # (n, 2), for a map
     k: int
+    duplicates: list[list[int]] = field(default_factory=list)  # every group, largest first
 
 
 def cluster_texts(texts: list[str], k: int | None = None, seed: int = 0) -> Clustering:
-    """Group ``texts`` (personal data already masked) into ``k`` themes (default choose_k)."""
+    """Group ``texts`` (personal data already masked) into ``k`` themes (default choose_k).
+
+    Groups of (almost) identical texts are clustered as one text and reported with their
+    count: a campaign of 500 copies weighs as one opinion, and every copy keeps its place.
+    """
     n = len(texts)
     if n == 0:
         return Clustering(np.array([], dtype=int), [], np.zeros((0, 2)), 0)
-    k = max(1, min(k or choose_k(n), n))
-    feats = features(texts)
+    same = duplicates.groups(texts)
+    stand_in = np.arange(n)  # each text's representative: itself, or its group's first
+    for group in same:
+        stand_in[group] = group[0]
+    distinct = np.flatnonzero(stand_in == np.arange(n))
+    position = np.full(n, -1)
+    position[distinct] = np.arange(len(distinct))
+
+    k = max(1, min(k or choose_k(len(distinct)), len(distinct)))
+    feats = features([texts[i] for i in distinct])
     model = (
         MiniBatchKMeans(k, random_state=seed, n_init=3, batch_size=2048)
-        if n >= MINI_BATCH_FROM
+        if len(distinct) >= MINI_BATCH_FROM
         else KMeans(k, random_state=seed, n_init=10)
     )
-    labels = model.fit_predict(feats.vectors) if k > 1 else np.zeros(n, dtype=int)
+    found = model.fit_predict(feats.vectors) if k > 1 else np.zeros(len(distinct), dtype=int)
     # identical texts can leave a cluster empty: number the clusters that have members
-    _, labels = np.unique(labels, return_inverse=True)
-    k = int(labels.max()) + 1
-    centres = normalize(np.vstack([feats.vectors[labels == c].mean(axis=0) for c in range(k)]))
-    similarity = np.einsum("ij,ij->i", feats.vectors, centres[labels])
-    keywords = _keywords(feats, labels, k)
+    _, found = np.unique(found, return_inverse=True)
+    k = int(found.max()) + 1
+    centres = normalize(np.vstack([feats.vectors[found == c].mean(axis=0) for c in range(k)]))
+    similarity = np.einsum("ij,ij->i", feats.vectors, centres[found])
+    keywords = _keywords(feats, found, k)
+    labels = found[position[stand_in]]
+    closeness = similarity[position[stand_in]]
+    groups_of = [[g for g in same if labels[g[0]] == c] for c in range(k)]
     clusters = []
     for c in range(k):
         members = np.flatnonzero(labels == c)
-        members = members[np.argsort(-similarity[members], kind="stable")]
+        members = members[np.argsort(-closeness[members], kind="stable")]
+        own = np.flatnonzero(found == c)
+        own = own[np.argsort(-similarity[own], kind="stable")]
         clusters.append(
             Cluster(
                 id=c,
                 members=members.tolist(),
                 keywords=keywords[c],
-                representatives=members[:REPRESENTATIVES].tolist(),
-                density=float(similarity[members].mean()) if len(members) else 0.0,
+                representatives=distinct[own[:REPRESENTATIVES]].tolist(),
+                density=float(similarity[own].mean()),
+                duplicates=groups_of[c],
             )
         )
-    return Clustering(labels, clusters, _map(feats.vectors), k)
+    coordinates = _map(feats.vectors)[position[stand_in]]
+    return Clustering(labels, clusters, coordinates, k, same)
 
 
 def _keywords(feats: Features, labels: np.ndarray, k: int) -> list[list[str]]:

@@ -84,7 +84,7 @@ def test_every_text_has_one_cluster_and_the_clusters_add_up():
     assert result.coordinates.shape == (len(texts), 2)
     assert abs(result.coordinates).max() <= 1.0
     for cluster in result.clusters:
-        assert cluster.representatives == cluster.members[:3]
+        assert cluster.representatives == cluster.members[:3]  # no copies in this data set
         assert 0 < cluster.density <= 1.0
         assert (result.labels[cluster.members] == cluster.id).all()
 
