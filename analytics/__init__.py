@@ -4,10 +4,13 @@
     result = cluster_texts(texts, k=None)   # k: about the cube root of the count, 2–10
     result.labels, result.clusters (keywords, representatives, density), result.coordinates
 
+    groups = opinion_groups(votes)          # Pol.is-style groups from agree/disagree/pass
+
 ``python -m analytics evaluate FILE --text-col C --label-col L`` prints NMI and ARI;
 ``python -m analytics cluster FILE --text-col C`` prints the themes.
 """
 
 from analytics.cluster import Cluster, Clustering, choose_k, cluster_texts
+from analytics.opinion_groups import OpinionGroups, opinion_groups
 
-__all__ = ["Cluster", "Clustering", "choose_k", "cluster_texts"]
+__all__ = ["Cluster", "Clustering", "OpinionGroups", "choose_k", "cluster_texts", "opinion_groups"]
