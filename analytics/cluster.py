@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
@@ -58,59 +59,90 @@ def _with_pairs(tokens: list[str]) -> list[str]:
     return tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
 
 
-def features(texts: list[str]) -> Features:
-    forms: dict[str, Counter] = {}
-    tokens = [content_words(t, forms) for t in texts]
-    counter = CountVectorizer(analyzer=_identity)
-    counts = (
-        counter.fit_transform(tokens).tocsr() if any(tokens) else sp.csr_matrix((len(texts), 0))
-    )
-    words = counter.get_feature_names_out() if counts.shape[1] else np.array([], dtype=object)
-    parts = []
-    japanese = float(np.mean([japanese_share(t) for t in texts])) if texts else 0.0
+class Featurizer:
+    """Texts to unit vectors. Fitted on one set of texts, it puts new texts in the same space,
+    so they can be placed into existing clusters at once (``Model.place``)."""
 
-    word_tfidf = None
-    if counts.shape[1]:
-        word_tfidf = TfidfVectorizer(
-            analyzer=_identity, sublinear_tf=True, dtype=np.float32
-        ).fit_transform(tokens)
-        table = vectors.lookup(list(words))
-        if table is not None and japanese > 0:
-            # float32 and in place: 100,000 texts × 300 dimensions is 120 MB a copy
-            meaning = normalize(np.asarray(word_tfidf @ table), copy=False)
-            meaning *= math.sqrt(japanese)
-            parts.append(meaning)
+    def __init__(self) -> None:
+        self.words: TfidfVectorizer | None = None
+        self.table: np.ndarray | None = None  # word vectors of the fitted vocabulary
+        # character n-grams of the normalised text, word pairs of the tokens
+        self.spelling: list[tuple[TfidfVectorizer, str]] = []
+        self.svd: TruncatedSVD | None = None
+        self.weights = (0.0, 0.0)  # of the meaning and of the spelling parts
+        self.japanese = 0.0
 
-    # on (almost) all-Japanese texts the spelling adds nothing the meaning has not (and costs
-    # most of the time): it is for English and mixed texts
-    blocks = []
-    if japanese < JAPANESE_ONLY or not parts:
-        spelling = _char_tfidf([normalise(t) for t in texts])
-        pairs = None
+    def fit_transform(self, texts: list[str]) -> Features:
+        forms: dict[str, Counter] = {}
+        tokens = [content_words(t, forms) for t in texts]
+        counter = CountVectorizer(analyzer=_identity)
+        if any(tokens):
+            counts = counter.fit_transform(tokens).tocsr()
+            words = counter.get_feature_names_out()
+        else:
+            counts, words = sp.csr_matrix((len(texts), 0)), np.array([], dtype=object)
+        self.japanese = japanese = float(np.mean([japanese_share(t) for t in texts]))
+        word_tfidf = None
         if counts.shape[1]:
-            pairs = TfidfVectorizer(analyzer=_with_pairs, sublinear_tf=True).fit_transform(tokens)
-        blocks = [b for b in (spelling, pairs) if b is not None and b.shape[1]]
-    if blocks:
-        both = sp.hstack(blocks).tocsr()
-        dims = min(LSA_DIMENSIONS, both.shape[0] - 1, both.shape[1] - 1)
-        if dims >= 1:
-            lsa = TruncatedSVD(dims, random_state=0).fit_transform(both).astype(np.float32)
-            lsa = normalize(lsa, copy=False)
-            lsa *= math.sqrt(1 - japanese if parts else 1.0)
+            self.words = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, dtype=np.float32)
+            word_tfidf = self.words.fit_transform(tokens)
+            table = vectors.lookup(list(self.words.get_feature_names_out()))
+            if table is not None and japanese > 0:
+                self.table = table
+        meaning_weight = math.sqrt(japanese) if self.table is not None else 0.0
+        # on (almost) all-Japanese texts the spelling adds nothing the meaning has not (and
+        # costs most of the time): it is for English and mixed texts
+        if japanese < JAPANESE_ONLY or self.table is None:
+            blocks = []
+            character = TfidfVectorizer(
+                analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True
+            )
+            pairs = TfidfVectorizer(analyzer=_with_pairs, sublinear_tf=True)
+            sources = {"text": [normalise(t) for t in texts], "tokens": tokens}
+            for vectorizer, source in ((character, "text"), (pairs, "tokens")):
+                try:
+                    blocks.append(vectorizer.fit_transform(sources[source]))
+                except ValueError:  # nothing in it (no n-gram in two texts, no words)
+                    continue
+                self.spelling.append((vectorizer, source))
+            if blocks:
+                both = sp.hstack(blocks).tocsr()
+                dims = min(LSA_DIMENSIONS, both.shape[0] - 1, both.shape[1] - 1)
+                if dims >= 1:
+                    self.svd = TruncatedSVD(dims, random_state=0).fit(both)
+            if self.svd is None:
+                self.spelling = []
+        spelling_weight = (math.sqrt(1 - japanese) if meaning_weight else 1.0) if self.svd else 0
+        self.weights = (meaning_weight, spelling_weight)
+        return Features(self._vectors(texts, tokens, word_tfidf), counts, words, forms, japanese)
+
+    def transform(self, texts: list[str]) -> np.ndarray:
+        tokens = [content_words(t) for t in texts]
+        word_tfidf = self.words.transform(tokens) if self.words is not None else None
+        return self._vectors(texts, tokens, word_tfidf)
+
+    def _vectors(self, texts, tokens, word_tfidf) -> np.ndarray:
+        parts = []
+        meaning_weight, spelling_weight = self.weights
+        if meaning_weight:
+            # float32 and in place: 100,000 texts × 300 dimensions is 120 MB a copy
+            meaning = normalize(np.asarray(word_tfidf @ self.table), copy=False)
+            meaning *= meaning_weight
+            parts.append(meaning)
+        if spelling_weight:
+            sources = {"text": [normalise(t) for t in texts], "tokens": tokens}
+            both = sp.hstack([v.transform(sources[source]) for v, source in self.spelling])
+            lsa = normalize(self.svd.transform(both.tocsr()).astype(np.float32), copy=False)
+            lsa *= spelling_weight
             parts.append(lsa)
-    if not parts:  # nothing to go by (empty or symbol-only texts): all alike
-        parts.append(np.ones((len(texts), 1), dtype=np.float32))
-    joined = parts[0] if len(parts) == 1 else np.hstack(parts)
-    return Features(normalize(joined, copy=False), counts, words, forms, japanese)
+        if not parts:  # nothing to go by (empty or symbol-only texts): all alike
+            parts.append(np.ones((len(texts), 1), dtype=np.float32))
+        joined = parts[0] if len(parts) == 1 else np.hstack(parts)
+        return normalize(joined, copy=False)
 
 
-def _char_tfidf(texts: list[str]) -> sp.csr_matrix | None:
-    try:
-        return TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True
-        ).fit_transform(texts)
-    except ValueError:  # no character n-gram in two texts
-        return None
+def features(texts: list[str]) -> Features:
+    return Featurizer().fit_transform(texts)
 
 
 @dataclass
@@ -121,6 +153,7 @@ class Cluster:
     representatives: list[int]  # the distinct members closest to the centre
     density: float  # mean cosine similarity of the distinct members to their centre, 0–1
     duplicates: list[list[int]] = field(default_factory=list)  # groups of the same text
+    children: list[Cluster] = field(default_factory=list)  # the finer level, if any
 
     @property
     def size(self) -> int:
@@ -137,16 +170,46 @@ class Cluster:
 
 
 @dataclass
+class Model:
+    """What places new texts into the clusters at once, until the next full run."""
+
+    featurizer: Featurizer
+    centres: np.ndarray  # (k, d) unit rows, one per cluster, in cluster order
+
+    def place(self, texts: list[str]) -> np.ndarray:
+        """The cluster (index into Clustering.clusters) nearest to each text."""
+        if not texts:
+            return np.array([], dtype=int)
+        return np.argmax(self.featurizer.transform(texts) @ self.centres.T, axis=1)
+
+
+@dataclass
 class Clustering:
     labels: np.ndarray  # the cluster id of each text
     clusters: list[Cluster]
     coordinates: np.ndarray  # (n, 2), for a map
     k: int
     duplicates: list[list[int]] = field(default_factory=list)  # every group, largest first
+    model: Model | None = None
 
 
-def cluster_texts(texts: list[str], k: int | None = None, seed: int = 0) -> Clustering:
-    """Group ``texts`` (personal data already masked) into ``k`` themes (default choose_k).
+FINER_FROM = 12  # distinct texts a cluster needs to be split into a finer level
+FINER_MAX = 5
+
+
+def cluster_texts(
+    texts: list[str],
+    k: int | None = None,
+    seed: int = 0,
+    finer: bool = True,
+    previous: list[int | None] | None = None,
+) -> Clustering:
+    """Group ``texts`` (personal data already masked) into ``k`` themes (default choose_k),
+    and each theme into 2–5 finer ones when ``finer`` and it is large enough.
+
+    ``previous``, for a re-run, gives each text's cluster id in the last run (None for a new
+    text): k-means then starts from those clusters, so a re-run moves as few texts as the
+    new ones demand and ``stable_ids`` can carry the ids (and the staff's work) over.
 
     Groups of (almost) identical texts are clustered as one text and reported with their
     count: a campaign of 500 copies weighs as one opinion, and every copy keeps its place.
@@ -159,54 +222,121 @@ def cluster_texts(texts: list[str], k: int | None = None, seed: int = 0) -> Clus
     for group in same:
         stand_in[group] = group[0]
     distinct = np.flatnonzero(stand_in == np.arange(n))
+    featurizer = Featurizer()
+    feats = featurizer.fit_transform([texts[i] for i in distinct])
+    level = _Level(feats, distinct, stand_in, same, seed)
+    k = k or choose_k(len(distinct))
+    init = _starting_centres(feats.vectors, distinct, previous, k) if previous else None
+    clusters, centres = level.split(np.arange(len(distinct)), k, init)
+    if finer:
+        for cluster in clusters:
+            rows = level.rows_of(cluster)
+            if len(rows) >= FINER_FROM:
+                cluster.children, _ = level.split(rows, min(FINER_MAX, choose_k(len(rows))))
+    labels = np.empty(n, dtype=int)
+    for cluster in clusters:
+        labels[cluster.members] = cluster.id
     position = np.full(n, -1)
     position[distinct] = np.arange(len(distinct))
-
-    k = max(1, min(k or choose_k(len(distinct)), len(distinct)))
-    feats = features([texts[i] for i in distinct])
-    model = (
-        MiniBatchKMeans(k, random_state=seed, n_init=3, batch_size=2048)
-        if len(distinct) >= MINI_BATCH_FROM
-        else KMeans(k, random_state=seed, n_init=10)
-    )
-    found = model.fit_predict(feats.vectors) if k > 1 else np.zeros(len(distinct), dtype=int)
-    # identical texts can leave a cluster empty: number the clusters that have members
-    _, found = np.unique(found, return_inverse=True)
-    k = int(found.max()) + 1
-    centres = normalize(np.vstack([feats.vectors[found == c].mean(axis=0) for c in range(k)]))
-    similarity = np.einsum("ij,ij->i", feats.vectors, centres[found])
-    keywords = _keywords(feats, found, k)
-    labels = found[position[stand_in]]
-    closeness = similarity[position[stand_in]]
-    groups_of = [[g for g in same if labels[g[0]] == c] for c in range(k)]
-    clusters = []
-    for c in range(k):
-        members = np.flatnonzero(labels == c)
-        members = members[np.argsort(-closeness[members], kind="stable")]
-        own = np.flatnonzero(found == c)
-        own = own[np.argsort(-similarity[own], kind="stable")]
-        clusters.append(
-            Cluster(
-                id=c,
-                members=members.tolist(),
-                keywords=keywords[c],
-                representatives=distinct[own[:REPRESENTATIVES]].tolist(),
-                density=float(similarity[own].mean()),
-                duplicates=groups_of[c],
-            )
-        )
     coordinates = _map(feats.vectors)[position[stand_in]]
-    return Clustering(labels, clusters, coordinates, k, same)
+    return Clustering(
+        labels, clusters, coordinates, len(clusters), same, Model(featurizer, centres)
+    )
 
 
-def _keywords(feats: Features, labels: np.ndarray, k: int) -> list[list[str]]:
+class _Level:
+    """Clusters of some rows of the features (distinct texts), with everything shown."""
+
+    def __init__(self, feats: Features, distinct, stand_in, same, seed: int) -> None:
+        self.feats, self.distinct, self.stand_in, self.same, self.seed = (
+            feats,
+            distinct,
+            stand_in,
+            same,
+            seed,
+        )
+        position = np.full(len(stand_in), -1)
+        position[distinct] = np.arange(len(distinct))
+        self.row_of_text = position[stand_in]  # each text's row: its own or its stand-in's
+
+    def rows_of(self, cluster: Cluster) -> np.ndarray:
+        members = np.array(cluster.members, dtype=int)
+        return np.unique(self.row_of_text[members])
+
+    def split(
+        self, rows: np.ndarray, k: int, init: np.ndarray | None = None
+    ) -> tuple[list[Cluster], np.ndarray]:
+        data = self.feats.vectors[rows]
+        k = max(1, min(k, len(rows)))
+        if init is not None and len(init) == k:
+            model = KMeans(k, init=init, n_init=1, random_state=self.seed)
+        elif len(rows) >= MINI_BATCH_FROM:
+            model = MiniBatchKMeans(k, random_state=self.seed, n_init=3, batch_size=2048)
+        else:
+            model = KMeans(k, random_state=self.seed, n_init=10)
+        found = model.fit_predict(data) if k > 1 else np.zeros(len(rows), dtype=int)
+        # identical texts can leave a cluster empty: number the clusters that have members
+        _, found = np.unique(found, return_inverse=True)
+        k = int(found.max()) + 1
+        centres = normalize(np.vstack([data[found == c].mean(axis=0) for c in range(k)]))
+        similarity = np.einsum("ij,ij->i", data, centres[found])
+        keywords = _keywords(self.feats, rows, found, k)
+        # every text follows its stand-in (copies go where their group's first went)
+        local = np.full(len(self.distinct), -1)
+        local[rows] = np.arange(len(rows))
+        at_all = local[self.row_of_text]
+        texts = np.flatnonzero(at_all >= 0)
+        at = at_all[texts]
+        clusters = []
+        for c in range(k):
+            inside = found[at] == c
+            members, closeness = texts[inside], similarity[at[inside]]
+            members = members[np.argsort(-closeness, kind="stable")]
+            own = np.flatnonzero(found == c)
+            own = own[np.argsort(-similarity[own], kind="stable")]
+            member_set = set(members.tolist())
+            clusters.append(
+                Cluster(
+                    id=c,
+                    members=members.tolist(),
+                    keywords=keywords[c],
+                    representatives=self.distinct[rows[own[:REPRESENTATIVES]]].tolist(),
+                    density=float(similarity[own].mean()),
+                    duplicates=[g for g in self.same if g[0] in member_set],
+                )
+            )
+        return clusters, centres
+
+
+def _starting_centres(
+    vectors_: np.ndarray, distinct: np.ndarray, previous: list[int | None], k: int
+) -> np.ndarray | None:
+    """The last run's clusters, seen in this run's features: the mean vector of the texts each
+    held (the largest k of them), topped up with the texts farthest from those."""
+    groups: dict[int, list[int]] = {}
+    for row, text in enumerate(distinct):
+        old = previous[text] if text < len(previous) else None
+        if old is not None:
+            groups.setdefault(old, []).append(row)
+    if not groups or k > len(vectors_):
+        return None
+    largest = sorted(groups.values(), key=len, reverse=True)[:k]
+    centres = [vectors_[rows].mean(axis=0) for rows in largest]
+    while len(centres) < k:
+        nearest = (vectors_ @ np.vstack(centres).T).max(axis=1)
+        centres.append(vectors_[int(np.argmin(nearest))])
+    return normalize(np.vstack(centres)).astype(vectors_.dtype)
+
+
+def _keywords(feats: Features, rows: np.ndarray, labels: np.ndarray, k: int) -> list[list[str]]:
     """Class-based TF-IDF: words frequent in a cluster and rare in the others."""
-    if not feats.counts.shape[1]:
+    counts = feats.counts[rows]
+    if not counts.shape[1]:
         return [[] for _ in range(k)]
     onehot = sp.csr_matrix(
         (np.ones(len(labels)), (labels, np.arange(len(labels)))), (k, len(labels))
     )
-    per_cluster = np.asarray((onehot @ feats.counts).todense(), dtype=float)
+    per_cluster = np.asarray((onehot @ counts).todense(), dtype=float)
     tf = per_cluster / np.maximum(per_cluster.sum(axis=1, keepdims=True), 1)
     average = per_cluster.sum() / k
     idf = np.log1p(average / np.maximum(per_cluster.sum(axis=0), 1))
@@ -236,3 +366,44 @@ def _map(vectors_: np.ndarray) -> np.ndarray:
     xy = (vectors_ @ axes.T.astype(vectors_.dtype)) - (centre @ axes.T)
     scale = np.abs(xy).max(axis=0)
     return xy / np.where(scale > 0, scale, 1)
+
+
+def stable_ids(
+    previous: dict[object, int], keys: list[object], labels: np.ndarray, min_overlap: float = 0.3
+) -> list[int]:
+    """The ids of the new clusters, continuing the old ones, so staff work is not lost.
+
+    ``previous`` maps each text (by a key of the caller's, an opinion id say) to its old
+    cluster id; ``keys`` and ``labels`` are this run's texts and clusters. New and old
+    clusters are matched one to one (Hungarian method) on the Jaccard overlap of the texts
+    both runs saw; a match needs ``min_overlap``. Unmatched new clusters get fresh ids.
+    Returns the id of each new cluster, indexed by its label.
+    """
+    k = int(labels.max()) + 1 if len(labels) else 0
+    old_ids = sorted(set(previous.values()))
+    if not k or not old_ids:
+        start = max(old_ids, default=-1) + 1
+        return list(range(start, start + k))
+    column = {old: j for j, old in enumerate(old_ids)}
+    shared = np.zeros((k, len(old_ids)))
+    new_size = np.zeros(k)
+    old_size = np.zeros(len(old_ids))
+    for key, label in zip(keys, labels, strict=True):
+        if key in previous:
+            j = column[previous[key]]
+            shared[label, j] += 1
+            new_size[label] += 1
+            old_size[j] += 1
+    union = new_size[:, None] + old_size[None, :] - shared
+    overlap = np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
+    rows, cols = linear_sum_assignment(-overlap)
+    ids: list[int | None] = [None] * k
+    for r, c in zip(rows, cols, strict=True):
+        if overlap[r, c] >= min_overlap:
+            ids[r] = old_ids[c]
+    fresh = max(old_ids) + 1
+    for r in range(k):
+        if ids[r] is None:
+            ids[r] = fresh
+            fresh += 1
+    return ids

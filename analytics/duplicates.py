@@ -17,10 +17,10 @@ import numpy as np
 
 THRESHOLD = 0.75  # Jaccard similarity of trigram sets from which two texts are the same
 BANDS, ROWS = 16, 4
-_PRIME = (1 << 61) - 1
-_rng = np.random.default_rng(20261125)
-_A = _rng.integers(1, 1 << 31, BANDS * ROWS, dtype=np.uint64)
-_B = _rng.integers(0, 1 << 31, BANDS * ROWS, dtype=np.uint64)
+MAX_HEADS = 8  # distinct groups compared with in one bucket
+_rng = np.random.default_rng(20261125)  # fixed: the same texts always give the same groups
+_A = _rng.integers(1, 1 << 63, BANDS * ROWS, dtype=np.uint64) | np.uint64(1)  # odd multipliers
+_B = _rng.integers(0, 1 << 63, BANDS * ROWS, dtype=np.uint64)
 
 
 def fold(text: str) -> str:
@@ -31,10 +31,12 @@ def fold(text: str) -> str:
 
 
 def _trigrams(folded: str) -> np.ndarray:
-    grams = {folded} if len(folded) < 3 else {folded[i : i + 3] for i in range(len(folded) - 2)}
-    return np.unique(
-        np.fromiter((hash(g) & 0x7FFFFFFF for g in grams), dtype=np.uint64, count=len(grams))
-    )
+    """The distinct trigrams of a folded text as exact 63-bit numbers (three code points)."""
+    points = np.frombuffer(folded.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    if len(points) < 3:
+        points = np.concatenate([points, np.zeros(3 - len(points), dtype=np.uint64)])
+    grams = (points[:-2] << np.uint64(42)) | (points[1:-1] << np.uint64(21)) | points[2:]
+    return np.unique(grams)
 
 
 def groups(texts: list[str], threshold: float = THRESHOLD) -> list[list[int]]:
@@ -66,20 +68,29 @@ def groups(texts: list[str], threshold: float = THRESHOLD) -> list[list[int]]:
     shingles = [_trigrams(k) for k in keys]
     buckets: dict[tuple, list[int]] = defaultdict(list)
     for n, grams in enumerate(shingles):
-        # (a·x + b) mod p per hash function, the minimum over the trigrams
-        signature = ((np.outer(_A, grams) + _B[:, None]) % _PRIME).min(axis=1)
+        # a·x + b (mod 2^64) per hash function, the minimum over the trigrams
+        with np.errstate(over="ignore"):
+            signature = (np.outer(_A, grams) + _B[:, None]).min(axis=1)
         for band in range(BANDS):
             buckets[(band, *signature[band * ROWS : (band + 1) * ROWS].tolist())].append(n)
+
+    def same(x: int, y: int) -> bool:
+        a, b = shingles[x], shingles[y]
+        common = np.intersect1d(a, b, assume_unique=True).size
+        return common / (a.size + b.size - common) >= threshold
+
     for members in buckets.values():
-        # each against the bucket's first: the groups join up through the other bands
-        head = shingles[members[0]]
-        for other in members[1:]:
-            if root(first[keys[other]]) == root(first[keys[members[0]]]):
-                continue
-            grams = shingles[other]
-            common = np.intersect1d(head, grams, assume_unique=True).size
-            if common / (head.size + grams.size - common) >= threshold:
-                join(first[keys[members[0]]], first[keys[other]])
+        # each against the few groups already met in this bucket (not every pair): the groups
+        # join up through the other bands
+        heads: list[int] = []
+        for member in members:
+            for head in heads:
+                if root(first[keys[head]]) == root(first[keys[member]]) or same(head, member):
+                    join(first[keys[head]], first[keys[member]])
+                    break
+            else:
+                if len(heads) < MAX_HEADS:
+                    heads.append(member)
     found: dict[int, list[int]] = defaultdict(list)
     for i in range(len(texts)):
         found[root(i)].append(i)
