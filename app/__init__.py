@@ -70,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     from app.main import bp as main_bp
     from app.moderation import bp as moderation_bp
     from app.notifications import bp as notifications_bp
+    from app.themes import bp as themes_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
@@ -77,6 +78,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(moderation_bp, url_prefix="/moderation")
     app.register_blueprint(consultations_bp, url_prefix="/consultations")
+    app.register_blueprint(themes_bp, url_prefix="/consultations")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
 

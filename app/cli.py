@@ -330,7 +330,7 @@ def init_app(app: Flask) -> None:
 @koe.command("worker")
 @click.option("--once", is_flag=True, help="Run the jobs that are due, then stop.")
 def worker(once: bool) -> None:
-    """Run background jobs (results e-mails, later clustering) until stopped."""
+    """Run background jobs (mails, clustering) until stopped."""
     from app import jobs
 
     if once:
@@ -338,3 +338,31 @@ def worker(once: bool) -> None:
         return
     click.echo("koe worker: waiting for jobs (Ctrl-C stops)")
     jobs.work(current_app._get_current_object())
+
+
+@koe.command("cluster")
+@click.argument("consultation_id", type=int)
+@click.option("--k", type=click.IntRange(2, 10), help="Number of themes (default: chosen).")
+@click.option("--by", "by_email", help="Staff e-mail recorded as the requester (audit log).")
+def cluster(consultation_id: int, k: int | None, by_email: str | None) -> None:
+    """Group a consultation's opinions into themes here and now, showing the progress."""
+    from app.auth.models import User
+    from app.consultations.models import Consultation
+    from app.themes import operations as themes
+
+    consultation = db.session.get(Consultation, consultation_id)
+    if consultation is None:
+        raise click.ClickException(f"no consultation {consultation_id}")
+    staff = db.session.scalar(select(User).where(User.email == by_email)) if by_email else None
+    run = themes.request_run(consultation, staff, k, queue=False)
+    db.session.commit()
+
+    def report(percent: int, what: str) -> None:
+        bar = "#" * (percent // 5)
+        click.echo(f"[{bar:<20}] {percent:3d}%  {what}")
+
+    run = themes.execute(run.id, report)
+    if run.status != "done":
+        raise click.ClickException(f"the grouping did not finish ({run.error})")
+    for n, theme in enumerate(themes.themes_of(run), start=1):
+        click.echo(f"{n:2d}. {theme.label}  ({theme.size} opinions, {theme.distinct} different)")

@@ -16,6 +16,7 @@ from app.jobs import Job
 from app.mail import OutboxMessage
 from app.moderation.models import BlockedWord, ModerationItem, Report, Sanction
 from app.notifications.models import Notification
+from app.themes.models import Theme, ThemeMember, ThemeRun
 
 __all__ = [
     "Answer",
@@ -35,6 +36,9 @@ __all__ = [
     "Role",
     "Sanction",
     "Section",
+    "Theme",
+    "ThemeMember",
+    "ThemeRun",
     "User",
     "UserSession",
 ]

@@ -181,3 +181,51 @@ def test_the_pages_after_closing_have_no_axe_violation(live_app, open_page, chec
     for path in [f"{base}/results", f"{base}/results/opinions/{ids['opinion']}", base]:
         reader.goto(path)
         check_a11y(reader)
+
+
+@pytest.mark.parametrize("locale", ["ja-JP", "en-US"])
+def test_the_themes_page_has_no_axe_violation(live_app, open_page, check_a11y, locale):
+    """Staff group the opinions: the empty page, a refused number, the progress, the themes
+    with their map and table, in Japanese and English, with and without JavaScript."""
+    import csv
+
+    from tests.analytics.test_quality import DATASETS
+
+    with live_app.app_context():
+        admin = operations.create_user("管理者", "admin@example.jp", PASSWORD, Role.ADMIN)
+        db.session.commit()
+        consultation = create_open_consultation(admin)
+        with (DATASETS / "resident-voices" / "voices.tsv").open(encoding="utf-8") as handle:
+            texts = [r["text"] for r in csv.DictReader(handle, delimiter="\t")][:60]
+        for text in [*texts, texts[0], texts[0]]:
+            result = moderation.scan(text)
+            if result.verdict != "reject":
+                consultation_ops.submit_opinion(consultation, None, result)
+        db.session.commit()
+        path = f"/consultations/{consultation.id}/themes"
+        db.session.remove()
+    page = open_page(locale=locale)
+    sign_in_as_admin(page, check_a11y, "admin@example.jp")
+    page.goto(path)
+    check_a11y(page)
+    page.locator("#k").fill("11")
+    page.locator("main form[method=post] button[type=submit]").click()
+    page.get_by_role("alert").wait_for()
+    check_a11y(page)
+    page.locator("#k").fill("4")
+    page.locator("main form[method=post] button[type=submit]").click()
+    check_a11y(page)  # the progress (or already the themes: the worker is quick)
+    for _ in range(100):  # the jobs worker beside the server does the grouping
+        page.goto(path)
+        check_a11y(page)  # the progress, until the themes are there
+        if page.locator("table").count():
+            break
+        page.wait_for_timeout(300)
+    assert page.locator("svg[role=img]").count() == 1
+    assert page.locator("section.theme").count() == 4
+    plain = open_page(
+        locale=locale, java_script_enabled=False, viewport={"width": 375, "height": 800}
+    )
+    sign_in_as_admin(plain, check_a11y, "admin@example.jp")
+    plain.goto(path)
+    check_a11y(plain)

@@ -1,0 +1,76 @@
+"""A clustering run of a consultation's opinions, its themes and where each opinion went."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.auth.models import User
+from app.extensions import db
+from app.timeutil import utcnow
+
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+
+
+class ThemeRun(db.Model):
+    __tablename__ = "theme_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(10), default=QUEUED)
+    progress: Mapped[int] = mapped_column(Integer, default=0)  # percent
+    requested_k: Mapped[int | None] = mapped_column(Integer)
+    k: Mapped[int | None] = mapped_column(Integer)
+    texts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(200))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    created_by: Mapped[User | None] = relationship()
+    themes: Mapped[list[Theme]] = relationship(
+        back_populates="run", order_by="Theme.id", cascade="all, delete-orphan"
+    )
+
+
+class Theme(db.Model):
+    """A theme (level 1) or a finer theme inside one (level 2, with a parent)."""
+
+    __tablename__ = "themes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("theme_runs.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("themes.id", ondelete="CASCADE"))
+    key: Mapped[int] = mapped_column(Integer)  # stable across runs (level 1)
+    label: Mapped[str] = mapped_column(String(200))
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    size: Mapped[int] = mapped_column(Integer)
+    distinct: Mapped[int] = mapped_column(Integer)
+    density: Mapped[float] = mapped_column(Float)
+    x: Mapped[float] = mapped_column(Float, default=0.0)  # the members' mean map position
+    y: Mapped[float] = mapped_column(Float, default=0.0)
+    #: opinion ids: the representatives, then groups of copies (each a list of opinion ids)
+    representatives: Mapped[list[int]] = mapped_column(JSON, default=list)
+    copies: Mapped[list[list[int]]] = mapped_column(JSON, default=list)
+
+    run: Mapped[ThemeRun] = relationship(back_populates="themes")
+    children: Mapped[list[Theme]] = relationship(order_by="Theme.key")
+
+
+class ThemeMember(db.Model):
+    __tablename__ = "theme_members"
+    __table_args__ = (UniqueConstraint("run_id", "opinion_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("theme_runs.id", ondelete="CASCADE"), index=True)
+    opinion_id: Mapped[int] = mapped_column(
+        ForeignKey("opinions.id", ondelete="CASCADE"), index=True
+    )
+    theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id", ondelete="CASCADE"))
+    subtheme_id: Mapped[int | None] = mapped_column(ForeignKey("themes.id", ondelete="CASCADE"))
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)

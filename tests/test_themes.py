@@ -1,0 +1,154 @@
+"""Themes of a consultation: staff start a grouping, the jobs worker runs it, staff read it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import func, select
+
+from app import jobs
+from app.audit import AuditEntry
+from app.auth.models import Role
+from app.consultations import operations as consultation_ops
+from app.jobs import Job
+from app.moderation import operations as moderation_ops
+from app.themes import operations as themes
+from app.themes.models import Theme, ThemeMember, ThemeRun
+from tests.analytics.test_quality import rows
+from tests.conftest import create_open_consultation, post_form
+
+PHONE_TEXT = "ごみの収集日を増やしてください。詳しくは090-1234-5678まで。"
+
+
+@pytest.fixture
+def consultation(db, make_user):
+    """An open consultation with 80 residents' opinions (and one with a phone number)."""
+    staff = make_user(role=Role.STAFF)
+    made = create_open_consultation(staff)
+    texts, _ = rows("resident-voices/voices.tsv", "\t")
+    authors = [make_user() for _ in range(8)]
+    for n, text in enumerate([*texts[:80], PHONE_TEXT, PHONE_TEXT]):
+        scan = moderation_ops.scan_text(text, None, spam=False)
+        if scan.verdict != "reject":
+            consultation_ops.submit_opinion(made, authors[n % 8], scan)
+    db.session.commit()
+    return made
+
+
+def page(client, consultation):
+    return client.get(f"/consultations/{consultation.id}/themes")
+
+
+def test_staff_group_the_opinions_in_the_background_and_read_the_themes(
+    client, db, consultation, logged_in
+):
+    logged_in(Role.STAFF)
+    path = f"/consultations/{consultation.id}/themes"
+    assert "まだグループ分けしていません" in page(client, consultation).get_data(as_text=True)
+    response = post_form(client, path, {"k": "4"}, page=path)
+    assert response.status_code == 302
+    run = db.session.scalar(select(ThemeRun))
+    assert run.status == "queued" and run.requested_k == 4
+    html = page(client, consultation).get_data(as_text=True)
+    assert "<progress" in html and "0%" in html
+    # a second start while one waits does not queue another
+    post_form(client, path, {"k": ""}, page=path)
+    assert db.session.scalar(select(func.count()).select_from(ThemeRun)) == 1
+
+    assert jobs.run_pending() == 1
+    db.session.expire_all()
+    run = db.session.get(ThemeRun, run.id)
+    assert run.status == "done" and run.progress == 100 and run.k == 4
+    assert run.texts == len(themes.texts_of(consultation)) >= 80
+    html = page(client, consultation).get_data(as_text=True)
+    assert "4件のテーマ" in html and "<svg" in html and 'role="img"' in html
+    top = themes.themes_of(run)
+    assert len(top) == 4 and sum(t.size for t in top) == run.texts
+    for theme in top:
+        assert theme.label in html and theme.keywords
+        assert 2 <= len(theme.children) <= 5 or theme.distinct < 12
+    # the two copies of the phone text are one group, shown masked, never the number
+    copies = [g for t in top for g in t.copies]
+    assert any(len(g) == 2 for g in copies)
+    assert "090-1234-5678" not in html and "2回" in html
+    members = db.session.scalar(
+        select(func.count()).select_from(ThemeMember).where(ThemeMember.run_id == run.id)
+    )
+    assert members == run.texts
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "themes.run"))
+
+
+def test_ids_carry_over_to_the_next_grouping(db, consultation, make_user):
+    staff = make_user(role=Role.STAFF)
+    first = themes.request_run(consultation, staff, 5)
+    db.session.commit()
+    themes.execute(first.id)
+    second = themes.request_run(consultation, staff, 5)
+    db.session.commit()
+    themes.execute(second.id)
+    key_of = {}
+    for run in (first, second):
+        key_of[run.id] = dict(
+            db.session.execute(
+                select(ThemeMember.opinion_id, Theme.key)
+                .join(Theme, Theme.id == ThemeMember.theme_id)
+                .where(ThemeMember.run_id == run.id)
+            ).all()
+        )
+    same = sum(key_of[first.id][o] == key_of[second.id][o] for o in key_of[first.id])
+    assert same / len(key_of[first.id]) >= 0.9
+
+
+@pytest.mark.parametrize(
+    ("k", "message"), [("1", "2から10"), ("11", "2から10"), ("abc", "整数"), ("3.5", "整数")]
+)
+def test_a_bad_number_of_themes_is_refused_in_japanese(
+    client, db, consultation, logged_in, k, message
+):
+    logged_in(Role.STAFF)
+    path = f"/consultations/{consultation.id}/themes"
+    response = post_form(client, path, {"k": k}, page=path)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Job)) == 0
+
+
+def test_residents_cannot_see_or_start_a_grouping(client, db, consultation, logged_in):
+    logged_in()
+    path = f"/consultations/{consultation.id}/themes"
+    assert client.get(path).status_code == 403
+    assert post_form(client, path, {"k": "3"}, page="/").status_code == 403
+    assert db.session.scalar(select(func.count()).select_from(ThemeRun)) == 0
+
+
+def test_too_few_opinions_is_said_plainly(client, db, make_user, logged_in):
+    staff = logged_in(Role.STAFF)
+    empty = create_open_consultation(staff, title="意見のない案")
+    run = themes.request_run(empty, staff)
+    db.session.commit()
+    assert themes.execute(run.id).status == "failed"
+    html = page(client, empty).get_data(as_text=True)
+    assert "グループ分けできるだけの意見がまだありません" in html
+
+
+def test_the_cli_groups_with_progress(app, db, consultation):
+    result = app.test_cli_runner().invoke(args=["koe", "cluster", str(consultation.id), "--k", "3"])
+    assert result.exit_code == 0, result.output
+    assert "100%" in result.output and " 1. " in result.output
+    missing = app.test_cli_runner().invoke(args=["koe", "cluster", "999999"])
+    assert missing.exit_code != 0 and "no consultation" in missing.output
+
+
+def test_the_web_process_never_loads_the_clustering_library():
+    """Pages of themes render without scikit-learn or the word vectors in the process."""
+    code = (
+        "import sys\n"
+        "from app import create_app\n"
+        "app = create_app({'SQLALCHEMY_DATABASE_URI': 'sqlite://', 'SECRET_KEY': 'x'})\n"
+        "import app.themes.routes, app.themes.operations\n"
+        "print(sorted(m for m in ('sklearn', 'analytics', 'spacy') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
