@@ -44,13 +44,13 @@ def count_links(text: str) -> int:
 
 
 def _shingles(text: str) -> np.ndarray:
-    # every new post is compared with the same recent posts: their shingles are kept (as
-    # hashes, 4 bytes a trigram: a few MB for thousands of posts, whatever the posts)
+    # every new post is compared with the same recent posts: their shingles are kept, as
+    # hashes of 4 bytes a trigram, for texts up to 1,000 characters: at most 16 MB a process
     return _kept_shingles(text) if len(text) <= CACHED_LENGTH else _make_shingles(text)
 
 
-CACHED_LENGTH = 2000
-CACHED_POSTS = 8192
+CACHED_LENGTH = 1000
+CACHED_POSTS = 4096
 
 
 def _make_shingles(text: str) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from app.auth.models import Role
 from app.auth.permissions import role_required
@@ -45,11 +46,14 @@ def _page(consultation, form: RunForm, status: int = 200):
     shown |= {g[0] for t in themes for g in t.copies}
     points = []
     if done:
-        members = db.session.query(ThemeMember).filter(ThemeMember.run_id == done.id)
         number = {t.id: n for n, t in enumerate(themes, start=1)}
-        every = members.all()
-        step = max(1, len(every) // MAP_POINTS)
-        points = [(m.x, m.y, number[m.theme_id]) for m in every[::step]]
+        step = max(1, done.texts // MAP_POINTS)  # every step-th opinion, chosen in the database
+        sample = db.session.execute(
+            select(ThemeMember.x, ThemeMember.y, ThemeMember.theme_id).where(
+                ThemeMember.run_id == done.id, ThemeMember.id % step == 0
+            )
+        )
+        points = [(x, y, number[theme_id]) for x, y, theme_id in sample]
     return (
         render_template(
             "themes/index.html",
