@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -152,3 +153,38 @@ def test_the_web_process_never_loads_the_clustering_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_staff_answer_a_theme_from_the_review_page(client, db, consultation, logged_in):
+    """The review page filters by theme (or finer theme) of the last grouping."""
+    staff = logged_in(Role.STAFF)
+    run = themes.request_run(consultation, staff, 3)
+    db.session.commit()
+    themes.execute(run.id)
+    consultation.closes_at = consultation.opens_at  # closed: answers are written now
+    db.session.commit()
+    theme = themes.themes_of(run)[0]
+    html = page(client, consultation).get_data(as_text=True)
+    link = f"/consultations/{consultation.id}/review?theme={theme.id}&amp;show=all"
+    assert link in html
+    review = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert f'<option value="{theme.id}" selected>' in review
+    members = set(
+        db.session.scalars(select(ThemeMember.opinion_id).where(ThemeMember.theme_id == theme.id))
+    )
+    shown = {int(i) for i in re.findall(r'id="pick-(\d+)"', review)}
+    assert shown == members or (len(shown) == 50 and shown < members)
+    if theme.children:
+        child = theme.children[0]
+        review = client.get(
+            f"/consultations/{consultation.id}/review",
+            query_string={"theme": child.id, "show": "all"},
+        ).get_data(as_text=True)
+        shown = {int(i) for i in re.findall(r'id="pick-(\d+)"', review)}
+        assert shown and len(shown) <= child.size and shown <= members
+    # a theme of nothing, or not a number: every opinion, never an error
+    for odd in ("999999", "abc", "１"):
+        response = client.get(
+            f"/consultations/{consultation.id}/review", query_string={"theme": odd}
+        )
+        assert response.status_code == 200

@@ -54,9 +54,25 @@ def considered_query(consultation: Consultation):
     )
 
 
-def review_query(consultation: Consultation, section_id: int | None, unanswered: bool):
-    """Opinions for the staff review page, in the order they arrived."""
+def review_query(
+    consultation: Consultation,
+    section_id: int | None,
+    unanswered: bool,
+    theme_id: int | None = None,
+):
+    """Opinions for the staff review page, in the order they arrived; with ``theme_id``, those
+    of one theme (or finer theme) of a grouping, to answer a theme at once."""
     query = considered_query(consultation).order_by(Opinion.created_at, Opinion.id)
+    if theme_id is not None:
+        from app.themes.models import ThemeMember  # app.themes builds on this module
+
+        query = query.where(
+            Opinion.id.in_(
+                select(ThemeMember.opinion_id).where(
+                    or_(ThemeMember.theme_id == theme_id, ThemeMember.subtheme_id == theme_id)
+                )
+            )
+        )
     if section_id == 0:
         query = query.where(Opinion.section_id.is_(None))
     elif section_id:

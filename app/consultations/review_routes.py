@@ -33,12 +33,27 @@ def disposition_label(disposition) -> str:
     return str(DISPOSITIONS[Disposition(disposition)]) if disposition else ""
 
 
-def _review_filters() -> tuple[int | None, bool]:
-    section = request.args.get("section", "")
-    section_id = (
-        int(section) if section.isascii() and section.isdigit() and len(section) < 10 else None
-    )
-    return section_id, request.args.get("show") != "all"
+def _number(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
+
+
+def _review_filters() -> tuple[int | None, bool, int | None]:
+    return _number("section"), request.args.get("show") != "all", _number("theme")
+
+
+def _themes(consultation) -> list[tuple[int, str]]:
+    """(theme id, label) of the last grouping, finer themes after their theme, for the filter."""
+    from app.themes import operations as themes
+
+    run = themes.latest(consultation, finished=True)
+    if run is None:
+        return []
+    options = []
+    for n, theme in enumerate(themes.themes_of(run), start=1):
+        options.append((theme.id, f"{n}. {theme.label} ({theme.size})"))
+        options += [(c.id, f"— {c.label} ({c.size})") for c in theme.children]
+    return options
 
 
 @bp.route("/<int:consultation_id>/review", methods=["GET", "POST"])
@@ -46,7 +61,7 @@ def _review_filters() -> tuple[int | None, bool]:
 def review(consultation_id: int):
     """Staff read the opinions and give them the ward's view and a disposition, one or many."""
     consultation = _load(consultation_id, "edit")
-    section_id, unanswered = _review_filters()
+    section_id, unanswered, theme_id = _review_filters()
     answers = results.answers(consultation)
     form = AnswerOpinionsForm(answers=answers)
     status = 200
@@ -88,7 +103,7 @@ def review(consultation_id: int):
                 return redirect(request.full_path)
         status = 422
     page = db.paginate(
-        results.review_query(consultation, section_id, unanswered),
+        results.review_query(consultation, section_id, unanswered, theme_id),
         per_page=REVIEW_PER_PAGE,
         error_out=False,
     )
@@ -102,6 +117,8 @@ def review(consultation_id: int):
             answers=answers,
             section_id=section_id,
             unanswered=unanswered,
+            theme_id=theme_id,
+            themes=_themes(consultation),
             ticked=set(form.opinions.data or []),
             readiness=results.readiness(consultation),
             editable=results.editable(consultation),

@@ -223,6 +223,10 @@ def test_the_themes_page_has_no_axe_violation(live_app, open_page, check_a11y, l
         page.wait_for_timeout(300)
     assert page.locator("svg[role=img]").count() == 1
     assert page.locator("section.theme").count() == 4
+    # each theme leads to the review page, filtered to its opinions
+    page.locator("section.theme a[href*='/review?theme=']").first.click()
+    assert page.locator("#filter-theme option[selected]").count() == 1
+    check_a11y(page)
     plain = open_page(
         locale=locale, java_script_enabled=False, viewport={"width": 375, "height": 800}
     )
