@@ -188,3 +188,54 @@ def test_staff_answer_a_theme_from_the_review_page(client, db, consultation, log
             f"/consultations/{consultation.id}/review", query_string={"theme": odd}
         )
         assert response.status_code == 200
+
+
+def test_one_view_for_a_whole_theme_then_one_opinion_otherwise(client, db, consultation, logged_in):
+    from app.consultations.models import Disposition, Opinion
+
+    staff = logged_in(Role.STAFF)
+    run = themes.request_run(consultation, staff, 2)
+    db.session.commit()
+    themes.execute(run.id)
+    consultation.closes_at = consultation.opens_at
+    db.session.commit()
+    theme = themes.themes_of(run)[0]
+    assert theme.size > 20
+    path = f"/consultations/{consultation.id}/review?theme={theme.id}&show=all"
+    response = post_form(
+        client,
+        path,
+        {
+            "whole": "y",
+            "answer": "new",
+            "body": "ご意見を踏まえ、計画に反映します。",
+            "disposition": "reflected",
+            "reason": "多くのご意見をいただいたため。",
+        },
+        page=path,
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    members = list(
+        db.session.scalars(select(ThemeMember.opinion_id).where(ThemeMember.theme_id == theme.id))
+    )
+    db.session.expire_all()
+    answered = [db.session.get(Opinion, i) for i in members]
+    assert all(o.disposition == Disposition.REFLECTED for o in answered)
+    assert len({o.answer_id for o in answered}) == 1
+    # then one opinion of the theme is answered otherwise, on its own
+    one = answered[0]
+    post_form(
+        client,
+        path,
+        {
+            "opinions": str(one.id),
+            "answer": "new",
+            "body": "この点は対象外です。",
+            "disposition": "out_of_scope",
+            "reason": "計画の範囲外のため。",
+        },
+        page=path,
+    )
+    db.session.expire_all()
+    assert db.session.get(Opinion, one.id).disposition == Disposition.OUT_OF_SCOPE
+    assert db.session.get(Opinion, answered[1].id).disposition == Disposition.REFLECTED

@@ -65,6 +65,16 @@ def review(consultation_id: int):
     answers = results.answers(consultation)
     form = AnswerOpinionsForm(answers=answers)
     status = 200
+    whole = request.method == "POST" and request.form.get("whole") == "y" and theme_id is not None
+    if whole:
+        # one view for a whole theme: every opinion the filters show, on every page
+        form.opinions.data = [
+            o.id
+            for o in db.session.scalars(
+                results.review_query(consultation, section_id, unanswered, theme_id)
+            )
+        ]
+        form.opinions.tampered = False
     if request.method == "POST":
         if not results.editable(consultation):
             flash(
@@ -119,6 +129,7 @@ def review(consultation_id: int):
             unanswered=unanswered,
             theme_id=theme_id,
             themes=_themes(consultation),
+            whole=whole,
             ticked=set(form.opinions.data or []),
             readiness=results.readiness(consultation),
             editable=results.editable(consultation),
