@@ -29,6 +29,7 @@ from analytics.text import content_words, japanese_share, normalise
 
 LSA_DIMENSIONS = 100
 MINI_BATCH_FROM = 10_000  # texts; below this, full k-means with several starts
+FEW_STARTS_FROM = 3_000  # texts; above this, three starts of k-means rather than ten
 KEYWORDS = 5
 JAPANESE_ONLY = 0.9  # share of Japanese letters from which the spelling part is left out
 REPRESENTATIVES = 3
@@ -272,8 +273,9 @@ class _Level:
             model = KMeans(k, init=init, n_init=1, random_state=self.seed)
         elif len(rows) >= MINI_BATCH_FROM:
             model = MiniBatchKMeans(k, random_state=self.seed, n_init=3, batch_size=2048)
-        else:
-            model = KMeans(k, random_state=self.seed, n_init=10)
+        else:  # fewer starts for the large ones: each start costs in proportion
+            starts = 10 if len(rows) <= FEW_STARTS_FROM else 3
+            model = KMeans(k, random_state=self.seed, n_init=starts)
         found = model.fit_predict(data) if k > 1 else np.zeros(len(rows), dtype=int)
         # identical texts can leave a cluster empty: number the clusters that have members
         _, found = np.unique(found, return_inverse=True)

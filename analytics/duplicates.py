@@ -3,31 +3,32 @@
 A group is shown once with its count and never dropped: opinions are weighed by content, so the
 clustering sees one text per group. Texts are compared as character trigram sets of their
 folded form (NFKC, lower case, without spaces, punctuation or symbols); candidates come from
-MinHash with locality-sensitive banding (16 bands of 4), then the exact Jaccard decides. Two
-texts at Jaccard 0.75 become candidates with probability 0.998; the work grows with the count
-of texts, not its square.
+MinHash with locality-sensitive banding (20 bands of 5), then the exact Jaccard decides. Two
+texts at Jaccard 0.75 become candidates with probability 0.995 (at 0.5, 0.47: few wasted
+checks); the work grows with the count of texts, not its square.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import defaultdict
 
 import numpy as np
 
+NOT_WORD = re.compile(r"[\W_]+")  # all but letters and digits (marks of kana stay with them)
 THRESHOLD = 0.75  # Jaccard similarity of trigram sets from which two texts are the same
-BANDS, ROWS = 16, 4
-MAX_HEADS = 8  # distinct groups compared with in one bucket
+BANDS, ROWS = 20, 5
+MAX_HEADS = 4  # distinct groups compared with in one bucket
 _rng = np.random.default_rng(20261125)  # fixed: the same texts always give the same groups
 _A = _rng.integers(1, 1 << 63, BANDS * ROWS, dtype=np.uint64) | np.uint64(1)  # odd multipliers
 _B = _rng.integers(0, 1 << 63, BANDS * ROWS, dtype=np.uint64)
+_MIX = _rng.integers(1, 1 << 63, ROWS, dtype=np.uint64) | np.uint64(1)  # a band to one number
 
 
 def fold(text: str) -> str:
     """The text as compared: NFKC, lower case, letters and digits only."""
-    return "".join(
-        c for c in unicodedata.normalize("NFKC", text).lower() if unicodedata.category(c)[0] in "LN"
-    )
+    return NOT_WORD.sub("", unicodedata.normalize("NFKC", text).lower())
 
 
 def _trigrams(folded: str) -> np.ndarray:
@@ -66,31 +67,41 @@ def groups(texts: list[str], threshold: float = THRESHOLD) -> list[list[int]]:
             first[key] = i
     keys = list(first)
     shingles = [_trigrams(k) for k in keys]
-    buckets: dict[tuple, list[int]] = defaultdict(list)
-    for n, grams in enumerate(shingles):
-        # a·x + b (mod 2^64) per hash function, the minimum over the trigrams
-        with np.errstate(over="ignore"):
-            signature = (np.outer(_A, grams) + _B[:, None]).min(axis=1)
-        for band in range(BANDS):
-            buckets[(band, *signature[band * ROWS : (band + 1) * ROWS].tolist())].append(n)
+    # the MinHash signature of each text, then one number per band of it
+    signatures = np.empty((len(keys), BANDS * ROWS), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for n, grams in enumerate(shingles):
+            # a·x + b (mod 2^64) per hash function, the minimum over the trigrams
+            signatures[n] = (np.outer(_A, grams) + _B[:, None]).min(axis=1)
+        bands = (signatures.reshape(len(keys), BANDS, ROWS) * _MIX).sum(axis=2, dtype=np.uint64)
+    del signatures
 
     def same(x: int, y: int) -> bool:
         a, b = shingles[x], shingles[y]
+        if min(a.size, b.size) < threshold * max(a.size, b.size):
+            return False  # the Jaccard can be no more than the ratio of the sizes
         common = np.intersect1d(a, b, assume_unique=True).size
         return common / (a.size + b.size - common) >= threshold
 
-    for members in buckets.values():
-        # each against the few groups already met in this bucket (not every pair): the groups
-        # join up through the other bands
-        heads: list[int] = []
-        for member in members:
-            for head in heads:
-                if root(first[keys[head]]) == root(first[keys[member]]) or same(head, member):
-                    join(first[keys[head]], first[keys[member]])
-                    break
-            else:
-                if len(heads) < MAX_HEADS:
-                    heads.append(member)
+    for band in range(BANDS):
+        # texts whose band is equal share a bucket: runs of equal values once sorted
+        order = np.argsort(bands[:, band], kind="stable")
+        values = bands[order, band]
+        edges = np.flatnonzero(np.diff(values)) + 1
+        for members in np.split(order, edges):
+            if len(members) < 2:
+                continue
+            # each against the few groups already met in this bucket (not every pair): the
+            # groups join up through the other bands
+            heads: list[int] = []
+            for member in members.tolist():
+                for head in heads:
+                    if root(first[keys[head]]) == root(first[keys[member]]) or same(head, member):
+                        join(first[keys[head]], first[keys[member]])
+                        break
+                else:
+                    if len(heads) < MAX_HEADS:
+                        heads.append(member)
     found: dict[int, list[int]] = defaultdict(list)
     for i in range(len(texts)):
         found[root(i)].append(i)
