@@ -22,7 +22,7 @@ from sqlalchemy import JSON, DateTime, Integer, String, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.timeutil import utcnow
+from app.timeutil import as_utc, utcnow
 
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
@@ -162,9 +162,14 @@ def work(app: Flask, idle_sleep: float = 1.0, stop: threading.Event | None = Non
 
 
 def counts() -> dict[str, int]:
-    """Jobs waiting, failed and done (for /healthz and the admin)."""
+    """Jobs waiting, failed, and how long the oldest due job has waited (for /healthz)."""
+    now = utcnow()
     waiting = db.session.scalar(
         select(db.func.count()).select_from(Job).where(Job.finished_at.is_(None))
     )
     failed = db.session.scalar(select(db.func.count()).select_from(Job).where(Job.failed.is_(True)))
-    return {"waiting": waiting, "failed": failed}
+    oldest = db.session.scalar(
+        select(db.func.min(Job.run_at)).where(Job.finished_at.is_(None), Job.run_at <= now)
+    )
+    late = int((now - as_utc(oldest)).total_seconds()) if oldest is not None else 0
+    return {"waiting": waiting, "failed": failed, "oldest_due_seconds": late}

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import event, func, select
 
+from app import jobs
 from app.account.models import Profile
 from app.auth.models import Role, User
 from app.auth.operations import authenticate
@@ -11,6 +14,7 @@ from app.consultations import results
 from app.consultations.models import Consultation, State
 from app.consultations.operations import published_opinions
 from app.moderation.models import ItemStatus, ModerationItem
+from app.timeutil import utcnow
 
 
 def test_seed_demo_is_idempotent_and_prints_accounts(app, db):
@@ -92,10 +96,30 @@ def test_cli_refuses_bad_input(app, make_user):
     assert missing.exit_code != 0
 
 
-def test_healthz(client):
+def test_healthz(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok", "redis": "not configured"}
+    assert response.get_json() == {
+        "status": "ok",
+        "database": "ok",
+        "redis": "not configured",
+        "jobs": {"waiting": 0, "failed": 0, "oldest_due_seconds": 0},
+    }
+
+
+def test_healthz_reports_the_jobs_backlog_without_failing(client, db):
+    """A stopped worker shows as jobs waiting longer and longer; the web stays in service."""
+    late = jobs.enqueue("receipt_mail", opinion_id=1)
+    late.run_at = utcnow() - timedelta(minutes=10)
+    jobs.enqueue("receipt_mail", opinion_id=2).run_at = utcnow() + timedelta(hours=1)
+    broken = jobs.enqueue("receipt_mail", opinion_id=3)
+    broken.failed, broken.finished_at = True, utcnow()
+    db.session.commit()
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    backlog = response.get_json()["jobs"]
+    assert backlog["waiting"] == 2 and backlog["failed"] == 1
+    assert 595 <= backlog["oldest_due_seconds"] <= 700
 
 
 def test_healthz_reports_a_broken_redis(app, client):

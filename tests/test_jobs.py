@@ -37,7 +37,7 @@ def test_a_job_runs_once_after_commit(db):
     assert jobs.run_pending() == 3
     assert RUNS == [("ran", 1), ("ran", 2), ("ran", 3)]
     assert jobs.run_pending() == 0
-    assert jobs.counts() == {"waiting": 0, "failed": 0}
+    assert jobs.counts() == {"waiting": 0, "failed": 0, "oldest_due_seconds": 0}
 
 
 def test_failures_back_off_then_stay_failed_without_the_message(db, caplog):
@@ -54,7 +54,7 @@ def test_failures_back_off_then_stay_failed_without_the_message(db, caplog):
             job.run_at = utcnow()  # time passes
             _db.session.commit()
     assert job.failed and job.finished_at is not None
-    assert jobs.counts() == {"waiting": 0, "failed": 1}
+    assert jobs.counts() == {"waiting": 0, "failed": 1, "oldest_due_seconds": 0}
     assert "someone@example.jp" not in caplog.text
 
 

@@ -5,6 +5,7 @@ from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from app import jobs
 from app.auth.forms import ActionForm
 from app.auth.models import User
 from app.extensions import db
@@ -33,7 +34,12 @@ def healthz():
         database = "error"
     parts = {"database": database, "redis": _redis_state()}
     healthy = all(state in {"ok", "not configured"} for state in parts.values())
-    return jsonify(status="ok" if healthy else "degraded", **parts), 200 if healthy else 503
+    # the jobs backlog is reported, not judged: a stopped worker must not take the web down
+    backlog = jobs.counts() if database == "ok" else None
+    return (
+        jsonify(status="ok" if healthy else "degraded", **parts, jobs=backlog),
+        200 if healthy else 503,
+    )
 
 
 @bp.get("/livez")
