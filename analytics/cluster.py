@@ -93,6 +93,7 @@ class Featurizer:
         meaning_weight = math.sqrt(japanese) if self.table is not None else 0.0
         # on (almost) all-Japanese texts the spelling adds nothing the meaning has not (and
         # costs most of the time): it is for English and mixed texts
+        both = None
         if japanese < JAPANESE_ONLY or self.table is None:
             blocks = []
             character = TfidfVectorizer(
@@ -112,17 +113,19 @@ class Featurizer:
                 if dims >= 1:
                     self.svd = TruncatedSVD(dims, random_state=0).fit(both)
             if self.svd is None:
-                self.spelling = []
+                self.spelling, both = [], None
         spelling_weight = (math.sqrt(1 - japanese) if meaning_weight else 1.0) if self.svd else 0
         self.weights = (meaning_weight, spelling_weight)
-        return Features(self._vectors(texts, tokens, word_tfidf), counts, words, forms, japanese)
+        vectors_ = self._vectors(texts, tokens, word_tfidf, both)
+        return Features(vectors_, counts, words, forms, japanese)
 
     def transform(self, texts: list[str]) -> np.ndarray:
         tokens = [content_words(t) for t in texts]
         word_tfidf = self.words.transform(tokens) if self.words is not None else None
         return self._vectors(texts, tokens, word_tfidf)
 
-    def _vectors(self, texts, tokens, word_tfidf) -> np.ndarray:
+    def _vectors(self, texts, tokens, word_tfidf, spelling=None) -> np.ndarray:
+        """The unit vectors; ``spelling``, the stacked n-gram matrix when fitting made it."""
         parts = []
         meaning_weight, spelling_weight = self.weights
         if meaning_weight:
@@ -131,19 +134,17 @@ class Featurizer:
             meaning *= meaning_weight
             parts.append(meaning)
         if spelling_weight:
-            sources = {"text": [normalise(t) for t in texts], "tokens": tokens}
-            both = sp.hstack([v.transform(sources[source]) for v, source in self.spelling])
-            lsa = normalize(self.svd.transform(both.tocsr()).astype(np.float32), copy=False)
+            if spelling is None:
+                sources = {"text": [normalise(t) for t in texts], "tokens": tokens}
+                stacked = [v.transform(sources[source]) for v, source in self.spelling]
+                spelling = sp.hstack(stacked).tocsr()
+            lsa = normalize(self.svd.transform(spelling).astype(np.float32), copy=False)
             lsa *= spelling_weight
             parts.append(lsa)
         if not parts:  # nothing to go by (empty or symbol-only texts): all alike
             parts.append(np.ones((len(texts), 1), dtype=np.float32))
         joined = parts[0] if len(parts) == 1 else np.hstack(parts)
         return normalize(joined, copy=False)
-
-
-def features(texts: list[str]) -> Features:
-    return Featurizer().fit_transform(texts)
 
 
 @dataclass
@@ -237,9 +238,7 @@ def cluster_texts(
     labels = np.empty(n, dtype=int)
     for cluster in clusters:
         labels[cluster.members] = cluster.id
-    position = np.full(n, -1)
-    position[distinct] = np.arange(len(distinct))
-    coordinates = _map(feats.vectors)[position[stand_in]]
+    coordinates = _map(feats.vectors)[level.row_of_text]
     return Clustering(
         labels, clusters, coordinates, len(clusters), same, Model(featurizer, centres)
     )
