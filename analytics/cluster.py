@@ -119,6 +119,13 @@ class Featurizer:
         vectors_ = self._vectors(texts, tokens, word_tfidf, both)
         return Features(vectors_, counts, words, forms, japanese)
 
+    def slim(self) -> None:
+        """Drop what only fitting needed (the n-grams min_df left out can be most of the
+        vectorizer), so the model pickles small."""
+        for vectorizer, _source in self.spelling:
+            if hasattr(vectorizer, "stop_words_"):
+                vectorizer.stop_words_ = None
+
     def transform(self, texts: list[str]) -> np.ndarray:
         tokens = [content_words(t) for t in texts]
         word_tfidf = self.words.transform(tokens) if self.words is not None else None
@@ -173,16 +180,54 @@ class Cluster:
 
 @dataclass
 class Model:
-    """What places new texts into the clusters at once, until the next full run."""
+    """What places new texts into the clusters (and on the map) at once, until the next full
+    run. It pickles: the jobs process stores it with the run and loads it to place new texts."""
 
     featurizer: Featurizer
     centres: np.ndarray  # (k, d) unit rows, one per cluster, in cluster order
+    projection: Projection | None = None  # the map's axes, None when the map is all zeros
+
+    def scores(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The cosine similarity of each text to each centre (n, k), and its map position."""
+        if not texts:
+            return np.zeros((0, len(self.centres))), np.zeros((0, 2))
+        vectors_ = self.featurizer.transform(texts)
+        where = (
+            self.projection.apply(vectors_)
+            if self.projection is not None
+            else np.zeros((len(texts), 2))
+        )
+        return vectors_ @ self.centres.T, where
 
     def place(self, texts: list[str]) -> np.ndarray:
         """The cluster (index into Clustering.clusters) nearest to each text."""
         if not texts:
             return np.array([], dtype=int)
-        return np.argmax(self.featurizer.transform(texts) @ self.centres.T, axis=1)
+        return np.argmax(self.scores(texts)[0], axis=1)
+
+    def typical(self, texts: list[str], top: int = 3, at_least: float = 0.5) -> list[list[int]]:
+        """For each cluster, the texts (indices) closest to its centre, best first: at most
+        ``top``, each at least ``at_least`` similar (earlier answers to suggest, say)."""
+        similarity, _ = self.scores(texts)
+        out = []
+        for c in range(len(self.centres)):
+            column = similarity[:, c]
+            best = np.argsort(-column, kind="stable")[:top]
+            out.append([int(i) for i in best if column[i] >= at_least])
+        return out
+
+
+@dataclass
+class Projection:
+    """The map: the two main axes of the feature space, and the scale to −1…1."""
+
+    axes: np.ndarray  # (2, d)
+    centre: np.ndarray  # (2,), the mean's position, subtracted
+    scale: np.ndarray  # (2,)
+
+    def apply(self, vectors_: np.ndarray) -> np.ndarray:
+        xy = (vectors_ @ self.axes.T.astype(vectors_.dtype)) - self.centre
+        return np.clip(xy / self.scale, -1.0, 1.0)
 
 
 @dataclass
@@ -193,6 +238,11 @@ class Clustering:
     k: int
     duplicates: list[list[int]] = field(default_factory=list)  # every group, largest first
     model: Model | None = None
+
+    @property
+    def coords(self) -> np.ndarray:
+        """The map positions (the name the architecture's interface gives them)."""
+        return self.coordinates
 
 
 FINER_FROM = 12  # distinct texts a cluster needs to be split into a finer level
@@ -238,9 +288,16 @@ def cluster_texts(
     labels = np.empty(n, dtype=int)
     for cluster in clusters:
         labels[cluster.members] = cluster.id
-    coordinates = _map(feats.vectors)[level.row_of_text]
+    projection = _projection(feats.vectors)
+    rows = projection.apply(feats.vectors) if projection else np.zeros((len(distinct), 2))
+    featurizer.slim()
     return Clustering(
-        labels, clusters, coordinates, len(clusters), same, Model(featurizer, centres)
+        labels,
+        clusters,
+        rows[level.row_of_text],
+        len(clusters),
+        same,
+        Model(featurizer, centres, projection),
     )
 
 
@@ -268,14 +325,18 @@ class _Level:
     ) -> tuple[list[Cluster], np.ndarray]:
         data = self.feats.vectors[rows]
         k = max(1, min(k, len(rows)))
-        if init is not None and len(init) == k:
-            model = KMeans(k, init=init, n_init=1, random_state=self.seed)
-        elif len(rows) >= MINI_BATCH_FROM:
+        if len(rows) >= MINI_BATCH_FROM:
             model = MiniBatchKMeans(k, random_state=self.seed, n_init=3, batch_size=2048)
         else:  # fewer starts for the large ones: each start costs in proportion
             starts = 10 if len(rows) <= FEW_STARTS_FROM else 3
             model = KMeans(k, random_state=self.seed, n_init=starts)
         found = model.fit_predict(data) if k > 1 else np.zeros(len(rows), dtype=int)
+        if k > 1 and init is not None and len(init) == k:
+            # the last run's clusters as the start: kept when at least as tight as a fresh
+            # start (a start topped up with outliers can leave clusters of one text)
+            warm = KMeans(k, init=init, n_init=1, random_state=self.seed).fit(data)
+            if warm.inertia_ <= model.inertia_ * 1.0001:
+                found = warm.labels_
         # identical texts can leave a cluster empty: number the clusters that have members
         _, found = np.unique(found, return_inverse=True)
         k = int(found.max()) + 1
@@ -355,18 +416,18 @@ def _shown(feats: Features, lemma: str) -> str:
     return written.most_common(1)[0][0] if written else lemma
 
 
-def _map(vectors_: np.ndarray) -> np.ndarray:
-    """2-D coordinates (the two main axes of the feature space), scaled to −1…1."""
+def _projection(vectors_: np.ndarray) -> Projection | None:
+    """The map's 2-D axes (PCA's two main axes, scaled to −1…1); None for tiny inputs."""
     n, d = vectors_.shape
     if n < 3 or d < 2:
-        return np.zeros((n, 2))
-    # the two main axes: PCA's, from a sample for large inputs (the axes settle long before)
+        return None
+    # from a sample for large inputs (the axes settle long before)
     sample = vectors_[:: max(1, n // 20_000)]
-    centre = sample.mean(axis=0)
-    axes = TruncatedSVD(2, random_state=0).fit(sample - centre).components_
-    xy = (vectors_ @ axes.T.astype(vectors_.dtype)) - (centre @ axes.T)
+    mean = sample.mean(axis=0)
+    axes = TruncatedSVD(2, random_state=0).fit(sample - mean).components_
+    xy = (vectors_ @ axes.T.astype(vectors_.dtype)) - (mean @ axes.T)
     scale = np.abs(xy).max(axis=0)
-    return xy / np.where(scale > 0, scale, 1)
+    return Projection(axes, mean @ axes.T, np.where(scale > 0, scale, 1))
 
 
 def stable_ids(

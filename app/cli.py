@@ -20,6 +20,7 @@ from app.consultations.importing import import_opinions
 from app.consultations.models import Channel, Consultation, Disposition, State
 from app.extensions import db
 from app.moderation import operations as moderation_ops
+from app.themes import operations as themes_ops
 from app.timeutil import utcnow
 
 koe = AppGroup("koe", help="Koe administration commands.")
@@ -101,6 +102,41 @@ DEMO_OPINIONS = (
     (None, "ベンチと日陰をもっと増やしてください。高齢者が休める場所が足りません。"),
 )
 
+# (section position or None, channel, text): what else reached the parks consultation, on paper,
+# at the counter, by fax and by e-mail, entered by staff (enough to group into themes)
+DEMO_PARKS_ENTERED = (
+    (2, Channel.PAPER, "駅から帰る道が公園の中を通るので、夜はもっと明るくしてほしい。"),
+    (2, Channel.COUNTER, "園路の街灯が切れたままの場所があります。早めに交換してください。"),
+    (2, Channel.EMAIL, "防犯カメラを出入口に付けてほしいです。夜に若者が集まっていて不安です。"),
+    (2, Channel.FAX, "LED照明にするなら、まぶしすぎないよう住宅側に配慮してください。"),
+    (2, Channel.PAPER, "夕方以降、子どもだけで公園を通るのが心配です。見通しを良くしてください。"),
+    (2, Channel.EMAIL, "照明を増やす計画に賛成です。暗い場所をなくしてください。"),
+    (1, Channel.PAPER, "車いすの娘が遊べる遊具がありません。インクルーシブ遊具を増やして。"),
+    (1, Channel.COUNTER, "ブランコが古くてさびています。子どもが使うので早く更新してほしい。"),
+    (1, Channel.EMAIL, "小さい子向けの遊具と大きい子向けの遊具の場所を分けてほしいです。"),
+    (1, Channel.FAX, "遊具の更新の時期を、近所の掲示板でも知らせてください。"),
+    (1, Channel.PAPER, "砂場が汚れていて使えません。遊具と一緒に砂場も新しくしてほしい。"),
+    (1, Channel.EMAIL, "インクルーシブ遊具は各地区に1か所では足りないと思います。"),
+    (None, Channel.PAPER, "ベンチに屋根を付けてください。夏は日差しが強くて座れません。"),
+    (None, Channel.COUNTER, "散歩の途中で休めるベンチが少なく、高齢の母が困っています。"),
+    (None, Channel.FAX, "水飲み場を増やしてほしい。夏の暑い日は子どもが心配です。"),
+    (None, Channel.EMAIL, "日陰のある休憩場所を増やしてください。熱中症が心配です。"),
+    (None, Channel.PAPER, "手すり付きのベンチがあると、立ち上がるのが楽になります。"),
+    (3, Channel.PAPER, "秋の落ち葉が道路にたまって滑りやすいので、こまめに掃除してください。"),
+    (3, Channel.COUNTER, "大きな木は夏の日陰になるので、切らずに残してほしいです。"),
+    (3, Channel.EMAIL, "木の枝が伸びて街灯をさえぎっています。剪定をお願いします。"),
+    (3, Channel.FAX, "桜の木が古くなって倒れないか心配です。点検してください。"),
+    (3, Channel.PAPER, "落ち葉の季節は雨どいが詰まって困っています。隣の家の事情も考えてほしい。"),
+    (None, Channel.PAPER, "トイレが古くて汚いので、入りたくありません。きれいにしてください。"),
+    (None, Channel.COUNTER, "多目的トイレがある公園を増やしてください。おむつ替えの台も必要です。"),
+    (None, Channel.EMAIL, "ごみ箱があふれていることが多いです。回収の回数を増やしてほしい。"),
+    (None, Channel.FAX, "トイレの掃除の回数を増やしてください。夏は特ににおいます。"),
+    (None, Channel.PAPER, "犬のふんが放置されています。飼い主へのマナーの呼びかけをお願いします。"),
+    (None, Channel.EMAIL, "ボール遊びができる時間帯を決めてほしい。今はどこも禁止で遊べません。"),
+    (None, Channel.COUNTER, "犬を放して遊ばせる人がいて怖いです。ルールを看板で示してください。"),
+    (None, Channel.FAX, "子どもがキャッチボールできる広場を作ってください。"),
+)
+
 
 def seed_consultations() -> None:
     """An open consultation with opinions and a closed one, as a ward would publish them."""
@@ -128,6 +164,12 @@ def seed_consultations() -> None:
         section = parks.sections[position] if position is not None else None
         scan = moderation_ops.scan_text(text, resident)
         consultation_ops.submit_opinion(parks, resident, scan, section=section, show_name=True)
+    for position, channel, text in DEMO_PARKS_ENTERED:
+        section = parks.sections[position] if position is not None else None
+        scan = moderation_ops.scan_text(text, None, spam=False)
+        consultation_ops.enter_opinion(parks, staff, scan, channel=channel, section=section)
+    parks.themes_public = True  # residents see "what others are saying" while it runs
+    themes_ops.request_run(parks, staff)  # the jobs process groups the opinions at once
     childcare = consultation_ops.save_consultation(
         None,
         consultation_ops.ConsultationData(
@@ -233,6 +275,7 @@ def publish_childcare(childcare: Consultation, staff: User, resident: User) -> N
         {s.id: DEMO_CHILDCARE_FINAL.get(s.position, s.body) for s in childcare.sections},
     )
     results.publish(childcare, staff)
+    themes_ops.request_run(childcare, staff)  # its results by theme
     childcare.results_published_at = childcare.closes_at + timedelta(days=20)
 
 
@@ -346,23 +389,19 @@ def worker(once: bool) -> None:
 @click.option("--by", "by_email", help="Staff e-mail recorded as the requester (audit log).")
 def cluster(consultation_id: int, k: int | None, by_email: str | None) -> None:
     """Group a consultation's opinions into themes here and now, showing the progress."""
-    from app.auth.models import User
-    from app.consultations.models import Consultation
-    from app.themes import operations as themes
-
     consultation = db.session.get(Consultation, consultation_id)
     if consultation is None:
         raise click.ClickException(f"no consultation {consultation_id}")
     staff = db.session.scalar(select(User).where(User.email == by_email)) if by_email else None
-    run = themes.request_run(consultation, staff, k, queue=False)
+    run = themes_ops.request_run(consultation, staff, k, queue=False)
     db.session.commit()
 
     def report(percent: int, what: str) -> None:
         bar = "#" * (percent // 5)
         click.echo(f"[{bar:<20}] {percent:3d}%  {what}")
 
-    run = themes.execute(run.id, report)
+    run = themes_ops.execute(run.id, report)
     if run.status != "done":
         raise click.ClickException(f"the grouping did not finish ({run.error})")
-    for n, theme in enumerate(themes.themes_of(run), start=1):
+    for n, theme in enumerate(themes_ops.themes_of(run), start=1):
         click.echo(f"{n:2d}. {theme.label}  ({theme.size} opinions, {theme.distinct} different)")

@@ -325,3 +325,25 @@ def create_open_consultation(staff: User, title: str = "声区公園整備計画
     consultation_ops.move(consultation, State.OPEN, staff)
     _db.session.commit()
     return consultation
+
+
+PHONE_TEXT = "ごみの収集日を増やしてください。詳しくは090-1234-5678まで。"
+
+
+@pytest.fixture
+def voices_consultation(db, make_user):
+    """An open consultation with 80 residents' opinions (resident-voices) from 8 residents, and
+    the same text with a phone number twice (held by moderation)."""
+    from app.moderation import operations as moderation_ops
+    from tests.analytics.test_quality import rows
+
+    staff = make_user(role=Role.STAFF)
+    made = create_open_consultation(staff)
+    texts, _ = rows("resident-voices/voices.tsv", "\t")
+    authors = [make_user() for _ in range(8)]
+    for n, body in enumerate([*texts[:80], PHONE_TEXT, PHONE_TEXT]):
+        scan = moderation_ops.scan_text(body, None, spam=False)
+        if scan.verdict != "reject":
+            consultation_ops.submit_opinion(made, authors[n % 8], scan)
+    db.session.commit()
+    return made

@@ -13,6 +13,7 @@ from app.auth.operations import authenticate
 from app.consultations import results
 from app.consultations.models import Consultation, State
 from app.consultations.operations import published_opinions
+from app.jobs import Job
 from app.moderation.models import ItemStatus, ModerationItem
 from app.timeutil import utcnow
 
@@ -31,7 +32,24 @@ def test_seed_demo_is_idempotent_and_prints_accounts(app, db):
     assert len(held) == 2  # the demo moderator has work
     consultations = db.session.scalars(select(Consultation).order_by(Consultation.id)).all()
     assert [c.current_state() for c in consultations] == [State.OPEN, State.PUBLISHED]
-    assert len(published_opinions(consultations[0])) == 3
+    # the open one: 33 opinions from every channel, all published, its grouping queued for
+    # the jobs worker and shown to residents
+    parks = consultations[0]
+    assert len(published_opinions(parks)) == 33
+    assert {o.channel.value for o, _ in published_opinions(parks)} == {
+        "web",
+        "paper",
+        "counter",
+        "fax",
+        "email",
+    }
+    assert parks.themes_public
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(Job).where(Job.kind == "cluster_consultation")
+        )
+        == 2
+    )
     # the published one has opinions from every channel, each answered, and a changed text
     published = consultations[1]
     assert {o.channel.value for o, _ in published_opinions(published)} == {

@@ -64,6 +64,8 @@ class Consultation(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     results_published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: staff let residents see the themes of the opinions while the consultation runs
+    themes_public: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
     sections: Mapped[list[Section]] = relationship(
         back_populates="consultation",

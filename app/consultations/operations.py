@@ -190,6 +190,9 @@ def submit_opinion(
     db.session.add(opinion)
     db.session.flush()
     moderation_ops.record(OPINION, opinion.id, author, scan)
+    from app.themes.operations import on_new_opinion  # app.themes builds on this module
+
+    on_new_opinion(consultation)
     return opinion, True
 
 

@@ -35,7 +35,7 @@ from app.timeutil import utcnow
 
 ROWS_PER_PAGE = 50
 
-_item_join = and_(
+ITEM_JOIN = and_(
     ModerationItem.source == OPINION,
     ModerationItem.source_id == func.cast(Opinion.id, db.String),
 )
@@ -45,7 +45,7 @@ def considered_query(consultation: Consultation):
     """The opinions the ward must answer: not withdrawn and not refused by moderation."""
     return (
         select(Opinion)
-        .join(ModerationItem, _item_join)
+        .join(ModerationItem, ITEM_JOIN)
         .where(
             Opinion.consultation_id == consultation.id,
             Opinion.withdrawn_at.is_(None),
@@ -216,7 +216,7 @@ def readiness(consultation: Consultation) -> Readiness:
     held = db.session.scalar(
         select(func.count())
         .select_from(Opinion)
-        .join(ModerationItem, _item_join)
+        .join(ModerationItem, ITEM_JOIN)
         .where(
             Opinion.consultation_id == consultation.id,
             Opinion.withdrawn_at.is_(None),

@@ -75,6 +75,13 @@ def review(consultation_id: int):
             )
         ]
         form.opinions.tampered = False
+    from app.themes import operations as themes  # app.themes builds on this module
+
+    draft = _number("draft")
+    if request.method == "GET" and draft is not None:
+        earlier = themes.earlier_answer(draft, consultation)
+        if earlier is not None:  # staff start from how the ward answered much the same before
+            form.answer.data, form.body.data = NEW_ANSWER, earlier.body
     if request.method == "POST":
         if not results.editable(consultation):
             flash(
@@ -129,6 +136,7 @@ def review(consultation_id: int):
             unanswered=unanswered,
             theme_id=theme_id,
             themes=_themes(consultation),
+            suggestions=themes.suggestions(consultation, theme_id) if theme_id else [],
             whole=whole,
             ticked=set(form.opinions.data or []),
             readiness=results.readiness(consultation),

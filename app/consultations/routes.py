@@ -364,10 +364,15 @@ def withdraw_opinion(opinion_id: int):
 @bp.get("/my-voice")
 @login_required
 def my_voice():
-    """Every opinion the person sent, each with where it stands."""
+    """Every opinion the person sent, each with where it stands (and its theme, where the
+    consultation shows them)."""
+    from app.themes.public import themes_of_opinions  # app.themes builds on this module
+
+    entries = operations.my_opinions(current_user._get_current_object())
     return render_template(
         "consultations/my_voice.html",
-        entries=operations.my_opinions(current_user._get_current_object()),
+        entries=entries,
+        themes=themes_of_opinions([opinion for opinion, _item in entries]),
         form=ActionForm(),
     )
 

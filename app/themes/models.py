@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy import false as sa_false
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from app.auth.models import User
 from app.extensions import db
@@ -30,6 +40,10 @@ class ThemeRun(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: the fitted model (pickled analytics.Model) that places new opinions until the next run
+    model: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    #: groups of people by their reactions (Pol.is): see operations.opinion_groups_of
+    opinion_groups: Mapped[dict | None] = mapped_column(JSON)
 
     created_by: Mapped[User | None] = relationship()
     themes: Mapped[list[Theme]] = relationship(
@@ -56,6 +70,10 @@ class Theme(db.Model):
     #: opinion ids: the representatives, then groups of copies (each a list of opinion ids)
     representatives: Mapped[list[int]] = mapped_column(JSON, default=list)
     copies: Mapped[list[list[int]]] = mapped_column(JSON, default=list)
+    #: the label was written or kept by staff: the next grouping keeps it for this key
+    pinned: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    #: answered opinions of earlier consultations that say much the same (ids), best first
+    similar: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")
 
     run: Mapped[ThemeRun] = relationship(back_populates="themes")
     children: Mapped[list[Theme]] = relationship(order_by="Theme.key")
@@ -74,3 +92,7 @@ class ThemeMember(db.Model):
     subtheme_id: Mapped[int | None] = mapped_column(ForeignKey("themes.id", ondelete="CASCADE"))
     x: Mapped[float] = mapped_column(Float)
     y: Mapped[float] = mapped_column(Float)
+    #: placed by the model after the run (a new opinion), not by the clustering itself
+    placed: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    #: moved here by staff: the next grouping keeps it in the theme of the same key
+    moved: Mapped[bool] = mapped_column(default=False, server_default=sa_false())

@@ -4,16 +4,21 @@ progress as it goes so that staff see it."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import pickle
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
+from flask import current_app
 from sqlalchemy import select
 
 from app import audit, jobs
 from app.auth.models import User
 from app.consultations.models import Consultation, Opinion
 from app.consultations.operations import OPINION
-from app.consultations.results import considered_query
+from app.consultations.results import ITEM_JOIN, considered_query
 from app.extensions import db
 from app.moderation.models import ModerationItem
 from app.themes.models import DONE, FAILED, QUEUED, RUNNING, Theme, ThemeMember, ThemeRun
@@ -53,20 +58,26 @@ def busy(consultation: Consultation) -> ThemeRun | None:
     )
 
 
-def texts_of(consultation: Consultation) -> list[tuple[int, str]]:
+def texts_of(consultation: Consultation, not_in: ThemeRun | None = None) -> list[tuple[int, str]]:
     """(opinion id, public text) of the opinions the ward considers: masked, never the
-    original; withdrawn and refused ones left out."""
+    original; withdrawn and refused ones left out; with ``not_in``, only those that run
+    does not hold."""
     query = (
         considered_query(consultation)
         .with_only_columns(Opinion.id, ModerationItem.public_text)
         .order_by(Opinion.id)
     )
+    if not_in is not None:
+        query = query.where(
+            ~select(ThemeMember.id)
+            .where(ThemeMember.run_id == not_in.id, ThemeMember.opinion_id == Opinion.id)
+            .exists()
+        )
     return [(i, t) for i, t in db.session.execute(query).all()]
 
 
-def _previous(consultation: Consultation, run: ThemeRun) -> dict[int, int]:
-    """Each opinion's theme key in the last finished run."""
-    last = db.session.scalar(
+def _last_before(consultation: Consultation, run: ThemeRun) -> ThemeRun | None:
+    return db.session.scalar(
         select(ThemeRun)
         .where(
             ThemeRun.consultation_id == consultation.id,
@@ -76,14 +87,28 @@ def _previous(consultation: Consultation, run: ThemeRun) -> dict[int, int]:
         .order_by(ThemeRun.id.desc())
         .limit(1)
     )
+
+
+def _previous(last: ThemeRun | None) -> tuple[dict[int, int], dict[int, int], dict[int, str]]:
+    """From the last finished run: each opinion's theme key, the opinions staff moved (to
+    their theme's key) and the labels staff pinned (by key)."""
     if last is None:
-        return {}
+        return {}, {}, {}
     rows = db.session.execute(
-        select(ThemeMember.opinion_id, Theme.key)
+        select(ThemeMember.opinion_id, Theme.key, ThemeMember.moved)
         .join(Theme, Theme.id == ThemeMember.theme_id)
         .where(ThemeMember.run_id == last.id)
+    ).all()
+    pinned = db.session.execute(
+        select(Theme.key, Theme.label).where(
+            Theme.run_id == last.id, Theme.parent_id.is_(None), Theme.pinned.is_(True)
+        )
     )
-    return dict(rows.all())
+    return (
+        {i: key for i, key, _ in rows},
+        {i: key for i, key, moved in rows if moved},
+        dict(pinned.all()),
+    )
 
 
 def execute(run_id: int, report: Callable[[int, str], None] | None = None) -> ThemeRun:
@@ -109,13 +134,15 @@ def execute(run_id: int, report: Callable[[int, str], None] | None = None) -> Th
         step(100, "too few opinions to group")
         return run
     ids = [i for i, _ in rows]
-    previous = _previous(consultation, run)
+    previous, moved, pinned = _previous(_last_before(consultation, run))
     step(15, f"clustering {len(rows)} opinions")
     result = analytics.cluster_texts(
         [t for _, t in rows],
         k=run.requested_k,
         previous=[previous.get(i) for i in ids] if previous else None,
     )
+    step(70, "finding earlier answers")
+    similar = _similar_answers(consultation, result.model)
     step(80, "storing the themes")
     keys = analytics.stable_ids(previous, ids, result.labels)
     for old in db.session.scalars(select(ThemeMember).where(ThemeMember.run_id == run.id)):
@@ -124,16 +151,21 @@ def execute(run_id: int, report: Callable[[int, str], None] | None = None) -> Th
     stored: list[tuple[Theme, object]] = []
     for cluster in result.clusters:
         theme = _theme(run, cluster, keys[cluster.id], ids, result.coordinates)
+        theme.similar = similar[cluster.id]
+        if theme.key in pinned:
+            theme.label, theme.pinned = pinned[theme.key], True
         stored.append((theme, cluster))
         for n, child in enumerate(cluster.children):
             theme.children.append(_theme(run, child, n, ids, result.coordinates))
     db.session.flush()
+    by_key = {theme.key: theme for theme, _ in stored}
+    members = []
     for theme, cluster in stored:
         sub = {}
         for child_theme, child in zip(theme.children, cluster.children, strict=True):
             sub.update(dict.fromkeys(child.members, child_theme.id))
-        db.session.add_all(
-            ThemeMember(
+        for i in cluster.members:
+            member = ThemeMember(
                 run_id=run.id,
                 opinion_id=ids[i],
                 theme_id=theme.id,
@@ -141,11 +173,65 @@ def execute(run_id: int, report: Callable[[int, str], None] | None = None) -> Th
                 x=float(result.coordinates[i, 0]),
                 y=float(result.coordinates[i, 1]),
             )
-            for i in cluster.members
+            # staff moved it last time: it stays in that theme while the theme exists
+            kept = by_key.get(moved.get(ids[i], theme.key))
+            if kept is not None and kept is not theme:
+                move_member(member, theme, kept)
+            members.append(member)
+    db.session.add_all(members)
+    run.model = _sealed(
+        pickle.dumps(
+            {"model": result.model, "keys": [int(key) for key in keys]},
+            protocol=pickle.HIGHEST_PROTOCOL,
         )
+    )
     run.k, run.status, run.finished_at = result.k, DONE, utcnow()
     step(100, f"{result.k} themes")
     return run
+
+
+def move_member(member: ThemeMember, source: Theme, target: Theme) -> None:
+    """Move an opinion from its theme (and finer theme) into ``target``, counts kept true."""
+    opinion = member.opinion_id
+    for theme in (source, *[c for c in source.children if c.id == member.subtheme_id]):
+        theme.size -= 1
+        theme.distinct = max(0, min(theme.distinct - 1, theme.size))
+        theme.representatives = [i for i in theme.representatives if i != opinion]
+        theme.copies = [
+            kept for group in theme.copies if len(kept := [i for i in group if i != opinion]) > 1
+        ]
+    member.theme_id, member.subtheme_id, member.moved = target.id, None, True
+    target.size += 1
+    target.distinct += 1
+
+
+#: earlier answered opinions compared with a grouping's themes (the most recent ones)
+SIMILAR_POOL = 5000
+SIMILAR_AT_LEAST = 0.5
+SIMILAR_TOP = 3
+
+
+def _similar_answers(consultation: Consultation, model) -> list[list[int]]:
+    """For each cluster, answered opinions of earlier (published) consultations that are
+    typical of it: staff see how the ward answered much the same before."""
+    query = (
+        select(Opinion.id, ModerationItem.public_text)
+        .join(ModerationItem, ITEM_JOIN)
+        .join(Consultation, Consultation.id == Opinion.consultation_id)
+        .where(
+            Consultation.id != consultation.id,
+            Consultation.results_published_at.is_not(None),
+            Opinion.listed.is_(True),
+            Opinion.answer_id.is_not(None),
+        )
+        .order_by(Opinion.id.desc())
+        .limit(SIMILAR_POOL)
+    )
+    pool = db.session.execute(query).all()
+    if not pool or model is None:
+        return [[] for _ in range(len(model.centres) if model is not None else 0)]
+    typical = model.typical([t for _, t in pool], top=SIMILAR_TOP, at_least=SIMILAR_AT_LEAST)
+    return [[pool[i][0] for i in best] for best in typical]
 
 
 def _theme(run: ThemeRun, cluster, key: int, ids: list[int], coordinates: np.ndarray) -> Theme:
@@ -167,6 +253,89 @@ def _theme(run: ThemeRun, cluster, key: int, ids: list[int], coordinates: np.nda
     return theme
 
 
+def _seal(data: bytes) -> bytes:
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), data, hashlib.sha256).digest()
+
+
+def _sealed(data: bytes) -> bytes:
+    """The pickled model behind an HMAC of the app's secret: a row changed by someone
+    without the secret is never unpickled."""
+    return _seal(data) + data
+
+
+def _model(run: ThemeRun) -> dict:
+    return _cached_model(run.id, run.finished_at.isoformat() if run.finished_at else "")
+
+
+@lru_cache(maxsize=4)
+def _cached_model(run_id: int, finished: str) -> dict:
+    """The run's fitted model and the theme key of each of its clusters (kept in memory: a
+    busy consultation places many opinions with the same model; ``finished`` tells runs of
+    the same id in different databases apart)."""
+    blob = db.session.scalar(select(ThemeRun.model).where(ThemeRun.id == run_id))
+    if not blob or len(blob) <= 32:
+        return {}
+    seal, data = blob[:32], blob[32:]
+    if not hmac.compare_digest(seal, _seal(data)):
+        current_app.logger.error("the model of theme run %d fails its seal: not used", run_id)
+        return {}
+    return pickle.loads(data)  # noqa: S301 (sealed by this app's secret, checked above)
+
+
+def place_new(consultation: Consultation) -> int:
+    """Put the opinions that arrived since the last grouping into its themes, by the fitted
+    model (no refit), and on its map; return how many. A full regrouping refines them."""
+    run = latest(consultation, finished=True)
+    if run is None:
+        return 0
+    rows = texts_of(consultation, not_in=run)
+    stored = _model(run) if rows else {}
+    if not stored:
+        return 0
+    scores, where = stored["model"].scores([t for _, t in rows])
+    themes = {t.key: t for t in themes_of(run)}
+    keys = stored["keys"]
+    order = np.argsort(-scores, axis=1, kind="stable")
+    placed = 0
+    for n, (opinion_id, _text) in enumerate(rows):
+        # the nearest cluster whose theme is still there (staff may have merged it away)
+        theme = next((themes[keys[c]] for c in order[n] if keys[c] in themes), None)
+        if theme is None:
+            break
+        db.session.add(
+            ThemeMember(
+                run_id=run.id,
+                opinion_id=opinion_id,
+                theme_id=theme.id,
+                x=float(where[n, 0]),
+                y=float(where[n, 1]),
+                placed=True,
+            )
+        )
+        theme.size += 1
+        theme.distinct += 1
+        placed += 1
+    return placed
+
+
+@jobs.handler("place_opinions")
+def place_opinions(consultation_id: int) -> None:
+    consultation = db.session.get(Consultation, consultation_id)
+    if consultation is not None and place_new(consultation):
+        db.session.commit()
+
+
+def on_new_opinion(consultation: Consultation) -> None:
+    """Called when an opinion is stored: with a grouping to place it in, a job does so."""
+    grouped = db.session.scalar(
+        select(ThemeRun.id)
+        .where(ThemeRun.consultation_id == consultation.id, ThemeRun.status == DONE)
+        .limit(1)
+    )
+    if grouped is not None:
+        jobs.enqueue("place_opinions", consultation_id=consultation.id)
+
+
 @jobs.handler("cluster_consultation")
 def cluster_consultation(run_id: int) -> None:
     try:
@@ -183,6 +352,63 @@ def cluster_consultation(run_id: int) -> None:
 def themes_of(run: ThemeRun) -> list[Theme]:
     """The top-level themes, largest first."""
     return sorted((t for t in run.themes if t.parent_id is None), key=lambda t: (-t.size, t.key))
+
+
+def suggestions(consultation: Consultation, theme_id: int) -> list[tuple[Opinion, str]]:
+    """Answered opinions of earlier consultations much like a theme of the last grouping (or
+    of the theme a finer theme belongs to), with their public text: how the ward answered
+    much the same before."""
+    theme = db.session.get(Theme, theme_id)
+    run = latest(consultation, finished=True)
+    if theme is None or run is None or theme.run_id != run.id:
+        return []
+    if theme.parent_id is not None:
+        theme = db.session.get(Theme, theme.parent_id)
+    if not theme.similar:
+        return []
+    found = {
+        o.id: o
+        for o in db.session.scalars(
+            select(Opinion)
+            .join(Consultation, Consultation.id == Opinion.consultation_id)
+            .where(
+                Opinion.id.in_(theme.similar),
+                Opinion.listed.is_(True),
+                Opinion.answer_id.is_not(None),
+                Consultation.results_published_at.is_not(None),
+            )
+        )
+    }
+    texts = public_texts(list(found))
+    return [(found[i], texts.get(i, "")) for i in theme.similar if i in found]
+
+
+def earlier_answer(answer_id: int, consultation: Consultation):
+    """A published view of another consultation, to start a new one from; or None."""
+    from app.consultations.models import Answer
+
+    answer = db.session.get(Answer, answer_id)
+    if answer is None or answer.consultation_id == consultation.id:
+        return None
+    if answer.consultation.results_published_at is None:
+        return None
+    return answer
+
+
+MAP_POINTS = 2000  # at most this many dots (a sample of each theme), the table has them all
+
+
+def map_points(run: ThemeRun, themes: list[Theme]) -> list[tuple[float, float, int]]:
+    """(x, y, theme number) of a sample of the opinions, for the map; numbers as in
+    ``themes`` (the order of themes_of)."""
+    number = {t.id: n for n, t in enumerate(themes, start=1)}
+    step = max(1, run.texts // MAP_POINTS)  # every step-th opinion, chosen in the database
+    sample = db.session.execute(
+        select(ThemeMember.x, ThemeMember.y, ThemeMember.theme_id).where(
+            ThemeMember.run_id == run.id, ThemeMember.id % step == 0
+        )
+    )
+    return [(x, y, number[t]) for x, y, t in sample if t in number]
 
 
 def public_texts(opinion_ids: list[int]) -> dict[int, str]:

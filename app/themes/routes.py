@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
+from app import audit
 from app.auth.models import Role
 from app.auth.permissions import role_required
+from app.consultations.operations import NotAllowed
+from app.consultations.review_forms import DISPOSITIONS
 from app.consultations.routes import _load
 from app.extensions import db
-from app.themes import bp, operations
-from app.themes.forms import RunForm
-from app.themes.models import ThemeMember
+from app.themes import bp, editing, operations
+from app.themes import public as public_ops
+from app.themes.forms import MergeForm, MoveForm, PublicForm, RenameForm, RunForm, SplitForm
+from app.themes.models import Theme, ThemeMember
 
 #: map colours, each at least 3:1 against white (WCAG 1.4.11); themes are also numbered
 PALETTE = (
@@ -28,7 +33,6 @@ PALETTE = (
     "#a34d00",
     "#3d6e00",
 )
-MAP_POINTS = 2000  # at most this many dots (a sample of each theme), the table has them all
 
 
 @bp.get("/<int:consultation_id>/themes")
@@ -44,16 +48,7 @@ def _page(consultation, form: RunForm, status: int = 200):
     themes = operations.themes_of(done) if done else []
     shown = {i for t in themes for i in t.representatives}
     shown |= {g[0] for t in themes for g in t.copies}
-    points = []
-    if done:
-        number = {t.id: n for n, t in enumerate(themes, start=1)}
-        step = max(1, done.texts // MAP_POINTS)  # every step-th opinion, chosen in the database
-        sample = db.session.execute(
-            select(ThemeMember.x, ThemeMember.y, ThemeMember.theme_id).where(
-                ThemeMember.run_id == done.id, ThemeMember.id % step == 0
-            )
-        )
-        points = [(x, y, number[theme_id]) for x, y, theme_id in sample]
+    points = operations.map_points(done, themes) if done else []
     return (
         render_template(
             "themes/index.html",
@@ -65,8 +60,21 @@ def _page(consultation, form: RunForm, status: int = 200):
             points=points,
             palette=PALETTE,
             form=form,
+            public=PublicForm(themes_public=consultation.themes_public),
+            placed=_placed(done),
         ),
         status,
+    )
+
+
+def _placed(run) -> int:
+    """Opinions placed into the grouping since it ran (a regrouping refines them)."""
+    if run is None:
+        return 0
+    return db.session.scalar(
+        select(db.func.count())
+        .select_from(ThemeMember)
+        .where(ThemeMember.run_id == run.id, ThemeMember.placed.is_(True))
     )
 
 
@@ -84,3 +92,210 @@ def start(consultation_id: int):
         db.session.commit()
         flash(_("The grouping has started. It runs in the background; refresh to follow it."))
     return redirect(url_for("themes.index", consultation_id=consultation.id))
+
+
+@bp.post("/<int:consultation_id>/themes/public")
+@role_required(Role.STAFF)
+def publicity(consultation_id: int):
+    consultation = _load(consultation_id, "edit")
+    form = PublicForm()
+    if form.validate_on_submit():
+        consultation.themes_public = form.themes_public.data
+        audit.record("themes.public", consultation, details={"public": form.themes_public.data})
+        db.session.commit()
+        flash(
+            _("Residents now see the themes.")
+            if form.themes_public.data
+            else _("The themes are now for staff only."),
+            "success",
+        )
+    return redirect(url_for("themes.index", consultation_id=consultation.id))
+
+
+MEMBERS_PER_PAGE = 50
+
+
+def _theme_of(consultation, theme_id: int):
+    theme = editing.editable_theme(consultation, theme_id)
+    if theme is None:
+        abort(404)
+    return theme
+
+
+def _others(theme) -> list[tuple[int, object]]:
+    """The other themes of the grouping, numbered as on the themes page."""
+    numbered = enumerate(operations.themes_of(theme.run), start=1)
+    return [(n, t) for n, t in numbered if t.id != theme.id]
+
+
+@bp.get("/<int:consultation_id>/themes/<int:theme_id>")
+@role_required(Role.STAFF)
+def theme(consultation_id: int, theme_id: int):
+    consultation = _load(consultation_id, "edit")
+    theme = _theme_of(consultation, theme_id)
+    return _theme_page(consultation, theme)
+
+
+def _theme_page(consultation, theme, status: int = 200, **forms):
+    others = _others(theme)
+    page = db.paginate(
+        select(ThemeMember)
+        .where(ThemeMember.run_id == theme.run_id, ThemeMember.theme_id == theme.id)
+        .order_by(ThemeMember.moved.desc(), ThemeMember.placed.desc(), ThemeMember.id),
+        per_page=MEMBERS_PER_PAGE,
+        error_out=False,
+    )
+    shown = [m.opinion_id for m in page.items] + list(theme.representatives)
+    rename = forms.get("rename") or RenameForm(obj=theme)
+    return (
+        render_template(
+            "themes/theme.html",
+            consultation=consultation,
+            theme=theme,
+            number=next(
+                n
+                for n, t in enumerate(operations.themes_of(theme.run), start=1)
+                if t.id == theme.id
+            ),
+            page=page,
+            subtheme={c.id: c.label for c in theme.children},
+            texts=operations.public_texts(shown),
+            rename=rename,
+            merge=forms.get("merge") or MergeForm(themes=others),
+            split=SplitForm(),
+            move=forms.get("move") or MoveForm(themes=others),
+            frozen=consultation.results_published_at is not None,
+        ),
+        status,
+    )
+
+
+def _edited(consultation, message: str):
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("themes.index", consultation_id=consultation.id))
+
+
+@bp.post("/<int:consultation_id>/themes/<int:theme_id>/rename")
+@role_required(Role.STAFF)
+def rename(consultation_id: int, theme_id: int):
+    consultation = _load(consultation_id, "edit")
+    theme = _theme_of(consultation, theme_id)
+    form = RenameForm()
+    if not form.validate_on_submit():
+        return _theme_page(consultation, theme, 422, rename=form)
+    try:
+        editing.rename(theme, form.label.data, form.pinned.data, current_user._get_current_object())
+    except NotAllowed:
+        return _frozen(consultation)
+    db.session.commit()
+    flash(_("The theme is renamed."), "success")
+    return redirect(url_for("themes.theme", consultation_id=consultation.id, theme_id=theme.id))
+
+
+def _frozen(consultation):
+    db.session.rollback()
+    flash(_("The results are published: the themes can no longer change."), "error")
+    return redirect(url_for("themes.index", consultation_id=consultation.id))
+
+
+@bp.post("/<int:consultation_id>/themes/<int:theme_id>/merge")
+@role_required(Role.STAFF)
+def merge(consultation_id: int, theme_id: int):
+    consultation = _load(consultation_id, "edit")
+    theme = _theme_of(consultation, theme_id)
+    form = MergeForm(themes=_others(theme))
+    if not form.validate_on_submit():
+        return _theme_page(consultation, theme, 422, merge=form)
+    into = _theme_of(consultation, int(form.into.data))
+    label = theme.label
+    try:
+        editing.merge(theme, into, current_user._get_current_object())
+    except NotAllowed:
+        return _frozen(consultation)
+    db.session.commit()
+    flash(_("“%(theme)s” is merged into “%(into)s”.", theme=label, into=into.label), "success")
+    return redirect(url_for("themes.theme", consultation_id=consultation.id, theme_id=into.id))
+
+
+@bp.post("/<int:consultation_id>/themes/<int:theme_id>/split")
+@role_required(Role.STAFF)
+def split(consultation_id: int, theme_id: int):
+    consultation = _load(consultation_id, "edit")
+    theme = _theme_of(consultation, theme_id)
+    if not SplitForm().validate_on_submit():
+        return _theme_page(consultation, theme, 422)
+    try:
+        parts = editing.split(theme, current_user._get_current_object())
+    except NotAllowed:
+        return _frozen(consultation)
+    except ValueError:
+        flash(_("This theme has no finer themes to split into."), "error")
+        return _theme_page(consultation, theme, 422)
+    return _edited(
+        consultation,
+        ngettext(
+            "The theme is split into %(num)d themes.",
+            "The theme is split into %(num)d themes.",
+            len(parts),
+        ),
+    )
+
+
+@bp.post("/<int:consultation_id>/themes/<int:theme_id>/move")
+@role_required(Role.STAFF)
+def move(consultation_id: int, theme_id: int):
+    consultation = _load(consultation_id, "edit")
+    theme = _theme_of(consultation, theme_id)
+    form = MoveForm(themes=_others(theme))
+    if not form.validate_on_submit():
+        return _theme_page(consultation, theme, 422, move=form)
+    target = _theme_of(consultation, int(form.target.data))
+    try:
+        moved = editing.move(
+            theme.run, form.opinions.data, target, current_user._get_current_object()
+        )
+    except NotAllowed:
+        return _frozen(consultation)
+    db.session.commit()
+    flash(
+        ngettext(
+            "%(num)d opinion is moved to “%(theme)s”.",
+            "%(num)d opinions are moved to “%(theme)s”.",
+            moved,
+            theme=target.label,
+        ),
+        "success",
+    )
+    if db.session.get(Theme, theme_id) is None:  # it emptied and went
+        return redirect(url_for("themes.index", consultation_id=consultation.id))
+    return redirect(url_for("themes.theme", consultation_id=consultation.id, theme_id=theme_id))
+
+
+@bp.get("/<int:consultation_id>/voices")
+def public(consultation_id: int):
+    """What others are saying: the themes of the opinions, for everyone, when staff allow it
+    (and with the results)."""
+    consultation = _load(consultation_id)
+    run = operations.latest(consultation, finished=True)
+    if not public_ops.visible(consultation) or run is None:
+        abort(404)
+    themes = public_ops.public_themes(consultation, run)
+    return render_template(
+        "themes/public.html",
+        consultation=consultation,
+        run=run,
+        themes=themes,
+        points=operations.map_points(run, operations.themes_of(run)),
+        palette=PALETTE,
+        dispositions=DISPOSITIONS,
+        published=consultation.results_published_at is not None,
+    )
+
+
+@bp.app_template_global("themes_link")
+def themes_link(consultation) -> str | None:
+    """The address of the residents' themes page, when there is one to see."""
+    if not public_ops.visible(consultation) or operations.latest(consultation, True) is None:
+        return None
+    return url_for("themes.public", consultation_id=consultation.id)
