@@ -13,9 +13,10 @@
 """
 
 from analytics.cluster import Cluster, Clustering, Model, choose_k, cluster_texts, stable_ids
-from analytics.opinion_groups import OpinionGroups, opinion_groups
+from analytics.opinion_groups import MIN_VOTES, OpinionGroups, opinion_groups
 
 __all__ = [
+    "MIN_VOTES",
     "Cluster",
     "Clustering",
     "Model",

@@ -76,10 +76,11 @@ def opinion_groups(
     points *= np.sqrt(votes.shape[1] / counts[placed])[:, None]
 
     if k is None:
+        distinct = len(np.unique(points.round(9), axis=0))
         best = None
         for candidate in K_RANGE:
-            if candidate >= len(placed):
-                break
+            if candidate >= len(placed) or candidate > distinct:
+                break  # (identical voters are one point: no more groups than points)
             labels = KMeans(candidate, n_init=10, random_state=seed).fit_predict(points)
             score = silhouette_score(points, labels) if len(set(labels)) > 1 else -1
             if best is None or score > best[0]:

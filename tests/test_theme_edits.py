@@ -13,7 +13,7 @@ from app.audit import AuditEntry
 from app.auth.models import Role
 from app.consultations import operations as consultation_ops
 from app.consultations import results
-from app.consultations.models import Consultation, Disposition, Opinion
+from app.consultations.models import Consultation, Disposition, Opinion, ReactionKind
 from app.extensions import db as database
 from app.jobs import Job
 from app.moderation import operations as moderation_ops
@@ -374,3 +374,41 @@ def test_staff_see_how_the_ward_answered_much_the_same_before(
     assert "この案の考え方</textarea>" not in html
     for odd in ("999999", "abc"):
         assert client.get(review, query_string={"draft": odd}).status_code == 200
+
+
+def test_groups_of_people_by_their_reactions_are_shown_without_anyone_in_them(
+    client, db, voices_consultation, make_user
+):
+    """Two camps of residents react to the published opinions: the grouping finds them, says
+    what each agrees with more than the other and what both agree with, and names nobody."""
+    staff = make_user(role=Role.STAFF)
+    listed = db.session.scalars(
+        select(Opinion)
+        .where(Opinion.consultation_id == voices_consultation.id, Opinion.listed.is_(True))
+        .order_by(Opinion.id)
+        .limit(12)
+    ).all()
+    camp_a, camp_b, shared = listed[:5], listed[5:10], listed[10:12]
+    people = [make_user(display_name=f"反応{n}") for n in range(16)]
+    for n, person in enumerate(people):
+        mine, theirs = (camp_a, camp_b) if n % 2 == 0 else (camp_b, camp_a)
+        for opinion in mine + shared:
+            consultation_ops.react(opinion, person, ReactionKind.AGREE)
+        for opinion in theirs:
+            consultation_ops.react(opinion, person, ReactionKind.DISAGREE)
+    db.session.commit()
+    run = grouped(voices_consultation, staff, 3)
+    found = run.opinion_groups
+    assert found["people"] == 16 and [g["size"] for g in found["groups"]] == [8, 8]
+    for group in found["groups"]:
+        ids = {s["opinion"] for s in group["statements"] if s["stance"] == "agree"}
+        assert ids and (ids <= {o.id for o in camp_a} or ids <= {o.id for o in camp_b})
+    assert {c["opinion"] for c in found["consensus"][:2]} == {o.id for o in shared}
+    database.session.get(Consultation, voices_consultation.id).themes_public = True
+    db.session.commit()
+    html = client.get(f"/consultations/{voices_consultation.id}/voices").get_data(as_text=True)
+    assert "反応による意見のグループ" in html and "グループA（8人）" in html
+    assert "どのグループも賛成している意見" in html
+    assert "反応0" not in html and "反応1" not in html  # nobody is named
+    # too few people: no groups at all
+    assert themes.opinion_groups_of(create_open_consultation(staff, title="空の案")) is None

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from app import audit, jobs
 from app.auth.models import User
-from app.consultations.models import Consultation, Opinion
+from app.consultations.models import Consultation, Opinion, Reaction, ReactionKind
 from app.consultations.operations import OPINION
 from app.consultations.results import ITEM_JOIN, considered_query
 from app.extensions import db
@@ -141,8 +141,9 @@ def execute(run_id: int, report: Callable[[int, str], None] | None = None) -> Th
         k=run.requested_k,
         previous=[previous.get(i) for i in ids] if previous else None,
     )
-    step(70, "finding earlier answers")
+    step(70, "finding earlier answers and groups of people")
     similar = _similar_answers(consultation, result.model)
+    run.opinion_groups = opinion_groups_of(consultation)
     step(80, "storing the themes")
     keys = analytics.stable_ids(previous, ids, result.labels)
     for old in db.session.scalars(select(ThemeMember).where(ThemeMember.run_id == run.id)):
@@ -209,6 +210,67 @@ def move_member(member: ThemeMember, source: Theme, target: Theme) -> None:
 SIMILAR_POOL = 5000
 SIMILAR_AT_LEAST = 0.5
 SIMILAR_TOP = 3
+
+
+#: fewer people reacting than this, or a smaller group: not shown (nobody can be singled out)
+GROUPS_MIN_PEOPLE = 10
+GROUP_MIN_SIZE = 3
+VOTE = {ReactionKind.AGREE: 1.0, ReactionKind.DISAGREE: -1.0, ReactionKind.PASS: 0.0}
+
+
+def opinion_groups_of(consultation: Consultation) -> dict | None:
+    """Groups of people by how they reacted to the published opinions (Pol.is): each group's
+    size and the opinions it agrees or disagrees with far more than the others, and the
+    opinions every group agrees with. Only counts and opinion ids, never who is in a group."""
+    import analytics
+
+    rows = db.session.execute(
+        select(Reaction.user_id, Reaction.opinion_id, Reaction.kind)
+        .join(Opinion, Opinion.id == Reaction.opinion_id)
+        .where(Opinion.consultation_id == consultation.id, Opinion.listed.is_(True))
+    ).all()
+    people = sorted({user for user, _, _ in rows})
+    statements = sorted({opinion for _, opinion, _ in rows})
+    if len(people) < GROUPS_MIN_PEOPLE or len(statements) < 2:
+        return None
+    person = {u: n for n, u in enumerate(people)}
+    column = {o: n for n, o in enumerate(statements)}
+    votes = np.full((len(people), len(statements)), np.nan)
+    for user, opinion, kind in rows:
+        votes[person[user], column[opinion]] = VOTE[ReactionKind(kind)]
+    try:
+        found = analytics.opinion_groups(
+            votes, min_votes=min(analytics.MIN_VOTES, max(2, len(statements) // 2))
+        )
+    except ValueError:  # too few people voted on enough opinions
+        return None
+    groups = []
+    for g in range(found.k):
+        size = int((found.labels == g).sum())
+        if size >= GROUP_MIN_SIZE:
+            groups.append(
+                {
+                    "size": size,
+                    "statements": [
+                        {
+                            "opinion": statements[s.index],
+                            "stance": s.stance,
+                            "rate": round(float(s.rate), 3),
+                        }
+                        for s in found.representative[g][:3]
+                    ],
+                }
+            )
+    if len(groups) < 2:
+        return None
+    return {
+        "people": len(found.participants),
+        "groups": groups,
+        "consensus": [
+            {"opinion": statements[i], "score": round(float(score), 3)}
+            for i, score in found.consensus[:3]
+        ],
+    }
 
 
 def _similar_answers(consultation: Consultation, model) -> list[list[int]]:

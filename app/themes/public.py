@@ -125,3 +125,38 @@ def themes_of_opinions(opinions: list[Opinion]) -> dict[int, tuple[int, str]]:
                 number, theme = numbered[theme_id]
                 out[opinion_id] = (theme.key, public_label(theme, number, blocked)[0])
     return out
+
+
+@dataclass
+class PublicGroup:
+    letter: str
+    size: int
+    statements: list[tuple[str, int, str]]  # (stance, percent, public text)
+
+
+def public_groups(run: ThemeRun) -> tuple[int, list[PublicGroup], list[str]]:
+    """The run's opinion groups as residents may see them: (people placed, groups, opinions
+    every group agrees with), quoting published opinions only."""
+    found = run.opinion_groups
+    if not found:
+        return 0, [], []
+    ids = {s["opinion"] for g in found["groups"] for s in g["statements"]}
+    ids |= {c["opinion"] for c in found["consensus"]}
+    listed = set(
+        db.session.scalars(select(Opinion.id).where(Opinion.id.in_(ids), Opinion.listed.is_(True)))
+    )
+    texts = operations.public_texts(sorted(listed))
+    groups = [
+        PublicGroup(
+            chr(ord("A") + n),
+            group["size"],
+            [
+                (s["stance"], round(100 * s["rate"]), texts[s["opinion"]])
+                for s in group["statements"]
+                if s["opinion"] in texts
+            ],
+        )
+        for n, group in enumerate(found["groups"])
+    ]
+    consensus = [texts[c["opinion"]] for c in found["consensus"] if c["opinion"] in texts]
+    return found["people"], groups, consensus

@@ -61,10 +61,16 @@ def _page(consultation, form: RunForm, status: int = 200):
             palette=PALETTE,
             form=form,
             public=PublicForm(themes_public=consultation.themes_public),
+            **_groups(done),
             placed=_placed(done),
         ),
         status,
     )
+
+
+def _groups(run) -> dict:
+    people, groups, consensus = public_ops.public_groups(run) if run else (0, [], [])
+    return {"people": people, "groups": groups, "consensus": consensus}
 
 
 def _placed(run) -> int:
@@ -283,6 +289,7 @@ def public(consultation_id: int):
     themes = public_ops.public_themes(consultation, run)
     return render_template(
         "themes/public.html",
+        **_groups(run),
         consultation=consultation,
         run=run,
         themes=themes,
