@@ -25,10 +25,12 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from analytics import duplicates, vectors
-from analytics.text import content_words, japanese_share, normalise
+from analytics.text import content_words_many, japanese_share, normalise
 
 LSA_DIMENSIONS = 100
 MINI_BATCH_FROM = 10_000  # texts; below this, full k-means with several starts
+FIT_SAMPLE = 5_000  # texts; k-means on more (below MINI_BATCH_FROM) fits on an even sample
+SHARE_SAMPLE = 5_000  # texts the share of Japanese is measured on
 FEW_STARTS_FROM = 3_000  # texts; above this, three starts of k-means rather than ten
 KEYWORDS = 5
 JAPANESE_ONLY = 0.9  # share of Japanese letters from which the spelling part is left out
@@ -75,14 +77,16 @@ class Featurizer:
 
     def fit_transform(self, texts: list[str]) -> Features:
         forms: dict[str, Counter] = {}
-        tokens = [content_words(t, forms) for t in texts]
+        tokens = content_words_many(texts, forms)
         counter = CountVectorizer(analyzer=_identity)
         if any(tokens):
             counts = counter.fit_transform(tokens).tocsr()
             words = counter.get_feature_names_out()
         else:
             counts, words = sp.csr_matrix((len(texts), 0)), np.array([], dtype=object)
-        self.japanese = japanese = float(np.mean([japanese_share(t) for t in texts]))
+        # the share of Japanese, from an even sample of at most SHARE_SAMPLE texts
+        sample = texts[:: max(1, len(texts) // SHARE_SAMPLE)]
+        self.japanese = japanese = float(np.mean([japanese_share(t) for t in sample]))
         word_tfidf = None
         if counts.shape[1]:
             self.words = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, dtype=np.float32)
@@ -127,7 +131,7 @@ class Featurizer:
                 vectorizer.stop_words_ = None
 
     def transform(self, texts: list[str]) -> np.ndarray:
-        tokens = [content_words(t) for t in texts]
+        tokens = content_words_many(texts)
         word_tfidf = self.words.transform(tokens) if self.words is not None else None
         return self._vectors(texts, tokens, word_tfidf)
 
@@ -247,6 +251,7 @@ class Clustering:
 
 FINER_FROM = 12  # distinct texts a cluster needs to be split into a finer level
 FINER_MAX = 5
+FINER_STARTS = 3  # k-means starts inside a theme (a browsing aid: the top level gets ten)
 
 
 def cluster_texts(
@@ -284,7 +289,8 @@ def cluster_texts(
         for cluster in clusters:
             rows = level.rows_of(cluster)
             if len(rows) >= FINER_FROM:
-                cluster.children, _ = level.split(rows, min(FINER_MAX, choose_k(len(rows))))
+                k_finer = min(FINER_MAX, choose_k(len(rows)))
+                cluster.children, _ = level.split(rows, k_finer, starts=FINER_STARTS)
     labels = np.empty(n, dtype=int)
     for cluster in clusters:
         labels[cluster.members] = cluster.id
@@ -321,21 +327,28 @@ class _Level:
         return np.unique(self.row_of_text[members])
 
     def split(
-        self, rows: np.ndarray, k: int, init: np.ndarray | None = None
+        self, rows: np.ndarray, k: int, init: np.ndarray | None = None, starts: int = 10
     ) -> tuple[list[Cluster], np.ndarray]:
         data = self.feats.vectors[rows]
         k = max(1, min(k, len(rows)))
         if len(rows) >= MINI_BATCH_FROM:
             model = MiniBatchKMeans(k, random_state=self.seed, n_init=3, batch_size=2048)
         else:  # fewer starts for the large ones: each start costs in proportion
-            starts = 10 if len(rows) <= FEW_STARTS_FROM else 3
+            starts = starts if len(rows) <= FEW_STARTS_FROM else min(starts, 3)
             model = KMeans(k, random_state=self.seed, n_init=starts)
-        found = model.fit_predict(data) if k > 1 else np.zeros(len(rows), dtype=int)
+        if k <= 1:
+            found = np.zeros(len(rows), dtype=int)
+        elif FIT_SAMPLE < len(rows) < MINI_BATCH_FROM:
+            # the centres from an even sample, then every row to its nearest
+            found = model.fit(data[:: -(-len(rows) // FIT_SAMPLE)]).predict(data)
+        else:
+            found = model.fit_predict(data)
         if k > 1 and init is not None and len(init) == k:
             # the last run's clusters as the start: kept when at least as tight as a fresh
             # start (a start topped up with outliers can leave clusters of one text)
             warm = KMeans(k, init=init, n_init=1, random_state=self.seed).fit(data)
-            if warm.inertia_ <= model.inertia_ * 1.0001:
+            fresh = -model.score(data)  # the inertia of the fresh start on every row
+            if warm.inertia_ <= fresh * 1.0001:
                 found = warm.labels_
         # identical texts can leave a cluster empty: number the clusters that have members
         _, found = np.unique(found, return_inverse=True)
