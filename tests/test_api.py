@@ -684,3 +684,26 @@ def test_naughty_parameters_and_paths_never_fail(client, world, openapi, naughty
             except Exception as exc:
                 problems.append(f"{where}: {exc!r:.120}")
     assert not problems, "\n".join(problems[:40])
+
+
+def test_themes_only_when_residents_may_see_them(client, db, voices_consultation, openapi):
+    from app.themes import operations as themes
+
+    path = f"/api/v1/consultations/{voices_consultation.id}/themes"
+    assert "not published" in call(client, openapi, path, 404).get_json()["error"]["message"]
+    run = themes.request_run(voices_consultation, None, 4, queue=False)
+    db.session.commit()
+    themes.execute(run.id)
+    call(client, openapi, path, 404, format="csv")  # grouped, but for staff only
+    voices_consultation.themes_public = True
+    db.session.commit()
+    body = call(client, openapi, path).get_json()
+    assert body["opinions"] == run.texts and len(body["themes"]) == 4
+    assert [t["number"] for t in body["themes"]] == [1, 2, 3, 4]
+    assert sum(t["size"] for t in body["themes"]) == run.texts
+    examples = [e["text"] for t in body["themes"] for e in t["examples"]]
+    assert examples and not any("090-1234" in e for e in examples)
+    assert body["opinion_groups"] == {"people": 0, "groups": [], "consensus": []}
+    rows = rows_of(call(client, openapi, path, format="csv"))
+    assert rows[0][:5] == ["number", "key", "label", "keywords", "size"]
+    assert len(rows) == 5 and rows[1][0] == "1"

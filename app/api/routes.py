@@ -12,8 +12,10 @@ from flask import Response, current_app, request, url_for
 from app.api import bp, csvfile, serialize
 from app.api.params import CSV, JSON, ApiError, Paging, choice, output_format, paging, search_text
 from app.consultations import operations, results
-from app.consultations.models import Consultation, State
+from app.consultations.models import Consultation, Disposition, State
 from app.extensions import db, limiter
+from app.themes import operations as themes_ops
+from app.themes import public as themes_public
 
 SPEC_PATH = Path(__file__).with_name("openapi.yaml")
 STATES = tuple(s.value for s in State if s != State.DRAFT)
@@ -235,3 +237,71 @@ def consultation_results(consultation_id: int):
         **fields,
     }
     return json_response(body), 200, headers
+
+
+THEME_COLUMNS = (
+    "number",
+    "key",
+    "label",
+    "keywords",
+    "size",
+    "x",
+    "y",
+    *(d.value for d in Disposition),
+)
+
+
+@bp.get("/consultations/<int:consultation_id>/themes")
+def consultation_themes(consultation_id: int):
+    """The themes of the opinions as residents see them (404 unless they are shown)."""
+    fmt = output_format()
+    consultation = _public_consultation(consultation_id)
+    run = themes_ops.latest(consultation, finished=True)
+    if run is None or not themes_public.visible(consultation):
+        raise ApiError(404, f"The themes of consultation {consultation_id} are not published.")
+    shown = themes_public.public_themes(consultation, run)
+    if fmt == CSV:
+        rows = [
+            [t.number, t.key, t.label, "・".join(t.keywords), t.size, round(t.x, 4), round(t.y, 4)]
+            + [t.dispositions.get(d, 0) for d in Disposition]
+            for t in shown
+        ]
+        name = f"koe-consultation-{consultation.id}-themes.csv"
+        return csv_response(THEME_COLUMNS, rows, name, {})
+    people, groups, consensus = themes_public.public_groups(run)
+    body = {
+        "consultation_id": consultation.id,
+        "grouped_at": serialize.tokyo_iso(run.finished_at),
+        "opinions": run.texts,
+        "themes": [
+            {
+                "number": t.number,
+                "key": t.key,
+                "label": t.label,
+                "keywords": t.keywords,
+                "size": t.size,
+                "x": round(t.x, 4),
+                "y": round(t.y, 4),
+                "examples": [{"opinion_id": i, "text": text} for i, text in t.quoted],
+                "dispositions": {d.value: n for d, n in t.dispositions.items()},
+                "answers": [{"number": a.number, "opinions": n} for a, n in t.answers],
+            }
+            for t in shown
+        ],
+        "opinion_groups": {
+            "people": people,
+            "groups": [
+                {
+                    "name": g.letter,
+                    "size": g.size,
+                    "statements": [
+                        {"stance": stance, "percent": percent, "text": text}
+                        for stance, percent, text in g.statements
+                    ],
+                }
+                for g in groups
+            ],
+            "consensus": consensus,
+        },
+    }
+    return json_response(body)
