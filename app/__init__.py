@@ -67,6 +67,7 @@ def register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.consultations import bp as consultations_bp
+    from app.forms import bp as forms_bp
     from app.main import bp as main_bp
     from app.moderation import bp as moderation_bp
     from app.notifications import bp as notifications_bp
@@ -79,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(moderation_bp, url_prefix="/moderation")
     app.register_blueprint(consultations_bp, url_prefix="/consultations")
     app.register_blueprint(themes_bp, url_prefix="/consultations")
+    app.register_blueprint(forms_bp, url_prefix="/forms")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
 

@@ -12,6 +12,7 @@ from app.consultations.models import (
     Reaction,
     Section,
 )
+from app.forms.models import FormField, OnlineForm, Submission
 from app.jobs import Job
 from app.mail import OutboxMessage
 from app.moderation.models import BlockedWord, ModerationItem, Report, Sanction
@@ -25,9 +26,11 @@ __all__ = [
     "BlockedWord",
     "Consultation",
     "Follow",
+    "FormField",
     "Job",
     "ModerationItem",
     "Notification",
+    "OnlineForm",
     "Opinion",
     "OutboxMessage",
     "Profile",
@@ -36,6 +39,7 @@ __all__ = [
     "Role",
     "Sanction",
     "Section",
+    "Submission",
     "Theme",
     "ThemeMember",
     "ThemeRun",

@@ -83,6 +83,7 @@ def test_every_page_renders_in_both_languages(app, client, logged_in):
         "/moderation",
         "/consultations/new",
         "/consultations/my-voice",
+        "/forms/new",
         "/notifications",
     )
     visit(lambda page: {200, 302} if page.startswith(private) else {200})

@@ -366,12 +366,14 @@ def withdraw_opinion(opinion_id: int):
 def my_voice():
     """Every opinion the person sent, each with where it stands (and its theme, where the
     consultation shows them)."""
+    from app.forms.operations import my_submissions  # (app.forms builds on this module)
     from app.themes.public import themes_of_opinions  # app.themes builds on this module
 
     entries = operations.my_opinions(current_user._get_current_object())
     return render_template(
         "consultations/my_voice.html",
         entries=entries,
+        submissions=my_submissions(current_user._get_current_object()),
         themes=themes_of_opinions([opinion for opinion, _item in entries]),
         form=ActionForm(),
     )

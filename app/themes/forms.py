@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField
+from wtforms.fields import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
 from app.consultations.review_forms import SelectedOpinions
@@ -34,7 +35,7 @@ class RenameForm(FlaskForm):
 
 def _themes_choice(field: SelectField, themes) -> None:
     """The other themes, numbered as on the themes page; anything else is refused."""
-    field.choices = [(str(t.id), f"{n}. {t.label}") for n, t in themes]
+    field.choices = [SelectChoice(str(t.id), f"{n}. {t.label}") for n, t in themes]
     field.validate_choice = False
     field.validators = [one_of([str(t.id) for _, t in themes])]
 

@@ -1,0 +1,117 @@
+"""Staff forms of the form builder: the form's settings and one question."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields import SelectChoice
+from wtforms.validators import NumberRange, Optional, ValidationError
+
+from app.consultations.forms import TokyoDateTimeField
+from app.forms.models import CHOICE_KINDS, FieldKind
+from app.validators import MaxChars, NoControlCharacters, NotBlank, OptionalText, one_of
+
+KINDS = {
+    FieldKind.SHORT_TEXT: _l("Short text"),
+    FieldKind.LONG_TEXT: _l("Long text"),
+    FieldKind.NUMBER: _l("Number"),
+    FieldKind.DATE: _l("Date"),
+    FieldKind.SINGLE: _l("One choice (radio buttons)"),
+    FieldKind.MULTIPLE: _l("Several choices (check boxes)"),
+    FieldKind.DROPDOWN: _l("One choice (drop-down list)"),
+    FieldKind.EMAIL: _l("E-mail address"),
+    FieldKind.PHONE: _l("Phone number"),
+    FieldKind.POSTAL_CODE: _l("Postal code"),
+    FieldKind.CONSENT: _l("Consent (a box to tick)"),
+}
+CHOICES_MAX, CHOICE_MAX = 50, 100
+
+
+class SettingsForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[NotBlank(), MaxChars(200), NoControlCharacters()])
+    description = TextAreaField(
+        _l("Description"),
+        validators=[OptionalText(), MaxChars(4000), NoControlCharacters(multiline=True)],
+        render_kw={"rows": 4},
+    )
+    department = StringField(
+        _l("Department"), validators=[OptionalText(), MaxChars(100), NoControlCharacters()]
+    )
+    thank_you = TextAreaField(
+        _l("Thank-you text"),
+        description=_l("Shown with the receipt code once the answers are sent."),
+        validators=[OptionalText(), MaxChars(2000), NoControlCharacters(multiline=True)],
+        render_kw={"rows": 3},
+    )
+    opens_at = TokyoDateTimeField(_l("Opens (Tokyo time)"), validators=[Optional()])
+    closes_at = TokyoDateTimeField(_l("Closes (Tokyo time)"), validators=[Optional()])
+    login_required = BooleanField(_l("Only signed-in residents may answer"), default=True)
+    one_per_person = BooleanField(
+        _l("One answer per person"),
+        description=_l("Needs signing in: the answer is tied to the account."),
+        default=True,
+    )
+    max_answers = IntegerField(
+        _l("Most answers taken"),
+        validators=[Optional(), NumberRange(1, 1_000_000, message=_l("Enter 1 or more."))],
+    )
+
+    def validate_closes_at(self, field) -> None:
+        if self.opens_at.data and field.data and field.data <= self.opens_at.data:
+            raise ValidationError(_l("The closing time must be after the opening time."))
+
+
+class FieldForm(FlaskForm):
+    kind = SelectField(
+        _l("Kind of question"),
+        choices=[SelectChoice(k.value, label) for k, label in KINDS.items()],
+        validate_choice=False,
+        validators=[one_of([k.value for k in FieldKind])],
+    )
+    label = StringField(
+        _l("Question"), validators=[NotBlank(), MaxChars(300), NoControlCharacters()]
+    )
+    help = TextAreaField(
+        _l("Help text"),
+        validators=[OptionalText(), MaxChars(1000), NoControlCharacters(multiline=True)],
+        render_kw={"rows": 2},
+    )
+    required = BooleanField(_l("An answer is required"))
+    choices = TextAreaField(
+        _l("Choices, one per line"),
+        description=_l("For the kinds with choices: 2 to 50, each up to 100 characters."),
+        validators=[OptionalText(), NoControlCharacters(multiline=True)],
+        render_kw={"rows": 5},
+    )
+    minimum = IntegerField(
+        _l("Minimum"),
+        description=_l("Characters for a text, the smallest value for a number."),
+        validators=[Optional(), NumberRange(-1_000_000_000, 1_000_000_000)],
+    )
+    maximum = IntegerField(
+        _l("Maximum"),
+        description=_l("Characters for a text, the largest value for a number."),
+        validators=[Optional(), NumberRange(-1_000_000_000, 1_000_000_000)],
+    )
+
+    def choice_list(self) -> list[str]:
+        lines = [" ".join(line.split()) for line in (self.choices.data or "").splitlines()]
+        return list(dict.fromkeys(line for line in lines if line))
+
+    def validate_choices(self, field) -> None:
+        if self.kind.data not in {k.value for k in CHOICE_KINDS}:
+            return
+        choices = self.choice_list()
+        if not 2 <= len(choices) <= CHOICES_MAX:
+            raise ValidationError(_l("Give 2 to 50 choices, one per line."))
+        if any(len(c) > CHOICE_MAX for c in choices):
+            raise ValidationError(_l("Each choice may have at most 100 characters."))
+
+    def validate_maximum(self, field) -> None:
+        low, high = self.minimum.data, field.data
+        if low is not None and high is not None and high < low:
+            raise ValidationError(_l("The maximum must not be below the minimum."))
+        texts = (FieldKind.SHORT_TEXT, FieldKind.LONG_TEXT)
+        if self.kind.data in texts and high is not None and not 1 <= high <= 4000:
+            raise ValidationError(_l("A text may have 1 to 4,000 characters."))

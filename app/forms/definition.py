@@ -1,0 +1,233 @@
+"""A form's definition made into a WTForms form for residents: every rule of every field is
+checked on the server, with its message in the user's language; what is stored is a plain value
+per field (text, number, ISO date, choice, list of choices, or true for a consent)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import phonenumbers
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.forms.models import FieldKind, FormField, OnlineForm
+from app.validators import MaxChars, NoControlCharacters, NotBlank, OptionalText, nfkc_strip
+
+SHORT_MAX, LONG_MAX = 200, 4000
+POSTAL = re.compile(r"^(\d{3})-?(\d{4})$")
+
+
+class MinChars:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def __call__(self, form, field) -> None:
+        if field.data and len(field.data.strip()) < self.limit:
+            raise ValidationError(_("Use at least %(min)d characters.", min=self.limit))
+
+
+class Phone:
+    """A Japanese (or international, with +) phone number, kept as the person typed it."""
+
+    def __call__(self, form, field) -> None:
+        if not field.data:
+            return
+        text = nfkc_strip(field.data)
+        try:
+            number = phonenumbers.parse(text, "JP")
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_possible_number(number):
+            raise ValidationError(_("Enter a phone number like 03-1234-5678."))
+        field.data = text
+
+
+class PostalCode:
+    def __call__(self, form, field) -> None:
+        if not field.data:
+            return
+        found = POSTAL.match(nfkc_strip(field.data).replace("ー", "-"))
+        if found is None:
+            raise ValidationError(_("Enter a postal code like 123-4567."))
+        field.data = f"{found.group(1)}-{found.group(2)}"
+
+
+class Choices:
+    """Only the form's own choices (a tampered value is refused, never stored)."""
+
+    def __init__(self, choices: list[str]) -> None:
+        self.choices = set(choices)
+
+    def __call__(self, form, field) -> None:
+        values = field.data if isinstance(field.data, list) else [field.data]
+        if any(v not in self.choices for v in values if v not in (None, "")):
+            raise StopValidation(_("Choose from the list."))
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _required(field: FormField):
+    return NotBlank(_l("Enter %(field)s.", field=field.label)) if field.required else OptionalText()
+
+
+def _text_field(field: FormField, multiline: bool, default_max: int):
+    validators = [_required(field), MaxChars(field.maximum or default_max)]
+    if field.minimum:
+        validators.append(MinChars(field.minimum))
+    validators.append(NoControlCharacters(multiline=multiline))
+    cls = TextAreaField if multiline else StringField
+    return cls(field.label, validators=validators, description=field.help)
+
+
+def wtforms_field(field: FormField):
+    """The WTForms field that asks ``field``."""
+    kind, label, help_ = field.kind, field.label, field.help
+    needed = InputRequired(_l("Answer %(field)s.", field=label)) if field.required else Optional()
+    if kind == FieldKind.SHORT_TEXT:
+        return _text_field(field, False, SHORT_MAX)
+    if kind == FieldKind.LONG_TEXT:
+        return _text_field(field, True, LONG_MAX)
+    if kind == FieldKind.NUMBER:
+        bounds = NumberRange(
+            field.minimum,
+            field.maximum,
+            message=_l("Enter a number from %(min)s to %(max)s.")
+            if field.minimum is not None and field.maximum is not None
+            else None,
+        )
+        return IntegerField(label, validators=[needed, bounds], description=help_)
+    if kind == FieldKind.DATE:
+        return DateField(label, validators=[needed], description=help_)
+    choices = [SelectChoice(c, c) for c in field.choices]
+    if kind == FieldKind.SINGLE:
+        return RadioField(
+            label,
+            choices=choices,
+            validate_choice=False,
+            validators=[needed, Choices(field.choices)],
+            description=help_,
+        )
+    if kind == FieldKind.DROPDOWN:
+        return SelectField(
+            label,
+            choices=[SelectChoice("", _l("Choose one")), *choices],
+            validate_choice=False,
+            validators=[needed, Choices(field.choices)],
+            description=help_,
+        )
+    if kind == FieldKind.MULTIPLE:
+        validators = [Choices(field.choices)]
+        if field.required:
+            validators.insert(0, DataRequired(_l("Choose at least one.")))
+        return CheckboxesField(
+            label,
+            choices=choices,
+            validate_choice=False,
+            validators=validators,
+            description=help_,
+        )
+    if kind == FieldKind.EMAIL:
+        return EmailField(
+            label,
+            validators=[
+                needed,
+                Email(_l("Enter an e-mail address like name@example.jp.")),
+                MaxChars(254),
+            ],
+            description=help_,
+        )
+    if kind == FieldKind.PHONE:
+        return StringField(
+            label,
+            validators=[_required(field), Phone(), MaxChars(30)],
+            description=help_,
+            render_kw={"type": "tel", "autocomplete": "tel"},
+        )
+    if kind == FieldKind.POSTAL_CODE:
+        return StringField(
+            label,
+            validators=[_required(field), PostalCode(), MaxChars(10)],
+            description=help_,
+            render_kw={"autocomplete": "postal-code", "inputmode": "numeric"},
+        )
+    if kind == FieldKind.CONSENT:
+        validators = [DataRequired(_l("Tick the box to agree."))] if field.required else []
+        return BooleanField(label, validators=validators, description=help_)
+    raise ValueError(f"unknown field kind {kind}")
+
+
+def answer_form(online_form: OnlineForm, formdata=None, data: dict | None = None) -> FlaskForm:
+    """A FlaskForm asking every field of ``online_form`` (``data``: values to start from)."""
+
+    class AnswerForm(FlaskForm):
+        key = HiddenField()  # the idempotency key, from the first page to the last
+
+    for field in online_form.fields:
+        setattr(AnswerForm, field.key, wtforms_field(field))
+    form = AnswerForm(formdata=formdata) if formdata is not None else AnswerForm()
+    for name, value in (data or {}).items():
+        if name in form._fields and value is not None:
+            form._fields[name].data = date.fromisoformat(value) if _is_date(form, name) else value
+    return form
+
+
+def _is_date(form, name: str) -> bool:
+    return isinstance(form._fields[name], DateField)
+
+
+def stored_answers(online_form: OnlineForm, form: FlaskForm) -> dict:
+    """The values to store, by field key; empty answers are left out."""
+    out = {}
+    for field in online_form.fields:
+        value = form._fields[field.key].data
+        if isinstance(value, date):
+            value = value.isoformat()
+        if value in (None, [], False) or (isinstance(value, str) and not value.strip()):
+            continue  # (text is kept exactly as typed: it reads back the same)
+        out[field.key] = value
+    return out
+
+
+def shown(field: FormField, value) -> str:
+    """An answer as people read it."""
+    return shown_value(field.kind, value)
+
+
+def shown_value(kind: FieldKind, value, agreed: str | None = None) -> str:
+    """``shown`` by the kind of question; ``agreed``, the word for a consent, when there is no
+    request to translate it in (a streamed export)."""
+    if value is None or value == "":
+        return ""
+    if kind == FieldKind.CONSENT:
+        return (agreed or _("Agreed")) if value else ""
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    return str(value)

@@ -1,0 +1,126 @@
+"""A form staff build (its fields in order) and the answers residents send."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.auth.models import User
+from app.extensions import db
+from app.timeutil import as_utc, utcnow
+
+
+class FormState(enum.StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class FieldKind(enum.StrEnum):
+    SHORT_TEXT = "short_text"
+    LONG_TEXT = "long_text"
+    NUMBER = "number"
+    DATE = "date"
+    SINGLE = "single"  # radio buttons
+    MULTIPLE = "multiple"  # check boxes
+    DROPDOWN = "dropdown"
+    EMAIL = "email"
+    PHONE = "phone"
+    POSTAL_CODE = "postal_code"
+    CONSENT = "consent"
+
+
+CHOICE_KINDS = {FieldKind.SINGLE, FieldKind.MULTIPLE, FieldKind.DROPDOWN}
+TEXT_KINDS = {FieldKind.SHORT_TEXT, FieldKind.LONG_TEXT}
+
+
+def _enum(cls, name: str) -> Enum:
+    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
+
+
+class OnlineForm(db.Model):
+    __tablename__ = "online_forms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    thank_you: Mapped[str] = mapped_column(Text, default="")
+    department: Mapped[str] = mapped_column(String(100), default="")
+    state: Mapped[FormState] = mapped_column(
+        _enum(FormState, "form_state"), default=FormState.DRAFT
+    )
+    opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    login_required: Mapped[bool] = mapped_column(default=True, server_default=sa_false())
+    one_per_person: Mapped[bool] = mapped_column(default=True, server_default=sa_false())
+    max_answers: Mapped[int | None] = mapped_column(Integer)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    fields: Mapped[list[FormField]] = relationship(
+        back_populates="form", order_by="FormField.position", cascade="all, delete-orphan"
+    )
+
+    def accepts_answers(self, now: datetime | None = None) -> bool:
+        now = as_utc(now or utcnow())
+        if self.state != FormState.OPEN:
+            return False
+        if self.opens_at is not None and now < as_utc(self.opens_at):
+            return False
+        return self.closes_at is None or now < as_utc(self.closes_at)
+
+
+class FormField(db.Model):
+    __tablename__ = "form_fields"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[int] = mapped_column(
+        ForeignKey("online_forms.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[FieldKind] = mapped_column(_enum(FieldKind, "form_field_kind"))
+    label: Mapped[str] = mapped_column(String(300))
+    help: Mapped[str] = mapped_column(Text, default="")
+    required: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    choices: Mapped[list[str]] = mapped_column(JSON, default=list)
+    minimum: Mapped[int | None] = mapped_column(Integer)  # characters, or the number's value
+    maximum: Mapped[int | None] = mapped_column(Integer)
+
+    form: Mapped[OnlineForm] = relationship(back_populates="fields")
+
+    @property
+    def key(self) -> str:
+        """The field's name in the filled-in form and in the stored answers."""
+        return f"f{self.id}"
+
+
+class Submission(db.Model):
+    """One person's answers: field key → value (a string, a number, a list of choices, a date
+    as ISO text, or a consent as true)."""
+
+    __tablename__ = "form_submissions"
+    __table_args__ = (
+        # one answer per person: ``one_key`` is the user id when the form allows only one
+        UniqueConstraint("form_id", "one_key", name="uq_form_submissions_one_per_person"),
+        UniqueConstraint(
+            "form_id", "user_id", "idempotency_key", name="uq_form_submissions_idempotency"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[int] = mapped_column(
+        ForeignKey("online_forms.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    one_key: Mapped[int | None] = mapped_column(Integer)
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    receipt_code: Mapped[str] = mapped_column(String(20), unique=True)
+    answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    form: Mapped[OnlineForm] = relationship()
+    user: Mapped[User | None] = relationship()

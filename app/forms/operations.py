@@ -1,0 +1,271 @@
+"""Online forms: building (staff), answering (residents), answers and summaries (staff).
+Operations never commit; the caller does, once."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from app import audit
+from app.api.csvfile import safe_cell
+from app.auth.models import User
+from app.consultations.operations import new_receipt_code
+from app.extensions import db
+from app.forms.definition import shown_value
+from app.forms.models import (
+    CHOICE_KINDS,
+    FieldKind,
+    FormField,
+    FormState,
+    OnlineForm,
+    Submission,
+)
+from app.timeutil import to_tokyo
+
+MOVES = {
+    FormState.DRAFT: {FormState.OPEN},
+    FormState.OPEN: {FormState.CLOSED},
+    FormState.CLOSED: {FormState.OPEN},
+}
+
+
+class NotAllowed(Exception):
+    """The answer cannot be taken (closed, full, already answered, login needed)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def move(online_form: OnlineForm, target: FormState, staff: User) -> None:
+    if target not in MOVES[online_form.state]:
+        raise ValueError(f"a form cannot go from {online_form.state} to {target}")
+    if target == FormState.OPEN and not online_form.fields:
+        raise ValueError("a form needs a question before it opens")
+    before = online_form.state
+    online_form.state = target
+    audit.record(
+        "form.state", online_form, actor=staff, details={"from": before.value, "to": target.value}
+    )
+
+
+def add_field(online_form: OnlineForm, staff: User, **values) -> FormField:
+    if online_form.state != FormState.DRAFT:
+        raise ValueError("questions change only while the form is a draft")
+    position = max((f.position for f in online_form.fields), default=-1) + 1
+    created = FormField(form=online_form, position=position, **values)
+    db.session.add(created)
+    db.session.flush()
+    audit.record("form.field.add", online_form, actor=staff, details={"field": created.id})
+    return created
+
+
+def update_field(form_field: FormField, staff: User, **values) -> None:
+    if form_field.form.state != FormState.DRAFT:
+        raise ValueError("questions change only while the form is a draft")
+    for name, value in values.items():
+        setattr(form_field, name, value)
+    audit.record("form.field.edit", form_field.form, actor=staff, details={"field": form_field.id})
+
+
+def remove_field(form_field: FormField, staff: User) -> None:
+    online_form = form_field.form
+    if online_form.state != FormState.DRAFT:
+        raise ValueError("questions change only while the form is a draft")
+    audit.record("form.field.remove", online_form, actor=staff, details={"field": form_field.id})
+    online_form.fields.remove(form_field)
+    for n, remaining in enumerate(online_form.fields):
+        remaining.position = n
+
+
+def shift_field(form_field: FormField, step: int, staff: User) -> None:
+    """Move a question up (-1) or down (+1) in the form."""
+    online_form = form_field.form
+    if online_form.state != FormState.DRAFT:
+        raise ValueError("questions change only while the form is a draft")
+    fields = list(online_form.fields)
+    at = fields.index(form_field)
+    to = at + step
+    if 0 <= to < len(fields):
+        fields[at].position, fields[to].position = fields[to].position, fields[at].position
+        audit.record("form.field.move", online_form, actor=staff, details={"field": form_field.id})
+
+
+def find_by_key(online_form: OnlineForm, user: User | None, key: str | None) -> Submission | None:
+    if user is None or not key:
+        return None
+    return db.session.scalar(
+        select(Submission).where(
+            Submission.form_id == online_form.id,
+            Submission.user_id == user.id,
+            Submission.idempotency_key == key,
+        )
+    )
+
+
+def answered(online_form: OnlineForm, user: User | None) -> Submission | None:
+    """The person's answer, when the form takes one per person."""
+    if user is None or not online_form.one_per_person:
+        return None
+    return db.session.scalar(
+        select(Submission).where(
+            Submission.form_id == online_form.id, Submission.one_key == user.id
+        )
+    )
+
+
+def count(online_form: OnlineForm) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Submission).where(Submission.form_id == online_form.id)
+    )
+
+
+def check_open(online_form: OnlineForm, user: User | None) -> None:
+    """Raise NotAllowed when ``user`` may not answer now."""
+    if not online_form.accepts_answers():
+        raise NotAllowed("closed")
+    if user is None and (online_form.login_required or online_form.one_per_person):
+        raise NotAllowed("login")
+    if answered(online_form, user) is not None:
+        raise NotAllowed("answered")
+    if online_form.max_answers is not None and count(online_form) >= online_form.max_answers:
+        raise NotAllowed("full")
+
+
+def submit(
+    online_form: OnlineForm, user: User | None, answers: dict, key: str | None
+) -> tuple[Submission, bool]:
+    """Store the answers with a receipt code; return (submission, created). The same person
+    and key give back the answer already stored (a double submit); a second answer to a form
+    of one per person is refused, by the database too."""
+    existing = find_by_key(online_form, user, key)
+    if existing is not None:
+        return existing, False
+    check_open(online_form, user)
+    submission = Submission(
+        form=online_form,
+        user=user,
+        one_key=user.id if user is not None and online_form.one_per_person else None,
+        idempotency_key=key if user is not None else None,
+        receipt_code=new_receipt_code(),
+        answers=answers,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(submission)
+            db.session.flush()
+    except IntegrityError:  # a concurrent twin: the same key, or a second answer
+        existing = find_by_key(online_form, user, key)
+        if existing is not None:
+            return existing, False
+        raise NotAllowed("answered") from None
+    return submission, True
+
+
+def find_by_receipt(code: str) -> Submission | None:
+    return db.session.scalar(select(Submission).where(Submission.receipt_code == code))
+
+
+def my_submissions(user: User) -> list[Submission]:
+    return list(
+        db.session.scalars(
+            select(Submission)
+            .where(Submission.user_id == user.id)
+            .order_by(Submission.created_at.desc())
+        )
+    )
+
+
+# --- answers, summaries and the export ------------------------------------------------------
+
+
+@dataclass
+class Summary:
+    field: FormField
+    answered: int = 0
+    counts: list[tuple[str, int]] = field(default_factory=list)  # choices, in the form's order
+    numbers: dict[str, float] = field(default_factory=dict)  # count, min, max, mean
+    texts: int = 0  # free-text answers (read them in the table)
+
+
+def summaries(online_form: OnlineForm) -> tuple[int, list[Summary]]:
+    """Per question: how many answered and, for choices, the count of each."""
+    out = {f.key: Summary(f) for f in online_form.fields}
+    tallies: dict[str, Counter] = {f.key: Counter() for f in online_form.fields}
+    numbers: dict[str, list[float]] = {f.key: [] for f in online_form.fields}
+    total = 0
+    for (answers,) in db.session.execute(
+        select(Submission.answers).where(Submission.form_id == online_form.id)
+    ).yield_per(1000):
+        total += 1
+        for key, value in answers.items():
+            if key not in out:
+                continue  # a question removed since
+            summary = out[key]
+            summary.answered += 1
+            kind = summary.field.kind
+            if kind in CHOICE_KINDS:
+                tallies[key].update(value if isinstance(value, list) else [value])
+            elif kind == FieldKind.NUMBER and isinstance(value, int | float):
+                numbers[key].append(value)
+            elif kind == FieldKind.CONSENT:
+                tallies[key].update(["yes"])
+            else:
+                summary.texts += 1
+    for key, summary in out.items():
+        if summary.field.kind in CHOICE_KINDS:
+            summary.counts = [(c, tallies[key][c]) for c in summary.field.choices]
+        values = numbers[key]
+        if values:
+            summary.numbers = {
+                "count": len(values),
+                "min": min(values),
+                "max": max(values),
+                "mean": round(sum(values) / len(values), 2),
+            }
+    return total, list(out.values())
+
+
+def csv_lines(online_form: OnlineForm, staff: User) -> Iterator[bytes]:
+    """The answers as CSV (UTF-8 with BOM), one line at a time: memory stays flat however many
+    there are. One column per question; choices of a multiple-choice question are joined with
+    「、」. The export goes in the audit log (the caller commits before streaming)."""
+    audit.record("form.export", online_form, actor=staff, details={"answers": count(online_form)})
+    columns = [(f.key, f.kind) for f in online_form.fields]
+    header = ["receipt_code", "sent_at", *(f.label for f in online_form.fields)]
+    query = (
+        select(Submission.receipt_code, Submission.created_at, Submission.answers)
+        .where(Submission.form_id == online_form.id)
+        .order_by(Submission.id)
+    )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def line(row) -> bytes:
+        writer.writerow([safe_cell(v) for v in row])
+        data = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return data.encode("utf-8")
+
+    app = current_app._get_current_object()
+    agreed = _("Agreed")
+
+    def lines() -> Iterator[bytes]:
+        # the response is read after the request has ended: its own app context and session
+        with app.app_context():
+            yield "\ufeff".encode() + line(header)
+            for code, sent, answers in db.session.execute(query).yield_per(1000):
+                sent_at = to_tokyo(sent).isoformat(timespec="seconds")
+                values = (shown_value(k, answers.get(key), agreed) for key, k in columns)
+                yield line([code, sent_at, *values])
+
+    return lines()

@@ -1,0 +1,314 @@
+"""Pages of online forms: the builder and the answers for staff; filling in (with a
+confirmation page) and the receipt for residents."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import (
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from app import audit
+from app.auth.models import Role
+from app.auth.permissions import role_required
+from app.consultations.operations import normalise_receipt
+from app.extensions import db
+from app.forms import bp, operations
+from app.forms.builder import KINDS, FieldForm, SettingsForm
+from app.forms.definition import answer_form, shown, stored_answers
+from app.forms.models import CHOICE_KINDS, FieldKind, FormField, FormState, OnlineForm, Submission
+
+ANSWERS_PER_PAGE = 50
+
+
+def _staff() -> bool:
+    return current_user.is_authenticated and current_user.has_role(Role.STAFF)
+
+
+def _user():
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
+def _form_or_404(form_id: int, staff_only: bool = False) -> OnlineForm:
+    online_form = db.get_or_404(OnlineForm, form_id)
+    if (staff_only or online_form.state == FormState.DRAFT) and not _staff():
+        abort(404)
+    return online_form
+
+
+# --- residents ------------------------------------------------------------------------------
+
+
+@bp.get("/")
+def index():
+    query = select(OnlineForm).order_by(OnlineForm.created_at.desc(), OnlineForm.id.desc())
+    if not _staff():
+        query = query.where(OnlineForm.state != FormState.DRAFT)
+    page = db.paginate(query, per_page=20, error_out=False)
+    return render_template("forms/index.html", page=page, staff=_staff())
+
+
+REFUSALS = {
+    "closed": _l("This form does not take answers now."),
+    "login": _l("Log in to answer this form."),
+    "answered": _l("You have already answered this form. Your answers are in My voice."),
+    "full": _l("This form has taken as many answers as it can."),
+}
+
+
+def _refusal(reason: str) -> str:
+    return str(REFUSALS[reason])
+
+
+@bp.route("/<int:form_id>", methods=["GET", "POST"])
+def fill(form_id: int):
+    """The form; then its confirmation page (確認画面); then the receipt."""
+    online_form = _form_or_404(form_id)
+    user = _user()
+    try:
+        operations.check_open(online_form, user)
+        refusal = None
+    except operations.NotAllowed as exc:
+        refusal = exc.reason
+    if request.method == "GET":
+        form = answer_form(online_form)
+        form.key.data = secrets.token_urlsafe(16)
+        return _fill_page(online_form, form, refusal)
+    form = answer_form(online_form, request.form)
+    step = request.form.get("step", "confirm")
+    if refusal is not None and not operations.find_by_key(online_form, user, form.key.data):
+        flash(_refusal(refusal), "error")
+        return _fill_page(online_form, form, refusal, 409)
+    if not form.validate_on_submit():
+        return _fill_page(online_form, form, None, 422)
+    if step == "edit":
+        return _fill_page(online_form, form, None)
+    if step != "send":
+        rows = [(f, shown(f, form._fields[f.key].data)) for f in online_form.fields]
+        return render_template("forms/confirm.html", online_form=online_form, form=form, rows=rows)
+    try:
+        submission, _created = operations.submit(
+            online_form, user, stored_answers(online_form, form), form.key.data
+        )
+    except operations.NotAllowed as exc:
+        db.session.rollback()
+        flash(_refusal(exc.reason), "error")
+        return _fill_page(online_form, form, exc.reason, 409)
+    db.session.commit()
+    return redirect(url_for("forms.receipt", code=submission.receipt_code))
+
+
+def _fill_page(online_form: OnlineForm, form, refusal: str | None, status: int = 200):
+    return (
+        render_template(
+            "forms/fill.html",
+            online_form=online_form,
+            form=form,
+            refusal=_refusal(refusal) if refusal else None,
+            refusal_kind=refusal,
+        ),
+        status,
+    )
+
+
+@bp.get("/receipts/<code>")
+def receipt(code: str):
+    """The receipt: the code and the thank-you for anyone who has it; the answers only for
+    the person who sent them (and staff)."""
+    submission = operations.find_by_receipt(normalise_receipt(code))
+    if submission is None:
+        abort(404)
+    user = _user()
+    own = user is not None and (submission.user_id == user.id or _staff())
+    rows = []
+    if own:
+        rows = [(f, shown(f, submission.answers.get(f.key))) for f in submission.form.fields]
+    return render_template("forms/receipt.html", submission=submission, rows=rows)
+
+
+# --- staff: the builder ---------------------------------------------------------------------
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(Role.STAFF)
+def new():
+    form = SettingsForm()
+    if form.validate_on_submit():
+        online_form = OnlineForm(created_by_id=current_user.id)
+        _apply_settings(online_form, form)
+        db.session.add(online_form)
+        db.session.flush()
+        audit.record("form.create", online_form)
+        db.session.commit()
+        flash(_("The form is created. Now add its questions."), "success")
+        return redirect(url_for("forms.edit", form_id=online_form.id))
+    return render_template("forms/settings.html", form=form, online_form=None), (
+        422 if request.method == "POST" else 200
+    )
+
+
+def _apply_settings(online_form: OnlineForm, form: SettingsForm) -> None:
+    for name in ("title", "description", "department", "thank_you", "opens_at", "closes_at"):
+        setattr(online_form, name, form[name].data or ("" if "_at" not in name else None))
+    online_form.one_per_person = form.one_per_person.data
+    online_form.login_required = form.login_required.data or form.one_per_person.data
+    online_form.max_answers = form.max_answers.data
+
+
+@bp.route("/<int:form_id>/edit", methods=["GET", "POST"])
+@role_required(Role.STAFF)
+def edit(form_id: int):
+    online_form = _form_or_404(form_id, staff_only=True)
+    form = SettingsForm(obj=online_form)
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            _apply_settings(online_form, form)
+            audit.record("form.edit", online_form)
+            db.session.commit()
+            flash(_("The form is saved."), "success")
+            return redirect(url_for("forms.edit", form_id=online_form.id))
+        status = 422
+    return (
+        render_template(
+            "forms/edit.html",
+            online_form=online_form,
+            form=form,
+            kinds=KINDS,
+            answers=operations.count(online_form),
+        ),
+        status,
+    )
+
+
+@bp.post("/<int:form_id>/state")
+@role_required(Role.STAFF)
+def change_state(form_id: int):
+    online_form = _form_or_404(form_id, staff_only=True)
+    try:
+        operations.move(online_form, FormState(request.form.get("to", "")), _user())
+    except ValueError:  # an unknown state, or a move the form's life does not allow
+        db.session.rollback()
+        flash(_("That change is not possible now (a form needs a question to open)."), "error")
+    else:
+        db.session.commit()
+        flash(_("The form's state is changed."), "success")
+    return redirect(url_for("forms.edit", form_id=online_form.id))
+
+
+def _field_values(form: FieldForm) -> dict:
+    kind = FieldKind(form.kind.data)
+    return {
+        "kind": kind,
+        "label": form.label.data.strip(),
+        "help": (form.help.data or "").strip(),
+        "required": form.required.data,
+        "choices": form.choice_list() if kind in CHOICE_KINDS else [],
+        "minimum": form.minimum.data,
+        "maximum": form.maximum.data,
+    }
+
+
+@bp.route("/<int:form_id>/questions/new", methods=["GET", "POST"])
+@bp.route("/<int:form_id>/questions/<int:field_id>", methods=["GET", "POST"])
+@role_required(Role.STAFF)
+def question(form_id: int, field_id: int | None = None):
+    online_form = _form_or_404(form_id, staff_only=True)
+    existing = None
+    if field_id is not None:
+        existing = db.session.get(FormField, field_id)
+        if existing is None or existing.form_id != online_form.id:
+            abort(404)
+    form = FieldForm(obj=existing)
+    if request.method == "GET" and existing is not None:
+        form.kind.data = existing.kind.value
+        form.choices.data = "\n".join(existing.choices)
+    if form.validate_on_submit():
+        try:
+            if existing is None:
+                operations.add_field(online_form, _user(), **_field_values(form))
+            else:
+                operations.update_field(existing, _user(), **_field_values(form))
+        except ValueError:
+            db.session.rollback()
+            flash(_("Questions change only while the form is a draft."), "error")
+        else:
+            db.session.commit()
+            flash(_("The question is saved."), "success")
+        return redirect(url_for("forms.edit", form_id=online_form.id))
+    return render_template(
+        "forms/question.html", online_form=online_form, form=form, existing=existing
+    ), (422 if request.method == "POST" else 200)
+
+
+@bp.post("/<int:form_id>/questions/<int:field_id>/<action>")
+@role_required(Role.STAFF)
+def question_action(form_id: int, field_id: int, action: str):
+    """Move a question up or down, or remove it."""
+    online_form = _form_or_404(form_id, staff_only=True)
+    if action not in ("up", "down", "delete"):
+        abort(404)
+    existing = db.session.get(FormField, field_id)
+    if existing is None or existing.form_id != online_form.id:
+        abort(404)
+    try:
+        if action == "delete":
+            operations.remove_field(existing, _user())
+        else:
+            operations.shift_field(existing, -1 if action == "up" else 1, _user())
+    except ValueError:
+        db.session.rollback()
+        flash(_("Questions change only while the form is a draft."), "error")
+    else:
+        db.session.commit()
+    return redirect(url_for("forms.edit", form_id=online_form.id))
+
+
+# --- staff: the answers ---------------------------------------------------------------------
+
+
+@bp.get("/<int:form_id>/answers")
+@role_required(Role.STAFF)
+def answers(form_id: int):
+    online_form = _form_or_404(form_id, staff_only=True)
+    page = db.paginate(
+        select(Submission)
+        .where(Submission.form_id == online_form.id)
+        .order_by(Submission.id.desc()),
+        per_page=ANSWERS_PER_PAGE,
+        error_out=False,
+    )
+    rows = [(s, [shown(f, s.answers.get(f.key)) for f in online_form.fields]) for s in page.items]
+    return render_template("forms/answers.html", online_form=online_form, page=page, rows=rows)
+
+
+@bp.get("/<int:form_id>/answers.csv")
+@role_required(Role.STAFF)
+def export(form_id: int):
+    online_form = _form_or_404(form_id, staff_only=True)
+    lines = operations.csv_lines(online_form, _user())
+    db.session.commit()  # the audit entry, before the first line goes out
+    response = Response(lines, mimetype="text/csv")
+    response.content_type = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="koe-form-{form_id}.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/<int:form_id>/summary")
+@role_required(Role.STAFF)
+def summary(form_id: int):
+    online_form = _form_or_404(form_id, staff_only=True)
+    total, items = operations.summaries(online_form)
+    return render_template("forms/summary.html", online_form=online_form, total=total, items=items)

@@ -1,0 +1,285 @@
+"""Online forms: staff build and open a form; residents fill it, check it on a confirmation page
+and send it once; staff read the answers, download them as CSV and see a summary."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from app.audit import AuditEntry
+from app.auth.models import Role
+from app.forms import operations
+from app.forms.models import FieldKind, FormField, FormState, OnlineForm, Submission
+from app.validators import has_visible
+from tests.conftest import post_form
+from tests.test_naughty_strings import assert_escaped, naughty  # noqa: F401  (a fixture)
+
+QUESTIONS = [
+    {"kind": "short_text", "label": "お名前", "required": "y", "maximum": "20"},
+    {"kind": "single", "label": "年代", "required": "y", "choices": "10代\n20代\n30代以上"},
+    {"kind": "multiple", "label": "よく使う公園", "choices": "中央公園\n川沿い公園\nその他"},
+    {"kind": "number", "label": "月の利用回数", "minimum": "0", "maximum": "31"},
+    {"kind": "email", "label": "連絡先メール"},
+    {"kind": "phone", "label": "電話番号"},
+    {"kind": "postal_code", "label": "郵便番号"},
+    {"kind": "date", "label": "利用日"},
+    {"kind": "long_text", "label": "ご意見"},
+    {"kind": "consent", "label": "個人情報の取扱いに同意します", "required": "y"},
+]
+
+
+def build(client) -> OnlineForm:
+    """Through the builder pages, as staff do."""
+    response = post_form(
+        client,
+        "/forms/new",
+        {"title": "公園利用アンケート", "description": "公園の使い方を教えてください。",
+         "thank_you": "ご協力ありがとうございました。", "login_required": "y",
+         "one_per_person": "y"},
+        page="/forms/new",
+    )  # fmt: skip
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    edit = response.headers["Location"]
+    form_id = int(re.search(r"/forms/(\d+)/edit", edit).group(1))
+    for question in QUESTIONS:
+        page = f"/forms/{form_id}/questions/new"
+        response = post_form(client, page, question, page=page)
+        assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    assert (
+        post_form(client, f"/forms/{form_id}/state", {"to": "open"}, page=edit).status_code == 302
+    )
+    from app.extensions import db
+
+    db.session.expire_all()
+    return db.session.get(OnlineForm, form_id)
+
+
+def keys(online_form: OnlineForm) -> dict[str, str]:
+    return {f.label: f.key for f in online_form.fields}
+
+
+def answers(online_form: OnlineForm, **overrides) -> dict:
+    k = keys(online_form)
+    data = {
+        k["お名前"]: "区民 花子",
+        k["年代"]: "20代",
+        k["よく使う公園"]: ["中央公園", "その他"],
+        k["月の利用回数"]: "１２",
+        k["連絡先メール"]: "hanako@example.jp",
+        k["電話番号"]: "０３－１２３４－５６７８",
+        k["郵便番号"]: "１２３４５６７",
+        k["利用日"]: "2026-12-01",
+        k["ご意見"]: "ベンチを増やしてください。\n夜は暗いです。",
+        k["個人情報の取扱いに同意します"]: "y",
+    }
+    data.update({k[label]: value for label, value in overrides.items()})
+    return data
+
+
+def test_staff_build_a_form_and_a_resident_answers_it_once(client, db, logged_in, make_user):
+    logged_in(Role.STAFF)
+    online_form = build(client)
+    assert online_form.state == FormState.OPEN
+    assert [f.kind for f in online_form.fields] == [FieldKind(q["kind"]) for q in QUESTIONS]
+    assert online_form.fields[1].choices == ["10代", "20代", "30代以上"]
+    assert {"form.create", "form.field.add", "form.state"} <= set(
+        db.session.scalars(select(AuditEntry.action))
+    )
+    post_form(client, "/auth/logout", {})
+    resident = logged_in()
+    path = f"/forms/{online_form.id}"
+    page = client.get(path).get_data(as_text=True)
+    key = re.search(r'name="key" type="hidden" value="([^"]+)"', page).group(1)
+    data = {**answers(online_form), "key": key}
+    confirm = post_form(client, path, {**data, "step": "confirm"}, page=path)
+    html = confirm.get_data(as_text=True)
+    assert confirm.status_code == 200 and "回答の確認" in html
+    assert "中央公園、その他" in html and "123-4567" in html
+    assert db.session.scalar(select(func.count()).select_from(Submission)) == 0
+    sent = post_form(client, path, {**data, "step": "send"}, page=path)
+    assert sent.status_code == 302
+    again = post_form(client, path, {**data, "step": "send"}, page=path)  # a double click
+    assert again.headers["Location"] == sent.headers["Location"]
+    submission = db.session.scalar(select(Submission))
+    k = keys(online_form)
+    assert submission.user_id == resident.id
+    assert submission.answers[k["月の利用回数"]] == 12
+    assert submission.answers[k["郵便番号"]] == "123-4567"
+    assert submission.answers[k["利用日"]] == "2026-12-01"
+    assert submission.answers[k["よく使う公園"]] == ["中央公園", "その他"]
+    assert submission.answers[k["ご意見"]] == "ベンチを増やしてください。\n夜は暗いです。"
+    receipt = client.get(sent.headers["Location"]).get_data(as_text=True)
+    assert submission.receipt_code in receipt and "ご協力ありがとうございました。" in receipt
+    assert "区民 花子" in receipt
+    mine = client.get("/consultations/my-voice").get_data(as_text=True)
+    assert "回答したフォーム" in mine and submission.receipt_code in mine
+    # one answer per person: a new visit is told so, and a forged second answer is refused
+    assert "既に回答しています" in client.get(path).get_data(as_text=True)
+    forged = post_form(client, path, {**data, "key": "another", "step": "send"}, page=path)
+    assert forged.status_code == 409
+    assert db.session.scalar(select(func.count()).select_from(Submission)) == 1
+    # somebody else with the receipt code sees that it arrived, not the answers
+    post_form(client, "/auth/logout", {})
+    other = client.get(sent.headers["Location"]).get_data(as_text=True)
+    assert submission.receipt_code in other and "区民 花子" not in other
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"お名前": ""}, "お名前を入力してください"),
+        ({"お名前": "あ" * 21}, "1文字"),
+        ({"年代": "70代"}, "一覧から選んでください"),
+        ({"よく使う公園": ["中央公園", "<script>"]}, "一覧から選んでください"),
+        ({"月の利用回数": "32"}, "0から31"),
+        ({"月の利用回数": "たくさん"}, "整数"),
+        ({"連絡先メール": "hanako@"}, "メールアドレス"),
+        ({"電話番号": "12"}, "電話番号"),
+        ({"郵便番号": "12-345"}, "郵便番号"),
+        ({"個人情報の取扱いに同意します": ""}, "同意"),
+    ],
+)
+def test_every_rule_is_checked_with_a_japanese_message_and_nothing_is_lost(
+    client, db, logged_in, overrides, message
+):
+    logged_in(Role.STAFF)
+    online_form = build(client)
+    path = f"/forms/{online_form.id}"
+    data = answers(online_form, **overrides)
+    response = post_form(client, path, {**data, "key": "k", "step": "confirm"}, page=path)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and message in html, html[:200]
+    assert "ベンチを増やしてください。" in html  # what was typed is kept
+    response = post_form(client, path, {**data, "key": "k", "step": "send"}, page=path)
+    assert response.status_code == 422
+    assert db.session.scalar(select(func.count()).select_from(Submission)) == 0
+
+
+def test_closed_drafts_login_and_full_forms_say_why(client, db, logged_in, make_user):
+    staff = logged_in(Role.STAFF)
+    online_form = build(client)
+    draft = OnlineForm(title="下書き", created_by_id=staff.id)
+    db.session.add(draft)
+    db.session.commit()
+    post_form(client, "/auth/logout", {})
+    assert client.get(f"/forms/{draft.id}").status_code == 404
+    assert "下書き" not in client.get("/forms/").get_data(as_text=True)
+    path = f"/forms/{online_form.id}"
+    assert "ログインしてください" in client.get(path).get_data(as_text=True)
+    logged_in()
+    stored = db.session.get(OnlineForm, online_form.id)
+    stored.max_answers = 0
+    db.session.commit()
+    assert "受け付けられる回答の数に達しました" in client.get(path).get_data(as_text=True)
+    stored.max_answers, stored.state = None, FormState.CLOSED
+    db.session.commit()
+    response = post_form(client, path, {**answers(stored), "key": "k", "step": "send"}, page=path)
+    assert response.status_code == 409 and "受け付けていません" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Submission)) == 0
+
+
+def test_residents_cannot_build_or_read_answers(client, db, logged_in, make_user):
+    logged_in(Role.STAFF)
+    online_form = build(client)
+    post_form(client, "/auth/logout", {})
+    logged_in()
+    for path in (
+        "/forms/new",
+        f"/forms/{online_form.id}/edit",
+        f"/forms/{online_form.id}/answers",
+        f"/forms/{online_form.id}/answers.csv",
+        f"/forms/{online_form.id}/summary",
+    ):
+        assert client.get(path).status_code == 403, path  # fmt: skip
+    assert (
+        post_form(client, f"/forms/{online_form.id}/state", {"to": "closed"}, page="/").status_code
+        == 403
+    )
+
+
+def test_staff_read_the_answers_download_them_and_see_the_summary(client, db, logged_in, make_user):
+    logged_in(Role.STAFF)
+    online_form = build(client)
+    ages = ["10代", "20代", "20代", "30代以上", "20代"]
+    for n, age in enumerate(ages):
+        person = make_user()
+        stored = answers(online_form, 年代=age, お名前='=HYPERLINK("x")' if n == 0 else f"区民{n}")
+        values = {f.key: stored[f.key] for f in online_form.fields if f.key in stored}
+        values[keys(online_form)["月の利用回数"]] = n
+        values[keys(online_form)["よく使う公園"]] = ["中央公園"]
+        operations.submit(online_form, person, values, f"k{n}")
+    db.session.commit()
+    html = client.get(f"/forms/{online_form.id}/answers").get_data(as_text=True)
+    assert "5件の回答" in html and "区民3" in html
+    response = client.get(f"/forms/{online_form.id}/answers.csv")
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    body = response.get_data()
+    assert body.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["receipt_code", "sent_at", "お名前"] and len(rows) == 6
+    assert rows[1][2].startswith("'=")  # a spreadsheet never runs it
+    assert rows[1][1].endswith("+09:00")
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "form.export"))
+    total, items = operations.summaries(online_form)
+    assert total == 5
+    age = next(i for i in items if i.field.label == "年代")
+    assert age.counts == [("10代", 1), ("20代", 3), ("30代以上", 1)]
+    uses = next(i for i in items if i.field.label == "月の利用回数")
+    assert uses.numbers == {"count": 5, "min": 0, "max": 4, "mean": 2.0}
+    summary = client.get(f"/forms/{online_form.id}/summary").get_data(as_text=True)
+    assert (
+        "<svg" in summary
+        and 'role="img"' in summary
+        and '<th scope="row">20代</th><td>3</td>' in summary
+    )
+
+
+def test_questions_are_fixed_once_the_form_opens(client, db, logged_in):
+    logged_in(Role.STAFF)
+    online_form = build(client)
+    first = online_form.fields[0]
+    page = f"/forms/{online_form.id}/questions/{first.id}"
+    post_form(client, page, {"kind": "short_text", "label": "変えた"}, page=page)
+    post_form(client, f"{page}/delete", {}, page=f"/forms/{online_form.id}/edit")
+    db.session.expire_all()
+    assert db.session.get(FormField, first.id).label == "お名前"
+    bad = post_form(
+        client, f"/forms/{online_form.id}/questions/new",
+        {"kind": "single", "label": "選択", "choices": "一つだけ"},
+        page=f"/forms/{online_form.id}/questions/new",
+    )  # fmt: skip
+    assert bad.status_code == 422 and "2から50" in bad.get_data(as_text=True)
+
+
+def test_naughty_strings_are_stored_exactly_and_shown_escaped(
+    client,
+    db,
+    logged_in,
+    make_user,
+    naughty,  # noqa: F811
+):
+    logged_in(Role.STAFF)
+    online_form = build(client)
+    k = keys(online_form)
+    path = f"/forms/{online_form.id}"
+    stored = 0
+    for n, value in enumerate(naughty[:120]):
+        post_form(client, "/auth/logout", {})
+        logged_in()
+        data = answers(online_form, ご意見=value)
+        response = post_form(client, path, {**data, "key": f"n{n}", "step": "send"}, page=path)
+        assert response.status_code in (302, 422), (value, response.status_code)
+        if response.status_code == 302:
+            stored += 1
+            submission = db.session.scalar(select(Submission).order_by(Submission.id.desc()))
+            # text with nothing visible is no answer (an optional question), the rest exact
+            assert submission.answers.get(k["ご意見"], "") == (value if has_visible(value) else "")
+            html = client.get(response.headers["Location"]).get_data(as_text=True)
+            assert_escaped(html, value)
+        else:
+            assert_escaped(response.get_data(as_text=True), value)
+    assert stored > 90
