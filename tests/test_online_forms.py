@@ -10,6 +10,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from app import jobs
 from app.audit import AuditEntry
 from app.auth.models import Role
 from app.forms import operations
@@ -39,7 +40,7 @@ def build(client) -> OnlineForm:
         "/forms/new",
         {"title": "公園利用アンケート", "description": "公園の使い方を教えてください。",
          "thank_you": "ご協力ありがとうございました。", "login_required": "y",
-         "one_per_person": "y"},
+         "one_per_person": "y", "receipt_mail": "y"},
         page="/forms/new",
     )  # fmt: skip
     assert response.status_code == 302, response.get_data(as_text=True)[:3000]
@@ -80,7 +81,9 @@ def answers(online_form: OnlineForm, **overrides) -> dict:
     return data
 
 
-def test_staff_build_a_form_and_a_resident_answers_it_once(client, db, logged_in, make_user):
+def test_staff_build_a_form_and_a_resident_answers_it_once(
+    client, db, logged_in, make_user, mailbox
+):
     logged_in(Role.STAFF)
     online_form = build(client)
     assert online_form.state == FormState.OPEN
@@ -115,6 +118,11 @@ def test_staff_build_a_form_and_a_resident_answers_it_once(client, db, logged_in
     receipt = client.get(sent.headers["Location"]).get_data(as_text=True)
     assert submission.receipt_code in receipt and "ご協力ありがとうございました。" in receipt
     assert "区民 花子" in receipt
+    # the receipt goes by e-mail (a job committed with the answers), without the answers
+    assert jobs.run_pending() == 1
+    mail = mailbox.last_to(resident.email)
+    assert submission.receipt_code in mail["Subject"] and "回答を受け付けました" in mail["Subject"]
+    assert "区民 花子" not in mail.get_content() and submission.receipt_code in mail.get_content()
     mine = client.get("/consultations/my-voice").get_data(as_text=True)
     assert "回答したフォーム" in mine and submission.receipt_code in mine
     # one answer per person: a new visit is told so, and a forged second answer is refused

@@ -18,7 +18,9 @@ from app.extensions import db
 from app.mail import build_message, send
 
 
-def _mail(user: User | None, subject, template: str, locale: str | None = None, **context) -> None:
+def send_to(
+    user: User | None, subject, template: str, locale: str | None = None, **context
+) -> None:
     """Send ``template`` to ``user`` in ``locale`` (else their account's language); ``subject``
     is called in it too. Nobody is mailed whose account is gone or address is unconfirmed.
     """
@@ -34,7 +36,7 @@ def receipt_mail(opinion_id: int, locale: str | None = None) -> None:
     opinion = db.session.get(Opinion, opinion_id)
     if opinion is None:
         return
-    _mail(
+    send_to(
         opinion.author,
         lambda: _("Your opinion was received: %(code)s", code=opinion.receipt_code),
         "opinion_receipt",
@@ -50,7 +52,7 @@ def answer_mail(opinion_id: int) -> None:
     if opinion is None:
         return
     consultation = opinion.consultation
-    _mail(
+    send_to(
         opinion.author,
         lambda: _("The ward answered your opinion %(code)s", code=opinion.receipt_code),
         "answer_published",
@@ -70,7 +72,7 @@ def results_mail(user_id: int, consultation_id: int) -> None:
     consultation = db.session.get(Consultation, consultation_id)
     if consultation is None:
         return
-    _mail(
+    send_to(
         db.session.get(User, user_id),
         lambda: _('The results of "%(title)s" are published', title=consultation.title),
         "results_published",

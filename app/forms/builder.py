@@ -52,6 +52,11 @@ class SettingsForm(FlaskForm):
         description=_l("Needs signing in: the answer is tied to the account."),
         default=True,
     )
+    receipt_mail = BooleanField(
+        _l("E-mail the receipt code to the person who answers"),
+        description=_l("Sent to the address of their account; the answers are not in it."),
+        default=True,
+    )
     max_answers = IntegerField(
         _l("Most answers taken"),
         validators=[Optional(), NumberRange(1, 1_000_000, message=_l("Enter 1 or more."))],

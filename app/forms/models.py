@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy import false as sa_false
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
@@ -58,6 +59,8 @@ class OnlineForm(db.Model):
     login_required: Mapped[bool] = mapped_column(default=True, server_default=sa_false())
     one_per_person: Mapped[bool] = mapped_column(default=True, server_default=sa_false())
     max_answers: Mapped[int | None] = mapped_column(Integer)
+    #: e-mail the receipt code to a signed-in person who answers
+    receipt_mail: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

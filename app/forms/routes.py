@@ -14,12 +14,13 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from app import audit
+from app import audit, jobs
 from app.auth.models import Role
 from app.auth.permissions import role_required
 from app.consultations.operations import normalise_receipt
@@ -105,6 +106,8 @@ def fill(form_id: int):
         db.session.rollback()
         flash(_refusal(exc.reason), "error")
         return _fill_page(online_form, form, exc.reason, 409)
+    if _created and user is not None and online_form.receipt_mail:
+        jobs.enqueue("form_receipt_mail", submission_id=submission.id, locale=str(get_locale()))
     db.session.commit()
     return redirect(url_for("forms.receipt", code=submission.receipt_code))
 
@@ -164,6 +167,7 @@ def _apply_settings(online_form: OnlineForm, form: SettingsForm) -> None:
     online_form.one_per_person = form.one_per_person.data
     online_form.login_required = form.login_required.data or form.one_per_person.data
     online_form.max_answers = form.max_answers.data
+    online_form.receipt_mail = form.receipt_mail.data
 
 
 @bp.route("/<int:form_id>/edit", methods=["GET", "POST"])
