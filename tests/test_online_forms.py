@@ -291,3 +291,25 @@ def test_naughty_strings_are_stored_exactly_and_shown_escaped(
         else:
             assert_escaped(response.get_data(as_text=True), value)
     assert stored > 90
+
+
+def test_residents_see_a_summary_without_small_categories(client, db, logged_in, make_user):
+    logged_in(Role.STAFF)
+    online_form = build(client)
+    for n, age in enumerate(["20代"] * 5 + ["10代"]):
+        values = {keys(online_form)["年代"]: age, keys(online_form)["月の利用回数"]: n}
+        operations.submit(online_form, make_user(), values, f"k{n}")
+    db.session.commit()
+    path = f"/forms/{online_form.id}/results"
+    assert client.get(path).status_code == 404  # not published
+    stored = db.session.get(OnlineForm, online_form.id)
+    stored.summary_public = True
+    for question in stored.fields:
+        question.public = question.label in ("年代", "月の利用回数", "お名前")
+    db.session.commit()
+    post_form(client, "/auth/logout", {})
+    html = client.get(path).get_data(as_text=True)
+    assert '<th scope="row">20代</th><td>5</td>' in html
+    assert "10代" not in html and "1件の回答は" in html  # one answer, too small to show
+    assert "平均 2.5" in html and "お名前" not in html  # numbers as a mean; text never
+    assert path in client.get(f"/forms/{online_form.id}").get_data(as_text=True)

@@ -57,6 +57,13 @@ class SettingsForm(FlaskForm):
         description=_l("Sent to the address of their account; the answers are not in it."),
         default=True,
     )
+    summary_public = BooleanField(
+        _l("Publish a summary for residents"),
+        description=_l(
+            "Only the questions marked for it, only choices and numbers; a choice with fewer "
+            "than 5 answers is not shown, so that nobody can be singled out."
+        ),
+    )
     max_answers = IntegerField(
         _l("Most answers taken"),
         validators=[Optional(), NumberRange(1, 1_000_000, message=_l("Enter 1 or more."))],
@@ -83,6 +90,7 @@ class FieldForm(FlaskForm):
         render_kw={"rows": 2},
     )
     required = BooleanField(_l("An answer is required"))
+    public = BooleanField(_l("In the residents' summary (choices and numbers)"))
     choices = TextAreaField(
         _l("Choices, one per line"),
         description=_l("For the kinds with choices: 2 to 50, each up to 100 characters."),

@@ -59,6 +59,8 @@ class OnlineForm(db.Model):
     login_required: Mapped[bool] = mapped_column(default=True, server_default=sa_false())
     one_per_person: Mapped[bool] = mapped_column(default=True, server_default=sa_false())
     max_answers: Mapped[int | None] = mapped_column(Integer)
+    #: residents see a summary of the questions marked public (small categories hidden)
+    summary_public: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     #: e-mail the receipt code to a signed-in person who answers
     receipt_mail: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -92,6 +94,8 @@ class FormField(db.Model):
     choices: Mapped[list[str]] = mapped_column(JSON, default=list)
     minimum: Mapped[int | None] = mapped_column(Integer)  # characters, or the number's value
     maximum: Mapped[int | None] = mapped_column(Integer)
+    #: its summary is in the residents' summary (choices and numbers only)
+    public: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
     form: Mapped[OnlineForm] = relationship(back_populates="fields")
 

@@ -194,6 +194,7 @@ class Summary:
     counts: list[tuple[str, int]] = field(default_factory=list)  # choices, in the form's order
     numbers: dict[str, float] = field(default_factory=dict)  # count, min, max, mean
     texts: int = 0  # free-text answers (read them in the table)
+    hidden: int = 0  # answers in categories too small to show residents
 
 
 def summaries(online_form: OnlineForm) -> tuple[int, list[Summary]]:
@@ -232,6 +233,28 @@ def summaries(online_form: OnlineForm) -> tuple[int, list[Summary]]:
                 "mean": round(sum(values) / len(values), 2),
             }
     return total, list(out.values())
+
+
+SMALLEST_SHOWN = 5  # answers a category needs to be shown to residents
+
+
+def public_summaries(online_form: OnlineForm) -> tuple[int, list[Summary]]:
+    """The summaries residents may see: the questions marked public, choices and numbers only;
+    a choice with fewer than SMALLEST_SHOWN answers is left out (its count goes to
+    ``hidden``), numbers only from SMALLEST_SHOWN answers."""
+    total, items = summaries(online_form)
+    shown_items = []
+    for item in items:
+        if not item.field.public:
+            continue
+        if item.counts:
+            kept = [(c, n) for c, n in item.counts if n >= SMALLEST_SHOWN]
+            item.hidden = sum(n for _c, n in item.counts if n < SMALLEST_SHOWN)
+            item.counts = kept
+            shown_items.append(item)
+        elif item.numbers and item.numbers["count"] >= SMALLEST_SHOWN:
+            shown_items.append(item)
+    return total, shown_items
 
 
 def csv_lines(online_form: OnlineForm, staff: User) -> Iterator[bytes]:

@@ -168,6 +168,7 @@ def _apply_settings(online_form: OnlineForm, form: SettingsForm) -> None:
     online_form.login_required = form.login_required.data or form.one_per_person.data
     online_form.max_answers = form.max_answers.data
     online_form.receipt_mail = form.receipt_mail.data
+    online_form.summary_public = form.summary_public.data
 
 
 @bp.route("/<int:form_id>/edit", methods=["GET", "POST"])
@@ -218,6 +219,7 @@ def _field_values(form: FieldForm) -> dict:
         "label": form.label.data.strip(),
         "help": (form.help.data or "").strip(),
         "required": form.required.data,
+        "public": form.public.data,
         "choices": form.choice_list() if kind in CHOICE_KINDS else [],
         "minimum": form.minimum.data,
         "maximum": form.maximum.data,
@@ -316,3 +318,19 @@ def summary(form_id: int):
     online_form = _form_or_404(form_id, staff_only=True)
     total, items = operations.summaries(online_form)
     return render_template("forms/summary.html", online_form=online_form, total=total, items=items)
+
+
+@bp.get("/<int:form_id>/results")
+def public_summary(form_id: int):
+    """The summary residents may see, when staff publish one."""
+    online_form = _form_or_404(form_id)
+    if not online_form.summary_public:
+        abort(404)
+    total, items = operations.public_summaries(online_form)
+    return render_template(
+        "forms/public_summary.html",
+        online_form=online_form,
+        total=total,
+        items=items,
+        smallest=operations.SMALLEST_SHOWN,
+    )

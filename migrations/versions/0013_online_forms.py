@@ -30,6 +30,7 @@ def upgrade():
     sa.Column('login_required', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('one_per_person', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('max_answers', sa.Integer(), nullable=True),
+    sa.Column('summary_public', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('receipt_mail', sa.Boolean(), server_default=sa.true(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
@@ -47,6 +48,7 @@ def upgrade():
     sa.Column('choices', sa.JSON(), nullable=False),
     sa.Column('minimum', sa.Integer(), nullable=True),
     sa.Column('maximum', sa.Integer(), nullable=True),
+    sa.Column('public', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.ForeignKeyConstraint(['form_id'], ['online_forms.id'], name=op.f('fk_form_fields_form_id_online_forms'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_form_fields'))
     )

@@ -43,6 +43,8 @@ def test_the_pages_of_a_form_have_no_axe_violation(live_app, open_page, check_a1
                 survey, staff, kind=kind, label=label, choices=choices,
                 required=kind in (FieldKind.SHORT_TEXT, FieldKind.CONSENT),
             )  # fmt: skip
+        survey.summary_public = True
+        survey.fields[1].public = True
         operations.move(survey, FormState.OPEN, staff)
         db.session.commit()
         form_id, first_field = survey.id, survey.fields[0].id
@@ -64,6 +66,8 @@ def test_the_pages_of_a_form_have_no_axe_violation(live_app, open_page, check_a1
     resident.locator("button[value=send]").click()
     check_a11y(resident)  # the receipt
     assert resident.locator(".receipt-code").count() == 1
+    resident.goto(f"/forms/{form_id}/results")  # the residents' summary
+    check_a11y(resident)
     staff_page = open_page(locale=locale)
     sign_in(staff_page, check_a11y, "staff@example.jp")
     for path in [
