@@ -25,7 +25,7 @@ QUESTIONS = [
     {"kind": "multiple", "label": "よく使う公園", "choices": "中央公園\n川沿い公園\nその他"},
     {"kind": "number", "label": "月の利用回数", "minimum": "0", "maximum": "31"},
     {"kind": "email", "label": "連絡先メール"},
-    {"kind": "phone", "label": "電話番号"},
+    {"kind": "phone", "label": "電話番号", "prefill": "phone"},
     {"kind": "postal_code", "label": "郵便番号"},
     {"kind": "date", "label": "利用日"},
     {"kind": "long_text", "label": "ご意見"},
@@ -89,6 +89,7 @@ def test_staff_build_a_form_and_a_resident_answers_it_once(
     assert online_form.state == FormState.OPEN
     assert [f.kind for f in online_form.fields] == [FieldKind(q["kind"]) for q in QUESTIONS]
     assert online_form.fields[1].choices == ["10代", "20代", "30代以上"]
+    assert online_form.fields[5].prefill == "phone" and online_form.fields[0].prefill is None
     assert {"form.create", "form.field.add", "form.state"} <= set(
         db.session.scalars(select(AuditEntry.action))
     )
@@ -313,3 +314,29 @@ def test_residents_see_a_summary_without_small_categories(client, db, logged_in,
     assert "10代" not in html and "1件の回答は" in html  # one answer, too small to show
     assert "平均 2.5" in html and "お名前" not in html  # numbers as a mean; text never
     assert path in client.get(f"/forms/{online_form.id}").get_data(as_text=True)
+
+
+def test_a_resident_chooses_to_fill_in_from_the_profile(client, db, logged_in, make_user):
+    from app.account.models import Profile
+
+    logged_in(Role.STAFF)
+    online_form = build(client)
+    name, phone = online_form.fields[0], online_form.fields[5]
+    page = f"/forms/{online_form.id}/questions/{name.id}"
+    for question, source in ((name, "full_name"), (phone, "phone")):
+        db.session.get(FormField, question.id).prefill = source  # (the builder: a draft only)
+    db.session.commit()
+    post_form(client, "/auth/logout", {})
+    resident = logged_in()
+    db.session.add(Profile(user_id=resident.id, full_name="声 太郎", phone="03-1111-2222"))
+    db.session.commit()
+    path = f"/forms/{online_form.id}"
+    plain = client.get(path).get_data(as_text=True)
+    assert "声 太郎" not in plain and "プロフィールから" in plain  # only when asked
+    filled = client.get(path, query_string={"prefill": "1"}).get_data(as_text=True)
+    assert 'value="声 太郎"' in filled and 'value="03-1111-2222"' in filled
+    # a question not marked for it stays empty, and a bad source is refused
+    assert "hanako@example.jp" not in filled
+    bad = post_form(client, page, {"kind": "short_text", "label": "x", "prefill": "password"},
+                    page=page)  # fmt: skip
+    assert bad.status_code == 403  # (a resident: not the builder at all)

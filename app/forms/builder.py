@@ -9,7 +9,7 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import NumberRange, Optional, ValidationError
 
 from app.consultations.forms import TokyoDateTimeField
-from app.forms.models import CHOICE_KINDS, FieldKind
+from app.forms.models import CHOICE_KINDS, PREFILL_SOURCES, FieldKind
 from app.validators import MaxChars, NoControlCharacters, NotBlank, OptionalText, one_of
 
 KINDS = {
@@ -24,6 +24,14 @@ KINDS = {
     FieldKind.PHONE: _l("Phone number"),
     FieldKind.POSTAL_CODE: _l("Postal code"),
     FieldKind.CONSENT: _l("Consent (a box to tick)"),
+}
+PREFILL_LABELS = {
+    "full_name": _l("Full name"),
+    "furigana": _l("Furigana"),
+    "postal_code": _l("Postal code"),
+    "address": _l("Address"),
+    "phone": _l("Phone number"),
+    "email": _l("E-mail address"),
 }
 CHOICES_MAX, CHOICE_MAX = 50, 100
 
@@ -91,6 +99,14 @@ class FieldForm(FlaskForm):
     )
     required = BooleanField(_l("An answer is required"))
     public = BooleanField(_l("In the residents' summary (choices and numbers)"))
+    prefill = SelectField(
+        _l("Fill in from the profile"),
+        description=_l("The person chooses to fill it in from their profile; they can change it."),
+        choices=[SelectChoice("", _l("No"))]
+        + [SelectChoice(k, label) for k, label in PREFILL_LABELS.items()],
+        validate_choice=False,
+        validators=[Optional(), one_of(PREFILL_SOURCES)],
+    )
     choices = TextAreaField(
         _l("Choices, one per line"),
         description=_l("For the kinds with choices: 2 to 50, each up to 100 characters."),

@@ -35,6 +35,9 @@ class FieldKind(enum.StrEnum):
     CONSENT = "consent"
 
 
+#: profile data a question may be filled in from (key → the kinds of question it suits)
+PREFILL_SOURCES = ("full_name", "furigana", "postal_code", "address", "phone", "email")
+
 CHOICE_KINDS = {FieldKind.SINGLE, FieldKind.MULTIPLE, FieldKind.DROPDOWN}
 TEXT_KINDS = {FieldKind.SHORT_TEXT, FieldKind.LONG_TEXT}
 
@@ -94,6 +97,8 @@ class FormField(db.Model):
     choices: Mapped[list[str]] = mapped_column(JSON, default=list)
     minimum: Mapped[int | None] = mapped_column(Integer)  # characters, or the number's value
     maximum: Mapped[int | None] = mapped_column(Integer)
+    #: what of the person's profile fills it in when they choose (see PREFILL_SOURCES)
+    prefill: Mapped[str | None] = mapped_column(String(20))
     #: its summary is in the residents' summary (choices and numbers only)
     public: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 

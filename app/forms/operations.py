@@ -99,6 +99,26 @@ def shift_field(form_field: FormField, step: int, staff: User) -> None:
         audit.record("form.field.move", online_form, actor=staff, details={"field": form_field.id})
 
 
+def profile_values(online_form: OnlineForm, user: User | None) -> dict[str, str]:
+    """The answers the person's profile gives (field key → value), for the questions that
+    take them; only when they ask for it."""
+    if user is None:
+        return {}
+    profile = user.profile
+    values = {}
+    for question in online_form.fields:
+        source = question.prefill
+        if source == "email":
+            value = user.email
+        elif source and profile is not None:
+            value = getattr(profile, source, None)
+        else:
+            value = None
+        if value:
+            values[question.key] = str(value)
+    return values
+
+
 def find_by_key(online_form: OnlineForm, user: User | None, key: str | None) -> Submission | None:
     if user is None or not key:
         return None

@@ -83,9 +83,12 @@ def fill(form_id: int):
     except operations.NotAllowed as exc:
         refusal = exc.reason
     if request.method == "GET":
-        form = answer_form(online_form)
+        prefill = request.args.get("prefill") == "1" and user is not None
+        form = answer_form(
+            online_form, data=operations.profile_values(online_form, user) if prefill else None
+        )
         form.key.data = secrets.token_urlsafe(16)
-        return _fill_page(online_form, form, refusal)
+        return _fill_page(online_form, form, refusal, prefilled=prefill)
     form = answer_form(online_form, request.form)
     step = request.form.get("step", "confirm")
     if refusal is not None and not operations.find_by_key(online_form, user, form.key.data):
@@ -112,12 +115,17 @@ def fill(form_id: int):
     return redirect(url_for("forms.receipt", code=submission.receipt_code))
 
 
-def _fill_page(online_form: OnlineForm, form, refusal: str | None, status: int = 200):
+def _fill_page(
+    online_form: OnlineForm, form, refusal: str | None, status: int = 200, prefilled=False
+):
     return (
         render_template(
             "forms/fill.html",
             online_form=online_form,
             form=form,
+            prefilled=prefilled,
+            can_prefill=current_user.is_authenticated
+            and any(f.prefill for f in online_form.fields),
             refusal=_refusal(refusal) if refusal else None,
             refusal_kind=refusal,
         ),
@@ -220,6 +228,7 @@ def _field_values(form: FieldForm) -> dict:
         "help": (form.help.data or "").strip(),
         "required": form.required.data,
         "public": form.public.data,
+        "prefill": form.prefill.data or None,
         "choices": form.choice_list() if kind in CHOICE_KINDS else [],
         "minimum": form.minimum.data,
         "maximum": form.maximum.data,
@@ -239,6 +248,7 @@ def question(form_id: int, field_id: int | None = None):
     form = FieldForm(obj=existing)
     if request.method == "GET" and existing is not None:
         form.kind.data = existing.kind.value
+        form.prefill.data = existing.prefill or ""
         form.choices.data = "\n".join(existing.choices)
     if form.validate_on_submit():
         try:

@@ -48,6 +48,7 @@ def upgrade():
     sa.Column('choices', sa.JSON(), nullable=False),
     sa.Column('minimum', sa.Integer(), nullable=True),
     sa.Column('maximum', sa.Integer(), nullable=True),
+    sa.Column('prefill', sa.String(length=20), nullable=True),
     sa.Column('public', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.ForeignKeyConstraint(['form_id'], ['online_forms.id'], name=op.f('fk_form_fields_form_id_online_forms'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_form_fields'))
