@@ -340,3 +340,48 @@ def test_a_resident_chooses_to_fill_in_from_the_profile(client, db, logged_in, m
     bad = post_form(client, page, {"kind": "short_text", "label": "x", "prefill": "password"},
                     page=page)  # fmt: skip
     assert bad.status_code == 403  # (a resident: not the builder at all)
+
+
+def test_a_conditional_question_is_asked_only_when_its_condition_holds(
+    client, db, logged_in, make_user
+):
+    staff = logged_in(Role.STAFF)
+    online_form = OnlineForm(title="申請", state=FormState.DRAFT, login_required=False,
+                             one_per_person=False)  # fmt: skip
+    db.session.add(online_form)
+    db.session.flush()
+    parks = operations.add_field(online_form, staff, kind=FieldKind.MULTIPLE, label="公園",
+                                 choices=["中央公園", "その他"])  # fmt: skip
+    db.session.commit()
+    page = f"/forms/{online_form.id}/questions/new"
+    # the condition must name an earlier question with choices, and one of its choices
+    question = {"kind": "short_text", "label": "公園名", "required": "y", "show_if": str(parks.id)}
+    bad = post_form(client, page, {**question, "show_if_value": "東公園"}, page=page)
+    assert bad.status_code == 422 and "選択肢のいずれか" in bad.get_data(as_text=True)
+    good = post_form(client, page, {**question, "show_if_value": "その他"}, page=page)
+    assert good.status_code == 302
+    db.session.expire_all()
+    online_form = db.session.get(OnlineForm, online_form.id)
+    other = online_form.fields[1]
+    assert other.show_if_id == parks.id and other.show_if_value == "その他"
+    operations.move(online_form, FormState.OPEN, staff)
+    db.session.commit()
+    path = f"/forms/{online_form.id}"
+    assert "「その他」と答えた場合だけ" in client.get(path).get_data(as_text=True)
+    # not asked: no error, and what was typed into it is not stored
+    data = {parks.key: ["中央公園"], other.key: "ひみつ", "key": "a"}
+    assert post_form(client, path, {**data, "step": "send"}, page=path).status_code == 302
+    stored = db.session.scalar(select(Submission).order_by(Submission.id.desc()))
+    assert stored.answers == {parks.key: ["中央公園"]}
+    # asked: required
+    data = {parks.key: ["その他"], other.key: "", "key": "b"}
+    response = post_form(client, path, {**data, "step": "confirm"}, page=path)
+    assert response.status_code == 422 and "公園名を入力してください" in response.get_data(
+        as_text=True
+    )
+    data[other.key] = "東公園"
+    confirm = post_form(client, path, {**data, "step": "confirm"}, page=path).get_data(as_text=True)
+    assert "東公園" in confirm
+    post_form(client, path, {**data, "step": "send"}, page=path)
+    stored = db.session.scalar(select(Submission).order_by(Submission.id.desc()))
+    assert stored.answers == {parks.key: ["その他"], other.key: "東公園"}

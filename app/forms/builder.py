@@ -99,6 +99,19 @@ class FieldForm(FlaskForm):
     )
     required = BooleanField(_l("An answer is required"))
     public = BooleanField(_l("In the residents' summary (choices and numbers)"))
+    show_if = SelectField(
+        _l("Ask only when"),
+        description=_l(
+            "An earlier question with choices; without JavaScript, the question "
+            "shows with a note saying when to answer it."
+        ),
+        validate_choice=False,
+    )
+    show_if_value = StringField(
+        _l("…has this answer"),
+        description=_l("One of that question's choices, exactly as written."),
+        validators=[OptionalText(), MaxChars(100), NoControlCharacters()],
+    )
     prefill = SelectField(
         _l("Fill in from the profile"),
         description=_l("The person chooses to fill it in from their profile; they can change it."),
@@ -123,6 +136,19 @@ class FieldForm(FlaskForm):
         description=_l("Characters for a text, the largest value for a number."),
         validators=[Optional(), NumberRange(-1_000_000_000, 1_000_000_000)],
     )
+
+    def __init__(self, *args, earlier=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.earlier = {str(f.id): f for f in earlier if f.kind in CHOICE_KINDS}
+        self.show_if.choices = [SelectChoice("", _l("Always"))] + [
+            SelectChoice(key, f.label) for key, f in self.earlier.items()
+        ]
+        self.show_if.validators = [Optional(), one_of(list(self.earlier))]
+
+    def validate_show_if_value(self, field) -> None:
+        question = self.earlier.get(self.show_if.data or "")
+        if question is not None and field.data not in question.choices:
+            raise ValidationError(_l("Write one of the choices of that question."))
 
     def choice_list(self) -> list[str]:
         lines = [" ".join(line.split()) for line in (self.choices.data or "").splitlines()]

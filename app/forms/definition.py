@@ -190,6 +190,23 @@ def answer_form(online_form: OnlineForm, formdata=None, data: dict | None = None
     class AnswerForm(FlaskForm):
         key = HiddenField()  # the idempotency key, from the first page to the last
 
+        def validate(self, extra_validators=None) -> bool:
+            super().validate(extra_validators)
+            # a conditional question whose condition is not met is not asked: no error, and
+            # its answer is neither kept nor stored
+            given = {f.key: self._fields[f.key].data for f in online_form.fields}
+            for question in online_form.fields:
+                if not question.shown_for(given):
+                    self._fields[question.key].errors = []
+                    self._fields[question.key].data = None
+                    given[question.key] = None
+            self._errors = None
+            return not any(f.errors for f in self._fields.values())
+
+        def asked(self, question: FormField) -> bool:
+            given = {f.key: self._fields[f.key].data for f in online_form.fields}
+            return question.shown_for(given)
+
     for field in online_form.fields:
         setattr(AnswerForm, field.key, wtforms_field(field))
     form = AnswerForm(formdata=formdata) if formdata is not None else AnswerForm()

@@ -97,12 +97,26 @@ class FormField(db.Model):
     choices: Mapped[list[str]] = mapped_column(JSON, default=list)
     minimum: Mapped[int | None] = mapped_column(Integer)  # characters, or the number's value
     maximum: Mapped[int | None] = mapped_column(Integer)
+    #: asked only when an earlier question with choices has this answer (conditional display)
+    show_if_id: Mapped[int | None] = mapped_column(
+        ForeignKey("form_fields.id", ondelete="SET NULL")
+    )
+    show_if_value: Mapped[str | None] = mapped_column(String(100))
     #: what of the person's profile fills it in when they choose (see PREFILL_SOURCES)
     prefill: Mapped[str | None] = mapped_column(String(20))
     #: its summary is in the residents' summary (choices and numbers only)
     public: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
     form: Mapped[OnlineForm] = relationship(back_populates="fields")
+    show_if: Mapped[FormField | None] = relationship(remote_side="FormField.id")
+
+    def shown_for(self, values: dict) -> bool:
+        """Whether the question is asked, given the answers so far (field key → value)."""
+        if self.show_if_id is None or self.show_if is None:
+            return True
+        given = values.get(self.show_if.key)
+        chosen = given if isinstance(given, list) else [given]
+        return self.show_if_value in chosen
 
     @property
     def key(self) -> str:

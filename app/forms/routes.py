@@ -99,7 +99,9 @@ def fill(form_id: int):
     if step == "edit":
         return _fill_page(online_form, form, None)
     if step != "send":
-        rows = [(f, shown(f, form._fields[f.key].data)) for f in online_form.fields]
+        rows = [
+            (f, shown(f, form._fields[f.key].data)) for f in online_form.fields if form.asked(f)
+        ]
         return render_template("forms/confirm.html", online_form=online_form, form=form, rows=rows)
     try:
         submission, _created = operations.submit(
@@ -229,6 +231,8 @@ def _field_values(form: FieldForm) -> dict:
         "required": form.required.data,
         "public": form.public.data,
         "prefill": form.prefill.data or None,
+        "show_if_id": int(form.show_if.data) if form.show_if.data else None,
+        "show_if_value": (form.show_if_value.data or "").strip() if form.show_if.data else None,
         "choices": form.choice_list() if kind in CHOICE_KINDS else [],
         "minimum": form.minimum.data,
         "maximum": form.maximum.data,
@@ -245,10 +249,12 @@ def question(form_id: int, field_id: int | None = None):
         existing = db.session.get(FormField, field_id)
         if existing is None or existing.form_id != online_form.id:
             abort(404)
-    form = FieldForm(obj=existing)
+    earlier = [f for f in online_form.fields if existing is None or f.position < existing.position]
+    form = FieldForm(obj=existing, earlier=earlier)
     if request.method == "GET" and existing is not None:
         form.kind.data = existing.kind.value
         form.prefill.data = existing.prefill or ""
+        form.show_if.data = str(existing.show_if_id or "")
         form.choices.data = "\n".join(existing.choices)
     if form.validate_on_submit():
         try:

@@ -48,9 +48,12 @@ def upgrade():
     sa.Column('choices', sa.JSON(), nullable=False),
     sa.Column('minimum', sa.Integer(), nullable=True),
     sa.Column('maximum', sa.Integer(), nullable=True),
+    sa.Column('show_if_id', sa.Integer(), nullable=True),
+    sa.Column('show_if_value', sa.String(length=100), nullable=True),
     sa.Column('prefill', sa.String(length=20), nullable=True),
     sa.Column('public', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.ForeignKeyConstraint(['form_id'], ['online_forms.id'], name=op.f('fk_form_fields_form_id_online_forms'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['show_if_id'], ['form_fields.id'], name=op.f('fk_form_fields_show_if_id_form_fields'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_form_fields'))
     )
     with op.batch_alter_table('form_fields', schema=None) as batch_op:
