@@ -19,6 +19,8 @@ from app.consultations import results
 from app.consultations.importing import import_opinions
 from app.consultations.models import Channel, Consultation, Disposition, State
 from app.extensions import db
+from app.forms import operations as forms_ops
+from app.forms.models import FieldKind, FormState, OnlineForm
 from app.moderation import operations as moderation_ops
 from app.themes import operations as themes_ops
 from app.timeutil import utcnow
@@ -67,12 +69,88 @@ def seed_demo(if_empty: bool) -> None:
                 record_name(operations.create_user(name, email, DEMO_PASSWORD, Role.RESIDENT))
         if db.session.scalar(select(func.count()).select_from(Consultation)) == 0:
             seed_consultations()
+        if db.session.scalar(select(func.count()).select_from(OnlineForm)) == 0:
+            seed_survey()
         db.session.commit()
     click.echo(f"\nKoe: {current_app.config['BASE_URL']}")
     click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
     for email, name, role in DEMO_USERS:
         click.echo(f"  {role.value:<10} {email:<28} {name}")
     click.echo("")
+
+
+# the demo survey: (kind, label, choices, required, public, prefill)
+DEMO_AGES = ["10代", "20代", "30代", "40代", "50代", "60代", "70代以上"]
+DEMO_PARKS = ["中央公園", "川沿い公園", "北部こども公園", "その他"]
+DEMO_VISITS = ["ほぼ毎日", "週に数回", "月に数回", "ほとんど行かない"]
+DEMO_SURVEY = (
+    (FieldKind.SINGLE, "年代", DEMO_AGES, True, True, None),
+    (FieldKind.MULTIPLE, "よく利用する公園", DEMO_PARKS, False, True, None),
+    (FieldKind.SHORT_TEXT, "「その他」の公園の名前", [], True, False, None),
+    (FieldKind.DROPDOWN, "公園に行く回数", DEMO_VISITS, True, True, None),
+    (FieldKind.NUMBER, "1回に過ごす時間（分）", [], False, True, None),
+    (FieldKind.LONG_TEXT, "公園について、ご意見をお聞かせください", [], False, False, None),
+    (FieldKind.EMAIL, "連絡先（結果のお知らせを希望する方）", [], False, False, "email"),
+    (FieldKind.CONSENT, "回答を集計し、個人が特定されない形で公表することに同意します", [], True,
+     False, None),
+)  # fmt: skip
+DEMO_SURVEY_VOICES = (
+    "夜は暗くて通りにくいので、照明を増やしてほしいです。",
+    "ベンチが少なく、休む場所がありません。",
+    "トイレをきれいにしてほしい。",
+    "遊具が古くなっているので更新を希望します。",
+    "犬の散歩のマナーが気になります。",
+    "木陰が多くて夏でも過ごしやすいです。",
+    "ボール遊びができる場所がほしいです。",
+    "",
+)
+
+
+def seed_survey() -> None:
+    """An open survey with 60 answers, its summary published to residents."""
+    import random
+
+    staff = operations.find_by_email("staff@demo.koe.example")
+    now = utcnow()
+    survey = OnlineForm(
+        title="公園の利用に関するアンケート",
+        description="区内の公園の使い方について教えてください。回答は公園整備計画の参考にします。"
+        "所要時間は3分ほどです。",
+        department="都市整備部 公園課",
+        thank_you="ご協力ありがとうございました。結果は公園課のページでお知らせします。",
+        state=FormState.DRAFT,
+        opens_at=now - timedelta(days=7),
+        closes_at=now + timedelta(days=23),
+        login_required=False,
+        one_per_person=False,
+        summary_public=True,
+        created_by_id=staff.id,
+    )
+    db.session.add(survey)
+    db.session.flush()
+    fields = [
+        forms_ops.add_field(
+            survey, staff, kind=kind, label=label, choices=choices, required=required,
+            public=public, prefill=prefill,
+        )
+        for kind, label, choices, required, public, prefill in DEMO_SURVEY
+    ]  # fmt: skip
+    fields[2].show_if_id, fields[2].show_if_value = fields[1].id, "その他"
+    forms_ops.move(survey, FormState.OPEN, staff)
+    rng = random.Random(20261202)  # noqa: S311  (demo answers, the same on every run)
+    ages, parks, visits = fields[0].choices, fields[1].choices[:3], fields[3].choices
+    for n in range(60):
+        answers = {
+            fields[0].key: rng.choices(ages, weights=(1, 3, 6, 6, 4, 3, 2))[0],
+            fields[1].key: rng.sample(parks, rng.randint(1, 2)),
+            fields[3].key: rng.choices(visits, weights=(2, 5, 4, 1))[0],
+            fields[4].key: rng.choice((15, 30, 30, 45, 60, 90, 120)),
+            fields[7].key: True,
+        }
+        voice = DEMO_SURVEY_VOICES[n % len(DEMO_SURVEY_VOICES)]
+        if voice:
+            answers[fields[5].key] = voice
+        forms_ops.submit(survey, None, answers, None)
 
 
 DEMO_PARKS_DRAFT = """# 第1章 計画の目的

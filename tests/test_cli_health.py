@@ -13,6 +13,8 @@ from app.auth.operations import authenticate
 from app.consultations import results
 from app.consultations.models import Consultation, State
 from app.consultations.operations import published_opinions
+from app.forms import operations as forms_ops
+from app.forms.models import OnlineForm
 from app.jobs import Job
 from app.moderation.models import ItemStatus, ModerationItem
 from app.timeutil import utcnow
@@ -50,6 +52,12 @@ def test_seed_demo_is_idempotent_and_prints_accounts(app, db):
         )
         == 2
     )
+    # a survey, open, with 60 answers and its summary published; a conditional question
+    survey = db.session.scalar(select(OnlineForm))
+    assert survey.accepts_answers() and survey.summary_public
+    assert forms_ops.count(survey) == 60 and survey.fields[2].show_if_id == survey.fields[1].id
+    total, shown = forms_ops.public_summaries(survey)
+    assert total == 60 and [i.field.label for i in shown][:2] == ["年代", "よく利用する公園"]
     # the published one has opinions from every channel, each answered, and a changed text
     published = consultations[1]
     assert {o.channel.value for o, _ in published_opinions(published)} == {
