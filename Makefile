@@ -27,6 +27,7 @@ bench: install translations  ## Print the benchmark figures with their setup.
 	$(PY) bench/moderation_bench.py
 	$(PY) bench/consultation_load.py
 	$(PY) bench/analytics_bench.py
+	$(PY) bench/forms_bench.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -23,6 +23,7 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
             ["--only", "sqlite"],
             "every acknowledged opinion stored exactly once (SQLite): PASS",
         ),
+        ("forms_bench.py", ["--only", "sqlite"], "repeats gave the same receipt: PASS"),
     ],
 )
 def test_bench_runs(script, args, expected, tmp_path):

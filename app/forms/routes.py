@@ -91,7 +91,9 @@ def fill(form_id: int):
         return _fill_page(online_form, form, refusal, prefilled=prefill)
     form = answer_form(online_form, request.form)
     step = request.form.get("step", "confirm")
-    if refusal is not None and not operations.find_by_key(online_form, user, form.key.data):
+    if refusal is not None and not operations.find_by_key(
+        online_form, user, (form.key.data or "")[:64]
+    ):
         flash(_refusal(refusal), "error")
         return _fill_page(online_form, form, refusal, 409)
     if not form.validate_on_submit():
@@ -105,7 +107,7 @@ def fill(form_id: int):
         return render_template("forms/confirm.html", online_form=online_form, form=form, rows=rows)
     try:
         submission, _created = operations.submit(
-            online_form, user, stored_answers(online_form, form), form.key.data
+            online_form, user, stored_answers(online_form, form), (form.key.data or "")[:64]
         )
     except operations.NotAllowed as exc:
         db.session.rollback()
