@@ -12,7 +12,7 @@ from app.consultations.models import (
     Reaction,
     Section,
 )
-from app.forms.models import FormField, OnlineForm, Submission
+from app.forms.models import Draft, FormField, OnlineForm, Submission
 from app.jobs import Job
 from app.mail import OutboxMessage
 from app.moderation.models import BlockedWord, ModerationItem, Report, Sanction
@@ -25,6 +25,7 @@ __all__ = [
     "AuditEntry",
     "BlockedWord",
     "Consultation",
+    "Draft",
     "Follow",
     "FormField",
     "Job",

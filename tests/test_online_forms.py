@@ -385,3 +385,25 @@ def test_a_conditional_question_is_asked_only_when_its_condition_holds(
     post_form(client, path, {**data, "step": "send"}, page=path)
     stored = db.session.scalar(select(Submission).order_by(Submission.id.desc()))
     assert stored.answers == {parks.key: ["その他"], other.key: "東公園"}
+
+
+def test_a_resident_saves_a_draft_and_finishes_it_later(client, db, logged_in):
+    logged_in(Role.STAFF)
+    online_form = build(client)
+    post_form(client, "/auth/logout", {})
+    resident = logged_in()
+    path = f"/forms/{online_form.id}"
+    k = keys(online_form)
+    partial = {k["お名前"]: "下書き 花子", k["郵便番号"]: "12", k["よく使う公園"]: ["川沿い公園"]}
+    saved = post_form(client, path, {**partial, "key": "d", "step": "draft"}, page=path)
+    assert saved.status_code == 302  # kept as typed, even what is not valid yet
+    assert db.session.scalar(select(func.count()).select_from(Submission)) == 0
+    html = client.get(path).get_data(as_text=True)
+    assert "保存した回答を入力しています" in html and 'value="下書き 花子"' in html
+    assert 'value="川沿い公園" checked' in html or "checked id" in html
+    sent = post_form(client, path, {**answers(online_form), "key": "e", "step": "send"}, page=path)
+    assert sent.status_code == 302
+    from app.forms.models import Draft
+
+    assert db.session.scalar(select(func.count()).select_from(Draft)) == 0  # done with it
+    assert resident.id == db.session.scalar(select(Submission.user_id))

@@ -150,3 +150,16 @@ class Submission(db.Model):
 
     form: Mapped[OnlineForm] = relationship()
     user: Mapped[User | None] = relationship()
+
+
+class Draft(db.Model):
+    """Answers a person saved to finish later (as typed, not yet checked): one per form."""
+
+    __tablename__ = "form_drafts"
+    __table_args__ = (UniqueConstraint("form_id", "user_id", name="uq_form_drafts_person"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("online_forms.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    values: Mapped[dict] = mapped_column(JSON, default=dict)  # field name → list of strings
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -22,13 +22,14 @@ from app.extensions import db
 from app.forms.definition import shown_value
 from app.forms.models import (
     CHOICE_KINDS,
+    Draft,
     FieldKind,
     FormField,
     FormState,
     OnlineForm,
     Submission,
 )
-from app.timeutil import to_tokyo
+from app.timeutil import to_tokyo, utcnow
 
 MOVES = {
     FormState.DRAFT: {FormState.OPEN},
@@ -119,6 +120,31 @@ def profile_values(online_form: OnlineForm, user: User | None) -> dict[str, str]
     return values
 
 
+DRAFT_VALUE_MAX = 20_000  # characters of one saved value (the form's own limits apply on sending)
+
+
+def draft_of(online_form: OnlineForm, user: User | None) -> Draft | None:
+    if user is None:
+        return None
+    return db.session.scalar(
+        select(Draft).where(Draft.form_id == online_form.id, Draft.user_id == user.id)
+    )
+
+
+def save_draft(online_form: OnlineForm, user: User, formdata) -> Draft:
+    """Keep what the person typed so far, unchecked, to finish later (one draft per form)."""
+    names = {f.key for f in online_form.fields}
+    values = {
+        name: [v[:DRAFT_VALUE_MAX] for v in formdata.getlist(name)][:60]
+        for name in names
+        if formdata.getlist(name)
+    }
+    draft = draft_of(online_form, user) or Draft(form_id=online_form.id, user_id=user.id)
+    draft.values, draft.updated_at = values, utcnow()
+    db.session.add(draft)
+    return draft
+
+
 def find_by_key(online_form: OnlineForm, user: User | None, key: str | None) -> Submission | None:
     if user is None or not key:
         return None
@@ -182,6 +208,9 @@ def submit(
         with db.session.begin_nested():
             db.session.add(submission)
             db.session.flush()
+            draft = draft_of(online_form, user)
+            if draft is not None:  # sent: the draft has done its work
+                db.session.delete(draft)
     except IntegrityError:  # a concurrent twin: the same key, or a second answer
         existing = find_by_key(online_form, user, key)
         if existing is not None:

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from app import audit, jobs
 from app.auth.models import Role
@@ -84,13 +85,21 @@ def fill(form_id: int):
         refusal = exc.reason
     if request.method == "GET":
         prefill = request.args.get("prefill") == "1" and user is not None
-        form = answer_form(
-            online_form, data=operations.profile_values(online_form, user) if prefill else None
-        )
+        draft = None if prefill else operations.draft_of(online_form, user)
+        if draft is not None:  # what the person saved last time, as they typed it
+            form = answer_form(online_form, MultiDict(_pairs(draft.values)))
+        else:
+            data = operations.profile_values(online_form, user) if prefill else None
+            form = answer_form(online_form, data=data)
         form.key.data = secrets.token_urlsafe(16)
-        return _fill_page(online_form, form, refusal, prefilled=prefill)
+        return _fill_page(online_form, form, refusal, prefilled=prefill, draft=draft)
     form = answer_form(online_form, request.form)
     step = request.form.get("step", "confirm")
+    if step == "draft" and refusal is None and user is not None:
+        operations.save_draft(online_form, user, request.form)
+        db.session.commit()
+        flash(_("Your answers are saved. Come back to this form to finish them."), "success")
+        return redirect(url_for("forms.fill", form_id=online_form.id))
     if refusal is not None and not operations.find_by_key(
         online_form, user, (form.key.data or "")[:64]
     ):
@@ -119,8 +128,17 @@ def fill(form_id: int):
     return redirect(url_for("forms.receipt", code=submission.receipt_code))
 
 
+def _pairs(values: dict) -> list[tuple[str, str]]:
+    return [(name, v) for name, listed in values.items() for v in listed]
+
+
 def _fill_page(
-    online_form: OnlineForm, form, refusal: str | None, status: int = 200, prefilled=False
+    online_form: OnlineForm,
+    form,
+    refusal: str | None,
+    status: int = 200,
+    prefilled=False,
+    draft=None,
 ):
     return (
         render_template(
@@ -128,6 +146,7 @@ def _fill_page(
             online_form=online_form,
             form=form,
             prefilled=prefilled,
+            draft=draft,
             can_prefill=current_user.is_authenticated
             and any(f.prefill for f in online_form.fields),
             refusal=_refusal(refusal) if refusal else None,
