@@ -86,6 +86,8 @@ class Config:
         self.MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
         # consultation attachments (PDF): their own limit, and where they are kept
         self.ATTACHMENT_MAX_MB = _env_int("ATTACHMENT_MAX_MB", 20)
+        # the largest file a form's question may take (each question may set less)
+        self.FORM_UPLOAD_MAX_MB = _env_int("FORM_UPLOAD_MAX_MB", 10)
         self.UPLOAD_PATH = _env("UPLOAD_PATH", str(instance / "uploads"))
 
         self.WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session

@@ -51,7 +51,10 @@ def set_security_headers(response: Response) -> Response:
 
 
 #: endpoints that take files, and the setting (in MB) that limits their request body
-UPLOAD_LIMITS = {"consultations.manage_attachments": "ATTACHMENT_MAX_MB"}
+UPLOAD_LIMITS = {
+    "consultations.manage_attachments": "ATTACHMENT_MAX_MB",
+    "forms.fill": "FORM_UPLOAD_MAX_MB",
+}
 
 
 def body_limit() -> None:

@@ -407,3 +407,67 @@ def test_a_resident_saves_a_draft_and_finishes_it_later(client, db, logged_in):
 
     assert db.session.scalar(select(func.count()).select_from(Draft)) == 0  # done with it
     assert resident.id == db.session.scalar(select(Submission.user_id))
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
+GIF = b"GIF89a" + b"\x00" * 200
+
+
+def test_a_file_is_checked_kept_through_the_confirmation_and_downloaded_by_staff(
+    client, db, logged_in, make_user
+):
+    staff = logged_in(Role.STAFF)
+    online_form = OnlineForm(title="申請", state=FormState.DRAFT)
+    db.session.add(online_form)
+    db.session.flush()
+    name = operations.add_field(
+        online_form, staff, kind=FieldKind.SHORT_TEXT, label="お名前", required=True
+    )
+    proof = operations.add_field(
+        online_form, staff, kind=FieldKind.FILE, label="証明書", required=True, maximum=1
+    )
+    operations.move(online_form, FormState.OPEN, staff)
+    db.session.commit()
+    post_form(client, "/auth/logout", {})
+    resident = logged_in()
+    path = f"/forms/{online_form.id}"
+
+    def send(step, **data):
+        return post_form(client, path, {"key": "u", "step": step, **data}, page=path)
+
+    # a file of the wrong type, or too large: said plainly, the rest kept
+    wrong = send("confirm", **{name.key: "区民 花子", proof.key: (io.BytesIO(GIF), "a.gif")})
+    assert wrong.status_code == 422 and "PDF、JPEG、PNG" in wrong.get_data(as_text=True)
+    assert 'value="区民 花子"' in wrong.get_data(as_text=True)
+    big = send("confirm", **{name.key: "区民", proof.key: (io.BytesIO(PNG * 6000), "b.png")})
+    assert big.status_code == 422 and "1 MB" in big.get_data(as_text=True)
+    # a good file with another answer missing: kept, not asked again
+    first = send("confirm", **{name.key: "", proof.key: (io.BytesIO(PNG), "../証明書.png")})
+    html = first.get_data(as_text=True)
+    assert first.status_code == 422 and "受け取りました：証明書.png" in html
+    token = re.search(rf'name="{proof.key}__file" value="([^"]+)"', html).group(1)
+    confirm = send("confirm", **{name.key: "区民 花子", f"{proof.key}__file": token})
+    assert confirm.status_code == 200 and "証明書.png" in confirm.get_data(as_text=True)
+    sent = send("send", **{name.key: "区民 花子", f"{proof.key}__file": token})
+    assert sent.status_code == 302
+    stored = db.session.scalar(select(Submission))
+    record = stored.answers[proof.key]
+    assert record["name"] == "証明書.png" and record["type"] == "image/png"
+    assert record["size"] == len(PNG) and record["by"] == resident.id
+    # a note signed for somebody else, or changed, is no file
+    post_form(client, "/auth/logout", {})
+    logged_in()
+    forged = send("confirm", **{name.key: "別人", f"{proof.key}__file": token})
+    assert forged.status_code == 422 and "ファイルを選んでください" in forged.get_data(as_text=True)
+    download = f"/forms/{online_form.id}/answers/{stored.id}/files/{proof.key}"
+    assert client.get(download).status_code == 403
+    post_form(client, "/auth/logout", {})
+    logged_in(Role.STAFF)
+    answers_page = client.get(f"/forms/{online_form.id}/answers").get_data(as_text=True)
+    assert download in answers_page
+    response = client.get(download)
+    assert response.status_code == 200 and response.data == PNG
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    assert response.mimetype == "image/png"
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "form.file"))
+    assert client.get(f"{download}x").status_code == 404

@@ -24,6 +24,7 @@ KINDS = {
     FieldKind.PHONE: _l("Phone number"),
     FieldKind.POSTAL_CODE: _l("Postal code"),
     FieldKind.CONSENT: _l("Consent (a box to tick)"),
+    FieldKind.FILE: _l("File (PDF, JPEG or PNG; the maximum is in MB)"),
 }
 PREFILL_LABELS = {
     "full_name": _l("Full name"),
@@ -167,6 +168,8 @@ class FieldForm(FlaskForm):
         low, high = self.minimum.data, field.data
         if low is not None and high is not None and high < low:
             raise ValidationError(_l("The maximum must not be below the minimum."))
+        if self.kind.data == FieldKind.FILE and high is not None and not 1 <= high <= 20:
+            raise ValidationError(_l("A file may be 1 to 20 MB."))
         texts = (FieldKind.SHORT_TEXT, FieldKind.LONG_TEXT)
         if self.kind.data in texts and high is not None and not 1 <= high <= 4000:
             raise ValidationError(_l("A text may have 1 to 4,000 characters."))

@@ -8,9 +8,12 @@ import re
 from datetime import date
 
 import phonenumbers
+from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
@@ -35,6 +38,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.forms import uploads
 from app.forms.models import FieldKind, FormField, OnlineForm
 from app.validators import MaxChars, NoControlCharacters, NotBlank, OptionalText, nfkc_strip
 
@@ -181,6 +185,13 @@ def wtforms_field(field: FormField):
     if kind == FieldKind.CONSENT:
         validators = [DataRequired(_l("Tick the box to agree."))] if field.required else []
         return BooleanField(label, validators=validators, description=help_)
+    if kind == FieldKind.FILE:
+        return FileField(
+            label,
+            description=help_
+            or _l("PDF, JPEG or PNG, up to %(mb)d MB.", mb=uploads.limit_mb(field.maximum)),
+            render_kw={"accept": ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"},
+        )
     raise ValueError(f"unknown field kind {kind}")
 
 
@@ -192,6 +203,9 @@ def answer_form(online_form: OnlineForm, formdata=None, data: dict | None = None
 
         def validate(self, extra_validators=None) -> bool:
             super().validate(extra_validators)
+            for question in online_form.fields:
+                if question.kind == FieldKind.FILE:
+                    self._take_file(question)
             # a conditional question whose condition is not met is not asked: no error, and
             # its answer is neither kept nor stored
             given = {f.key: self._fields[f.key].data for f in online_form.fields}
@@ -203,6 +217,25 @@ def answer_form(online_form: OnlineForm, formdata=None, data: dict | None = None
             self._errors = None
             return not any(f.errors for f in self._fields.values())
 
+        def _take_file(self, question: FormField) -> None:
+            """A new file (checked and kept), or the one the page carried, or none."""
+            field = self._fields[question.key]
+            field.errors = list(field.process_errors)
+            user_id = current_user.id if current_user.is_authenticated else None
+            upload = request.files.get(question.key)
+            record = None
+            if upload is not None and upload.filename:
+                try:
+                    record = uploads.save(upload, question.maximum, user_id)
+                except uploads.BadFile as exc:
+                    field.errors.append(_file_problem(exc, question.maximum))
+            elif token := request.form.get(f"{question.key}__file"):
+                record = uploads.unsign(token, user_id)
+            field.data = record
+            self.files[question.key] = record
+            if record is None and question.required and not field.errors:
+                field.errors.append(_("Choose a file to send."))
+
         def asked(self, question: FormField) -> bool:
             given = {f.key: self._fields[f.key].data for f in online_form.fields}
             return question.shown_for(given)
@@ -210,6 +243,7 @@ def answer_form(online_form: OnlineForm, formdata=None, data: dict | None = None
     for field in online_form.fields:
         setattr(AnswerForm, field.key, wtforms_field(field))
     form = AnswerForm(formdata=formdata) if formdata is not None else AnswerForm()
+    form.files = {}  # question key → the record of its file, once the form is checked
     for name, value in (data or {}).items():
         if name in form._fields and value is not None:
             form._fields[name].data = date.fromisoformat(value) if _is_date(form, name) else value
@@ -238,11 +272,25 @@ def shown(field: FormField, value) -> str:
     return shown_value(field.kind, value)
 
 
+def _file_problem(exc, maximum: int | None) -> str:
+    if exc.reason == "large":
+        return _(
+            "The file is %(size)s MB; this question takes up to %(limit)d MB.",
+            size=f"{exc.size / 1024 / 1024:.1f}",
+            limit=uploads.limit_mb(maximum),
+        )
+    if exc.reason == "empty":
+        return _("The file is empty.")
+    return _("Send a PDF, JPEG or PNG file.")
+
+
 def shown_value(kind: FieldKind, value, agreed: str | None = None) -> str:
     """``shown`` by the kind of question; ``agreed``, the word for a consent, when there is no
     request to translate it in (a streamed export)."""
     if value is None or value == "":
         return ""
+    if isinstance(value, dict):  # a file
+        return f"{value.get('name', '')} ({max(1, round(value.get('size', 0) / 1024))} KB)"
     if kind == FieldKind.CONSENT:
         return (agreed or _("Agreed")) if value else ""
     if isinstance(value, list):

@@ -33,6 +33,7 @@ class FieldKind(enum.StrEnum):
     PHONE = "phone"
     POSTAL_CODE = "postal_code"
     CONSENT = "consent"
+    FILE = "file"  # PDF, JPEG or PNG; ``maximum`` is the cap in MB
 
 
 #: profile data a question may be filled in from (key → the kinds of question it suits)

@@ -12,6 +12,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_babel import get_locale
@@ -26,7 +27,7 @@ from app.auth.models import Role
 from app.auth.permissions import role_required
 from app.consultations.operations import normalise_receipt
 from app.extensions import db
-from app.forms import bp, operations
+from app.forms import bp, operations, uploads
 from app.forms.builder import KINDS, FieldForm, SettingsForm
 from app.forms.definition import answer_form, shown, stored_answers
 from app.forms.models import CHOICE_KINDS, FieldKind, FormField, FormState, OnlineForm, Submission
@@ -332,8 +333,22 @@ def answers(form_id: int):
         per_page=ANSWERS_PER_PAGE,
         error_out=False,
     )
-    rows = [(s, [shown(f, s.answers.get(f.key)) for f in online_form.fields]) for s in page.items]
+    rows = [(s, [_cell(online_form, s, f) for f in online_form.fields]) for s in page.items]
     return render_template("forms/answers.html", online_form=online_form, page=page, rows=rows)
+
+
+def _cell(online_form: OnlineForm, submission: Submission, question) -> tuple[str, str | None]:
+    """An answer as shown in the table, and the link to its file, if it is one."""
+    value = submission.answers.get(question.key)
+    link = None
+    if isinstance(value, dict):
+        link = url_for(
+            "forms.download",
+            form_id=online_form.id,
+            submission_id=submission.id,
+            key=question.key,
+        )
+    return shown(question, value), link
 
 
 @bp.get("/<int:form_id>/answers.csv")
@@ -371,3 +386,27 @@ def public_summary(form_id: int):
         items=items,
         smallest=operations.SMALLEST_SHOWN,
     )
+
+
+@bp.get("/<int:form_id>/answers/<int:submission_id>/files/<key>")
+@role_required(Role.STAFF)
+def download(form_id: int, submission_id: int, key: str):
+    """A file sent with an answer, for staff, always as a download; in the audit log."""
+    online_form = _form_or_404(form_id, staff_only=True)
+    submission = db.session.get(Submission, submission_id)
+    if submission is None or submission.form_id != online_form.id:
+        abort(404)
+    record = submission.answers.get(key)
+    path = uploads.path_of(record) if isinstance(record, dict) else None
+    if path is None:
+        abort(404)
+    audit.record("form.file", online_form, details={"submission": submission.id, "question": key})
+    db.session.commit()
+    return send_file(
+        path, mimetype=record["type"], as_attachment=True, download_name=record["name"]
+    )
+
+
+@bp.app_template_global("sign_upload")
+def sign_upload(record: dict) -> str:
+    return uploads.sign(record)

@@ -41,7 +41,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('form_id', sa.Integer(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.Enum('short_text', 'long_text', 'number', 'date', 'single', 'multiple', 'dropdown', 'email', 'phone', 'postal_code', 'consent', name='form_field_kind'), nullable=False),
+    sa.Column('kind', sa.Enum('short_text', 'long_text', 'number', 'date', 'single', 'multiple', 'dropdown', 'email', 'phone', 'postal_code', 'consent', 'file', name='form_field_kind'), nullable=False),
     sa.Column('label', sa.String(length=300), nullable=False),
     sa.Column('help', sa.Text(), nullable=False),
     sa.Column('required', sa.Boolean(), server_default=sa.false(), nullable=False),

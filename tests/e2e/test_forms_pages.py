@@ -12,6 +12,8 @@ from app.forms import operations
 from app.forms.models import FieldKind, FormState, OnlineForm
 from tests.conftest import PASSWORD
 
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+
 
 def sign_in(page, check_a11y, email: str) -> None:
     page.goto("/auth/login")
@@ -37,6 +39,7 @@ def test_the_pages_of_a_form_have_no_axe_violation(live_app, open_page, check_a1
             (FieldKind.MULTIPLE, "よく使う公園", ["中央公園", "川沿い公園"]),
             (FieldKind.DROPDOWN, "地区", ["北部", "南部"]),
             (FieldKind.DATE, "利用日", []),
+            (FieldKind.FILE, "証明書", []),
             (FieldKind.CONSENT, "同意します", []),
         ]:
             operations.add_field(
@@ -53,16 +56,20 @@ def test_the_pages_of_a_form_have_no_axe_violation(live_app, open_page, check_a1
     sign_in(resident, check_a11y, "resident@example.jp")
     resident.goto(f"/forms/{form_id}")
     check_a11y(resident)
-    resident.locator("main form button[type=submit]").click()  # nothing filled in
+    resident.locator("button[value=confirm]").click()  # nothing filled in
     resident.get_by_role("alert").wait_for()
     check_a11y(resident)
     resident.locator("input[type=text]").first.fill("区民 花子")
     resident.locator("input[type=radio]").nth(1).check()
     resident.locator("input[type=checkbox]").first.check()
     resident.locator("input[type=checkbox]").last.check()  # the consent
-    resident.locator("main form button[type=submit]").click()
+    resident.locator("input[type=file]").set_input_files(
+        files=[{"name": "証明書.png", "mimeType": "image/png", "buffer": PNG}]
+    )
+    resident.locator("button[value=confirm]").click()
     check_a11y(resident)  # the confirmation page
     assert "区民 花子" in resident.locator("main").inner_text()
+    assert "証明書.png" in resident.locator("main").inner_text()
     resident.locator("button[value=send]").click()
     check_a11y(resident)  # the receipt
     assert resident.locator(".receipt-code").count() == 1
