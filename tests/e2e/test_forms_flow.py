@@ -96,7 +96,10 @@ def test_build_fill_receive_and_summarise_a_form(live_app, open_page, check_a11y
     check_a11y(person)
     name = person.locator("input[type=text]").first
     assert name.input_value() == "声 花子"
+    later = person.locator("input[type=text]").nth(1)
+    assert not later.is_visible()  # asked only for "その他" (JavaScript shows it when chosen)
     person.get_by_label("その他").check()
+    assert later.is_visible()
     person.locator("input[type=text]").nth(1).fill("土曜の10時ごろ")
     person.locator("input[type=file]").set_input_files(
         files=[{"name": "techo.png", "mimeType": "image/png", "buffer": PNG}]
@@ -126,3 +129,13 @@ def test_build_fill_receive_and_summarise_a_form(live_app, open_page, check_a11y
     check_a11y(person)
     assert person.locator("main table").count() == 0
     assert t["hidden"] in person.locator("main").inner_text()
+
+    # without JavaScript, on a phone: the conditional question shows, with its note
+    plain = open_page(
+        locale=locale, java_script_enabled=False, viewport={"width": 375, "height": 740}
+    )
+    sign_in(plain, check_a11y, "staff@example.jp")
+    plain.goto(f"/forms/{form_id}")
+    check_a11y(plain)
+    assert plain.locator("input[type=text]").nth(1).is_visible()
+    assert plain.locator("[data-when-note]").is_visible()

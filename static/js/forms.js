@@ -1,0 +1,35 @@
+/* Online forms: a question asked only for a given answer shows when that answer is chosen.
+   Without JavaScript every question shows, with a note saying when to answer it; the server
+   ignores a question whose condition does not hold either way. */
+(function () {
+  "use strict";
+  var form = document.querySelector("form[data-answer-form]");
+  if (!form) {
+    return;
+  }
+  var questions = form.querySelectorAll("[data-show-if]");
+
+  function chosen(name) {
+    var values = [];
+    form.querySelectorAll("[name='" + name + "']").forEach(function (input) {
+      var box = input.type === "radio" || input.type === "checkbox";
+      if (!box || input.checked) {
+        values.push(input.value);
+      }
+    });
+    return values;
+  }
+
+  function update() {
+    questions.forEach(function (question) {
+      var shown = chosen(question.dataset.showIf).indexOf(question.dataset.showValue) !== -1;
+      question.hidden = !shown;
+      question.querySelectorAll("[data-when-note]").forEach(function (note) {
+        note.hidden = true; // the question appears when it applies: no note needed
+      });
+    });
+  }
+
+  form.addEventListener("change", update);
+  update();
+})();
