@@ -12,7 +12,7 @@ from app.consultations.models import (
     Reaction,
     Section,
 )
-from app.forms.models import Draft, FormField, OnlineForm, Submission
+from app.forms.models import Draft, FormField, OnlineForm, Submission, TextGrouping
 from app.jobs import Job
 from app.mail import OutboxMessage
 from app.moderation.models import BlockedWord, ModerationItem, Report, Sanction
@@ -41,6 +41,7 @@ __all__ = [
     "Sanction",
     "Section",
     "Submission",
+    "TextGrouping",
     "Theme",
     "ThemeMember",
     "ThemeRun",

@@ -471,3 +471,38 @@ def test_a_file_is_checked_kept_through_the_confirmation_and_downloaded_by_staff
     assert response.mimetype == "image/png"
     assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "form.file"))
     assert client.get(f"{download}x").status_code == 404
+
+
+def test_written_answers_are_grouped_into_themes_in_the_jobs_process(
+    client, db, logged_in, make_user
+):
+    from tests.analytics.test_quality import rows
+
+    logged_in(Role.STAFF)
+    online_form = build(client)
+    opinion = keys(online_form)["ご意見"]
+    texts, _ = rows("resident-voices/voices.tsv", "\t")
+    for n, text in enumerate([*texts[:40], "公園の件は090-1234-5678までご連絡ください。"]):
+        operations.submit(online_form, make_user(), {opinion: text}, f"g{n}")
+    db.session.commit()
+    question = next(f for f in online_form.fields if f.key == opinion)
+    page = f"/forms/{online_form.id}/summary"
+    response = post_form(client, f"/forms/{online_form.id}/themes/{question.id}", {},
+                         page=page)  # fmt: skip
+    assert response.status_code == 302
+    assert "グループ分けしています" in client.get(page).get_data(as_text=True)
+    assert jobs.run_pending() >= 1
+    html = client.get(page).get_data(as_text=True)
+    assert "記述の回答のテーマ" in html and "41件の回答から" in html
+    assert "090-1234-5678" not in html
+    from app.forms.models import TextGrouping
+
+    done = db.session.scalar(select(TextGrouping))
+    assert done.status == "done" and sum(t["size"] for t in done.themes) == 41
+    assert all(t["label"] and t["examples"] for t in done.themes)
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "form.group"))
+    # a question with choices is not grouped
+    choice = online_form.fields[1]
+    wrong = post_form(client, f"/forms/{online_form.id}/themes/{choice.id}", {},
+                      page=page)  # fmt: skip
+    assert wrong.status_code == 404

@@ -133,7 +133,7 @@ def test_the_web_process_never_loads_the_clustering_library():
         "import sys\n"
         "from app import create_app\n"
         "app = create_app({'SQLALCHEMY_DATABASE_URI': 'sqlite://', 'SECRET_KEY': 'x'})\n"
-        "import app.themes.routes, app.themes.operations\n"
+        "import app.themes.routes, app.themes.operations, app.forms.routes, app.forms.grouping\n"
         "print(sorted(m for m in ('sklearn', 'analytics', 'spacy') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

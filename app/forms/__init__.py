@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("forms", __name__)
 
-from app.forms import mails, routes  # noqa: E402,F401  (the mail job; the routes attach to bp)
+from app.forms import grouping, mails, routes  # noqa: E402,F401  (jobs; routes attach to bp)

@@ -164,3 +164,21 @@ class Draft(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     values: Mapped[dict] = mapped_column(JSON, default=dict)  # field name → list of strings
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TextGrouping(db.Model):
+    """The written answers to one question grouped into themes (analytics, in the jobs process):
+    each theme's name, keywords, size and a few masked examples."""
+
+    __tablename__ = "form_text_groupings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[int] = mapped_column(
+        ForeignKey("online_forms.id", ondelete="CASCADE"), index=True
+    )
+    field_id: Mapped[int] = mapped_column(ForeignKey("form_fields.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(10), default="queued")  # running, done, failed
+    texts: Mapped[int] = mapped_column(Integer, default=0)
+    themes: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -27,10 +27,18 @@ from app.auth.models import Role
 from app.auth.permissions import role_required
 from app.consultations.operations import normalise_receipt
 from app.extensions import db
-from app.forms import bp, operations, uploads
+from app.forms import bp, grouping, operations, uploads
 from app.forms.builder import KINDS, FieldForm, SettingsForm
 from app.forms.definition import answer_form, shown, stored_answers
-from app.forms.models import CHOICE_KINDS, FieldKind, FormField, FormState, OnlineForm, Submission
+from app.forms.models import (
+    CHOICE_KINDS,
+    TEXT_KINDS,
+    FieldKind,
+    FormField,
+    FormState,
+    OnlineForm,
+    Submission,
+)
 
 ANSWERS_PER_PAGE = 50
 
@@ -369,7 +377,36 @@ def export(form_id: int):
 def summary(form_id: int):
     online_form = _form_or_404(form_id, staff_only=True)
     total, items = operations.summaries(online_form)
-    return render_template("forms/summary.html", online_form=online_form, total=total, items=items)
+    groupings = {
+        item.field.id: grouping.latest(item.field)
+        for item in items
+        if item.field.kind in TEXT_KINDS
+    }
+    return render_template(
+        "forms/summary.html",
+        online_form=online_form,
+        total=total,
+        items=items,
+        groupings=groupings,
+    )
+
+
+@bp.post("/<int:form_id>/themes/<int:field_id>")
+@role_required(Role.STAFF)
+def group(form_id: int, field_id: int):
+    """Group a question's written answers into themes, in the jobs process."""
+    online_form = _form_or_404(form_id, staff_only=True)
+    question = db.session.get(FormField, field_id)
+    if question is None or question.form_id != online_form.id or question.kind not in TEXT_KINDS:
+        abort(404)
+    last = grouping.latest(question)
+    if last is not None and last.status in ("queued", "running"):
+        flash(_("A grouping is already under way; its progress is below."), "info")
+    else:
+        grouping.request_grouping(question, _user())
+        db.session.commit()
+        flash(_("The grouping has started. It runs in the background; refresh to follow it."))
+    return redirect(url_for("forms.summary", form_id=online_form.id) + f"#q-{question.id}")
 
 
 @bp.get("/<int:form_id>/results")
