@@ -461,6 +461,14 @@ def worker(once: bool) -> None:
     jobs.work(current_app._get_current_object())
 
 
+@koe.command("purge-forms")
+def purge_forms() -> None:
+    """Delete form answers past their retention, and files no answer took (the jobs worker
+    also does it hourly)."""
+    answers, files = forms_ops.purge()
+    click.echo(f"deleted {answers} answers past their retention and {files} unclaimed files")
+
+
 @koe.command("cluster")
 @click.argument("consultation_id", type=int)
 @click.option("--k", type=click.IntRange(2, 10), help="Number of themes (default: chosen).")

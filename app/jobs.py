@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -147,16 +148,47 @@ def run_pending(limit: int | None = None) -> int:
     return done
 
 
+_PERIODIC: list[tuple[float, Callable[[], None]]] = []
+
+
+def every(seconds: float) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """Register housekeeping the worker runs when idle, at most once per ``seconds``."""
+
+    def register(fn: Callable[[], None]) -> Callable[[], None]:
+        _PERIODIC.append((seconds, fn))
+        return fn
+
+    return register
+
+
+def run_periodic(last: dict[str, float]) -> None:
+    """Run each housekeeping task whose time has come (``last``: when each ran, by name)."""
+    now = time.monotonic()
+    for seconds, fn in _PERIODIC:
+        name = f"{fn.__module__}.{fn.__name__}"
+        if now - last.get(name, -seconds) < seconds:
+            continue
+        last[name] = now
+        try:
+            with current_app.test_request_context("/", base_url=current_app.config["BASE_URL"]):
+                fn()
+        except Exception as exc:
+            db.session.rollback()
+            current_app.logger.error("housekeeping %s failed: %s", name, type(exc).__name__)
+
+
 def work(app: Flask, idle_sleep: float = 1.0, stop: threading.Event | None = None) -> None:
-    """The worker loop: run due jobs, sleep when idle, stop on SIGTERM or SIGINT (or ``stop``,
-    for a worker in a thread)."""
+    """The worker loop: run due jobs, do the housekeeping when idle, sleep, stop on SIGTERM or
+    SIGINT (or ``stop``, for a worker in a thread)."""
     if stop is None:
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
+    last: dict[str, float] = {}
     with app.app_context():
         while not stop.is_set():
             if not run_one():
+                run_periodic(last)
                 db.session.remove()
                 stop.wait(idle_sleep)
 

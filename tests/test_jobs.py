@@ -119,3 +119,29 @@ def test_the_worker_loop_picks_up_new_jobs_and_stops(app, db):
         stop.set()
         worker.join(timeout=10)
     assert RUNS == [("ran", 9)] and not worker.is_alive()
+
+
+def test_housekeeping_runs_when_due_and_a_failure_does_not_stop_it(app, db):
+    from app import jobs as jobs_module
+
+    ran = []
+
+    def tidy() -> None:
+        ran.append("tidy")
+
+    def broken() -> None:
+        raise RuntimeError("disk full")
+
+    saved = list(jobs_module._PERIODIC)
+    try:
+        jobs_module.every(3600)(broken)
+        jobs_module.every(3600)(tidy)
+        last: dict[str, float] = {}
+        jobs_module.run_periodic(last)
+        jobs_module.run_periodic(last)  # not due again for an hour
+        assert ran == ["tidy"]
+        last = {name: when - 3601 for name, when in last.items()}
+        jobs_module.run_periodic(last)
+        assert ran == ["tidy", "tidy"]
+    finally:
+        jobs_module._PERIODIC[:] = saved

@@ -6,9 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage
 
 from app import jobs
 from app.audit import AuditEntry
@@ -506,3 +508,44 @@ def test_written_answers_are_grouped_into_themes_in_the_jobs_process(
     wrong = post_form(client, f"/forms/{online_form.id}/themes/{choice.id}", {},
                       page=page)  # fmt: skip
     assert wrong.status_code == 404
+
+
+def test_answers_past_their_retention_and_unclaimed_files_are_deleted(app, db, make_user):
+    import os
+    from datetime import timedelta
+
+    from app.forms import uploads
+    from app.timeutil import utcnow
+
+    staff = make_user(role=Role.STAFF)
+    old = OnlineForm(title="古い申請", state=FormState.DRAFT, retention_days=30,
+                     closes_at=utcnow() - timedelta(days=31), one_per_person=False)  # fmt: skip
+    kept = OnlineForm(title="保存する申請", state=FormState.DRAFT, one_per_person=False,
+                      closes_at=utcnow() - timedelta(days=400))  # fmt: skip
+    db.session.add_all([old, kept])
+    db.session.flush()
+    files = {}
+    for survey in (old, kept):
+        question = operations.add_field(survey, staff, kind=FieldKind.FILE, label="写し")
+        operations.move(survey, FormState.OPEN, staff)
+        with app.test_request_context("/"):
+            record = uploads.save(FileStorage(io.BytesIO(PNG), "a.png"), 1, None)
+        files[survey.title] = record
+        survey.state = FormState.OPEN
+        db.session.add(Submission(form=survey, receipt_code=f"CODE-{survey.title}",
+                                  answers={question.key: record}))  # fmt: skip
+    with app.test_request_context("/"):
+        stale = uploads.save(FileStorage(io.BytesIO(PNG), "b.png"), 1, None)
+        fresh = uploads.save(FileStorage(io.BytesIO(PNG), "c.png"), 1, None)
+        day_ago = time.time() - 2 * 24 * 3600
+        os.utime(uploads.path_of(stale), (day_ago, day_ago))
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["koe", "purge-forms"])
+    assert result.exit_code == 0 and "deleted 1 answers" in result.output
+    assert "1 unclaimed files" in result.output
+    assert [s.form.title for s in db.session.scalars(select(Submission))] == ["保存する申請"]
+    with app.test_request_context("/"):
+        assert uploads.path_of(files["古い申請"]) is None
+        assert uploads.path_of(files["保存する申請"]) is not None
+        assert uploads.path_of(stale) is None and uploads.path_of(fresh) is not None
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "form.purge"))

@@ -73,10 +73,19 @@ class SettingsForm(FlaskForm):
             "than 5 answers is not shown, so that nobody can be singled out."
         ),
     )
+    retention_days = IntegerField(
+        _l("Delete the answers this many days after closing"),
+        description=_l("The answers and their files are deleted for good; empty keeps them."),
+        validators=[Optional(), NumberRange(1, 3650, message=_l("Enter 1 to 3,650 days."))],
+    )
     max_answers = IntegerField(
         _l("Most answers taken"),
         validators=[Optional(), NumberRange(1, 1_000_000, message=_l("Enter 1 or more."))],
     )
+
+    def validate_retention_days(self, field) -> None:
+        if field.data and not self.closes_at.data:
+            raise ValidationError(_l("Set a closing time: the days count from it."))
 
     def validate_closes_at(self, field) -> None:
         if self.opens_at.data and field.data and field.data <= self.opens_at.data:

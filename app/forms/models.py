@@ -63,6 +63,8 @@ class OnlineForm(db.Model):
     login_required: Mapped[bool] = mapped_column(default=True, server_default=sa_false())
     one_per_person: Mapped[bool] = mapped_column(default=True, server_default=sa_false())
     max_answers: Mapped[int | None] = mapped_column(Integer)
+    #: answers (and their files) are deleted this many days after the form closes; None keeps them
+    retention_days: Mapped[int | None] = mapped_column(Integer)
     #: residents see a summary of the questions marked public (small categories hidden)
     summary_public: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     #: e-mail the receipt code to a signed-in person who answers

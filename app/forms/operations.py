@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app import audit
+from app import audit, jobs
 from app.api.csvfile import safe_cell
 from app.auth.models import User
 from app.consultations.operations import new_receipt_code
 from app.extensions import db
+from app.forms import uploads
 from app.forms.definition import shown_value
 from app.forms.models import (
     CHOICE_KINDS,
@@ -29,7 +32,7 @@ from app.forms.models import (
     OnlineForm,
     Submission,
 )
-from app.timeutil import to_tokyo, utcnow
+from app.timeutil import as_utc, to_tokyo, utcnow
 
 MOVES = {
     FormState.DRAFT: {FormState.OPEN},
@@ -341,3 +344,43 @@ def csv_lines(online_form: OnlineForm, staff: User) -> Iterator[bytes]:
                 yield line([code, sent_at, *values])
 
     return lines()
+
+
+# --- retention ------------------------------------------------------------------------------
+
+
+@jobs.every(3600)
+def purge() -> tuple[int, int]:
+    """Delete the answers (and files) of forms past their retention, and files no answer took
+    (a form checked but never sent); return (answers, files) deleted. The jobs worker runs it
+    hourly; ``flask koe purge-forms`` runs it at once."""
+    now = utcnow()
+    answers = 0
+    for online_form in db.session.scalars(
+        select(OnlineForm).where(
+            OnlineForm.retention_days.is_not(None), OnlineForm.closes_at.is_not(None)
+        )
+    ):
+        if as_utc(online_form.closes_at) + timedelta(days=online_form.retention_days) > now:
+            continue
+        expired = db.session.scalars(
+            select(Submission).where(Submission.form_id == online_form.id)
+        ).all()
+        if not expired:
+            continue
+        for submission in expired:
+            for value in submission.answers.values():
+                if isinstance(value, dict):
+                    uploads.remove(value)
+            db.session.delete(submission)
+        answers += len(expired)
+        audit.record("form.purge", online_form, details={"answers": len(expired)})
+    db.session.commit()
+    referenced = {
+        value["file"]
+        for (stored,) in db.session.execute(select(Submission.answers)).yield_per(1000)
+        for value in stored.values()
+        if isinstance(value, dict) and "file" in value
+    }
+    files = uploads.remove_orphans(referenced, time.time())
+    return answers, files

@@ -209,6 +209,7 @@ def _apply_settings(online_form: OnlineForm, form: SettingsForm) -> None:
     online_form.max_answers = form.max_answers.data
     online_form.receipt_mail = form.receipt_mail.data
     online_form.summary_public = form.summary_public.data
+    online_form.retention_days = form.retention_days.data
 
 
 @bp.route("/<int:form_id>/edit", methods=["GET", "POST"])

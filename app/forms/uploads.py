@@ -94,3 +94,23 @@ def path_of(record: dict) -> Path | None:
         return None
     path = folder() / stored
     return path if path.is_file() else None
+
+
+ORPHAN_AFTER = 24 * 3600  # seconds: a file no answer took by then (a form never sent) goes
+
+
+def remove(record: dict) -> None:
+    path = path_of(record)
+    if path is not None:
+        path.unlink(missing_ok=True)
+
+
+def remove_orphans(referenced: set[str], now: float) -> int:
+    """Delete kept files no answer refers to, older than ORPHAN_AFTER; return how many."""
+    removed = 0
+    for path in folder().iterdir():
+        if path.name in referenced or now - path.stat().st_mtime < ORPHAN_AFTER:
+            continue
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed

@@ -30,6 +30,7 @@ def upgrade():
     sa.Column('login_required', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('one_per_person', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('max_answers', sa.Integer(), nullable=True),
+    sa.Column('retention_days', sa.Integer(), nullable=True),
     sa.Column('summary_public', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('receipt_mail', sa.Boolean(), server_default=sa.true(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
