@@ -18,7 +18,7 @@ from app.auth.models import Role
 from app.forms import operations
 from app.forms.models import FieldKind, FormField, FormState, OnlineForm, Submission
 from app.validators import has_visible
-from tests.conftest import post_form
+from tests.conftest import login, post_form
 from tests.test_naughty_strings import assert_escaped, naughty  # noqa: F401  (a fixture)
 
 QUESTIONS = [
@@ -549,3 +549,40 @@ def test_answers_past_their_retention_and_unclaimed_files_are_deleted(app, db, m
         assert uploads.path_of(files["保存する申請"]) is not None
         assert uploads.path_of(stale) is None and uploads.path_of(fresh) is not None
     assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "form.purge"))
+
+
+def test_answers_are_for_the_staff_of_the_forms_department(client, db, logged_in, make_user):
+    logged_in(Role.ADMIN)
+    other = make_user(role=Role.STAFF)
+    own = make_user(role=Role.STAFF)
+    online_form = build(client)
+    stored = db.session.get(OnlineForm, online_form.id)
+    stored.department = "子育て支援課"
+    submission, _ = operations.submit(stored, make_user(), answers_values(stored), "x")
+    db.session.commit()
+    # the admin gives each staff member a department (audited)
+    for person, department in ((other, "道路課"), (own, "子育て支援課")):
+        page = f"/admin/users/{person.id}"
+        response = post_form(client, f"{page}/department", {"department": department}, page=page)
+        assert response.status_code == 302
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "user.set_department"))
+    paths = [f"/forms/{online_form.id}/answers", f"/forms/{online_form.id}/answers.csv"]
+    for path in paths:
+        assert client.get(path).status_code == 200  # an admin reads them
+    for person, status in ((other, 403), (own, 200)):
+        post_form(client, "/auth/logout", {})
+        assert login(client, person.email).status_code == 302
+        for path in paths:
+            assert client.get(path).status_code == status, (person.department, path)
+        receipt = client.get(f"/forms/receipts/{submission.receipt_code}").get_data(as_text=True)
+        assert ("区民 花子" in receipt) == (status == 200)
+        # the summary (counts) is for every staff member
+        assert client.get(f"/forms/{online_form.id}/summary").status_code == 200
+
+
+def answers_values(online_form: OnlineForm) -> dict:
+    data = answers(online_form)
+    values = {f.key: data[f.key] for f in online_form.fields if f.key in data}
+    values[keys(online_form)["よく使う公園"]] = ["中央公園"]
+    values[keys(online_form)["月の利用回数"]] = 3
+    return values

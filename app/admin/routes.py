@@ -4,8 +4,9 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
+from app import audit
 from app.admin import bp
-from app.admin.forms import ROLE_LABELS, RoleForm
+from app.admin.forms import ROLE_LABELS, DepartmentForm, RoleForm
 from app.audit import AuditEntry
 from app.auth import operations as auth_ops
 from app.auth.models import Role, User
@@ -75,8 +76,34 @@ def user(user_id: int):
         .limit(20)
     )
     return render_template(
-        "admin/user.html", target=target, form=form, entries=entries, role_labels=ROLE_LABELS
+        "admin/user.html",
+        target=target,
+        form=form,
+        department=DepartmentForm(department=target.department),
+        entries=entries,
+        role_labels=ROLE_LABELS,
     )
+
+
+@bp.post("/users/<int:user_id>/department")
+def set_department(user_id: int):
+    """Set the department of a staff member (whose forms' answers they may read)."""
+    target = db.get_or_404(User, user_id)
+    authorize("set_role", target)
+    form = DepartmentForm()
+    if form.validate_on_submit():
+        before = target.department
+        target.department = " ".join((form.department.data or "").split()) or None
+        audit.record(
+            "user.set_department",
+            target,
+            details={"from": before, "to": target.department},
+        )
+        db.session.commit()
+        flash(_("The department is saved."), "success")
+    else:
+        flash(_("Use at most 100 characters, without control characters."), "error")
+    return redirect(url_for("admin.user", user_id=target.id))
 
 
 @bp.get("/audit")

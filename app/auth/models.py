@@ -37,6 +37,9 @@ class User(UserMixin, db.Model):
         default=Role.RESIDENT,
     )
     locale: Mapped[str | None] = mapped_column(String(5))
+    #: the department a staff member works in: forms of a department show their answers
+    #: (personal data) to its staff only (and to admins)
+    department: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -58,6 +58,26 @@ def _form_or_404(form_id: int, staff_only: bool = False) -> OnlineForm:
     return online_form
 
 
+def may_read_answers(online_form: OnlineForm) -> bool:
+    """The answers hold personal data: staff of the form's department read them (and admins;
+    a form without a department is open to all staff)."""
+    if not _staff():
+        return False
+    user = current_user
+    return (
+        user.has_role(Role.ADMIN)
+        or not online_form.department
+        or (user.department or "") == online_form.department
+    )
+
+
+def _answers_of(form_id: int) -> OnlineForm:
+    online_form = _form_or_404(form_id, staff_only=True)
+    if not may_read_answers(online_form):
+        abort(403)
+    return online_form
+
+
 # --- residents ------------------------------------------------------------------------------
 
 
@@ -173,7 +193,7 @@ def receipt(code: str):
     if submission is None:
         abort(404)
     user = _user()
-    own = user is not None and (submission.user_id == user.id or _staff())
+    own = user is not None and (submission.user_id == user.id or may_read_answers(submission.form))
     rows = []
     if own:
         rows = [(f, shown(f, submission.answers.get(f.key))) for f in submission.form.fields]
@@ -334,7 +354,7 @@ def question_action(form_id: int, field_id: int, action: str):
 @bp.get("/<int:form_id>/answers")
 @role_required(Role.STAFF)
 def answers(form_id: int):
-    online_form = _form_or_404(form_id, staff_only=True)
+    online_form = _answers_of(form_id)
     page = db.paginate(
         select(Submission)
         .where(Submission.form_id == online_form.id)
@@ -363,7 +383,7 @@ def _cell(online_form: OnlineForm, submission: Submission, question) -> tuple[st
 @bp.get("/<int:form_id>/answers.csv")
 @role_required(Role.STAFF)
 def export(form_id: int):
-    online_form = _form_or_404(form_id, staff_only=True)
+    online_form = _answers_of(form_id)
     lines = operations.csv_lines(online_form, _user())
     db.session.commit()  # the audit entry, before the first line goes out
     response = Response(lines, mimetype="text/csv")
@@ -389,6 +409,7 @@ def summary(form_id: int):
         total=total,
         items=items,
         groupings=groupings,
+        may_read=may_read_answers(online_form),
     )
 
 
@@ -430,7 +451,7 @@ def public_summary(form_id: int):
 @role_required(Role.STAFF)
 def download(form_id: int, submission_id: int, key: str):
     """A file sent with an answer, for staff, always as a download; in the audit log."""
-    online_form = _form_or_404(form_id, staff_only=True)
+    online_form = _answers_of(form_id)
     submission = db.session.get(Submission, submission_id)
     if submission is None or submission.form_id != online_form.id:
         abort(404)
