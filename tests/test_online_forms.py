@@ -586,3 +586,48 @@ def answers_values(online_form: OnlineForm) -> dict:
     values[keys(online_form)["よく使う公園"]] = ["中央公園"]
     values[keys(online_form)["月の利用回数"]] = 3
     return values
+
+
+def test_naughty_strings_in_every_kind_of_question_never_fail(
+    client,
+    db,
+    logged_in,
+    naughty,  # noqa: F811
+):
+    logged_in(Role.STAFF)
+    online_form = build(client)
+    path = f"/forms/{online_form.id}"
+    k = keys(online_form)
+    targets = ["お名前", "年代", "よく使う公園", "月の利用回数", "連絡先メール", "電話番号",
+               "郵便番号", "利用日", "個人情報の取扱いに同意します"]  # fmt: skip
+    for n, value in enumerate(naughty[::7]):
+        label = targets[n % len(targets)]
+        data = answers(online_form)
+        data[k[label]] = [value] if label == "よく使う公園" else value
+        response = post_form(client, path, {**data, "key": f"z{n}", "step": "confirm"}, page=path)
+        assert response.status_code in (200, 422), (label, value, response.status_code)
+        assert_escaped(response.get_data(as_text=True), value)
+    assert db.session.scalar(select(func.count()).select_from(Submission)) == 0
+
+
+def test_staff_copy_a_form_with_its_questions_and_conditions(client, db, logged_in, make_user):
+    staff = logged_in(Role.STAFF)
+    online_form = build(client)
+    other = online_form.fields[2]
+    stored = db.session.get(FormField, online_form.fields[3].id)
+    stored.show_if_id, stored.show_if_value = other.id, "その他"
+    db.session.commit()
+    operations.submit(online_form, make_user(), {other.key: ["その他"]}, "c")
+    db.session.commit()
+    page = f"/forms/{online_form.id}/edit"
+    response = post_form(client, f"/forms/{online_form.id}/copy", {}, page=page)
+    assert response.status_code == 302
+    twin = db.session.scalar(select(OnlineForm).order_by(OnlineForm.id.desc()))
+    assert twin.id != online_form.id and twin.title == "公園利用アンケート（コピー）"
+    assert twin.state == FormState.DRAFT and twin.one_per_person and operations.count(twin) == 0
+    assert [f.label for f in twin.fields] == [f.label for f in online_form.fields]
+    assert (
+        twin.fields[3].show_if_id == twin.fields[2].id and twin.fields[3].show_if_value == "その他"
+    )
+    assert twin.created_by_id == staff.id
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "form.copy"))

@@ -61,6 +61,43 @@ def move(online_form: OnlineForm, target: FormState, staff: User) -> None:
     )
 
 
+SETTINGS = (
+    "description", "thank_you", "department", "opens_at", "closes_at", "login_required",
+    "one_per_person", "max_answers", "receipt_mail", "summary_public", "retention_days",
+)  # fmt: skip
+QUESTION = (
+    "kind",
+    "label",
+    "help",
+    "required",
+    "choices",
+    "minimum",
+    "maximum",
+    "prefill",
+    "public",
+)
+
+
+def copy(online_form: OnlineForm, staff: User, title: str) -> OnlineForm:
+    """A new draft with the same settings and questions (conditions kept), no answers."""
+    twin = OnlineForm(title=title[:200], state=FormState.DRAFT, created_by_id=staff.id)
+    for name in SETTINGS:
+        setattr(twin, name, getattr(online_form, name))
+    db.session.add(twin)
+    db.session.flush()
+    made: dict[int, FormField] = {}
+    for question in online_form.fields:
+        made[question.id] = add_field(
+            twin, staff, **{name: getattr(question, name) for name in QUESTION}
+        )
+    for question in online_form.fields:
+        if question.show_if_id in made:
+            made[question.id].show_if_id = made[question.show_if_id].id
+            made[question.id].show_if_value = question.show_if_value
+    audit.record("form.copy", twin, actor=staff, details={"from": online_form.id})
+    return twin
+
+
 def add_field(online_form: OnlineForm, staff: User, **values) -> FormField:
     if online_form.state != FormState.DRAFT:
         raise ValueError("questions change only while the form is a draft")

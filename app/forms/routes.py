@@ -258,6 +258,17 @@ def edit(form_id: int):
     )
 
 
+@bp.post("/<int:form_id>/copy")
+@role_required(Role.STAFF)
+def copy(form_id: int):
+    """A new draft form with the same settings and questions."""
+    online_form = _form_or_404(form_id, staff_only=True)
+    twin = operations.copy(online_form, _user(), _("%(title)s (copy)", title=online_form.title))
+    db.session.commit()
+    flash(_("The form is copied as a draft, without its answers."), "success")
+    return redirect(url_for("forms.edit", form_id=twin.id))
+
+
 @bp.post("/<int:form_id>/state")
 @role_required(Role.STAFF)
 def change_state(form_id: int):
