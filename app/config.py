@@ -109,6 +109,8 @@ class Config:
         self.RESET_LIMIT_IP = _env("RESET_LIMIT_IP", "10 per hour")
         self.RESET_LIMIT_ACCOUNT = _env("RESET_LIMIT_ACCOUNT", "3 per hour")
         self.API_RATE_LIMIT = _env("API_RATE_LIMIT", "300 per minute")  # /api/v1/, per address
+        # sending a form's pages, per address (a ward's office may share one address)
+        self.FORM_LIMIT_IP = _env("FORM_LIMIT_IP", "200 per minute")
 
         self.MAIL_SERVER = _env("MAIL_SERVER")
         self.MAIL_PORT = _env_int("MAIL_PORT", 25)

@@ -631,3 +631,17 @@ def test_staff_copy_a_form_with_its_questions_and_conditions(client, db, logged_
     )
     assert twin.created_by_id == staff.id
     assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "form.copy"))
+
+
+@pytest.mark.parametrize(
+    "app_config", [{"RATELIMIT_ENABLED": True, "FORM_LIMIT_IP": "3 per minute"}]
+)
+def test_sending_a_form_is_rate_limited(client, db, logged_in, app_config):
+    logged_in(Role.STAFF)
+    online_form = build(client)
+    path = f"/forms/{online_form.id}"
+    codes = [
+        post_form(client, path, {"key": f"r{n}", "step": "confirm"}, page=path).status_code
+        for n in range(4)
+    ]
+    assert codes[:3] == [422, 422, 422] and codes[3] == 429

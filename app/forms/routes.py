@@ -8,6 +8,7 @@ import secrets
 from flask import (
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -26,7 +27,7 @@ from app import audit, jobs
 from app.auth.models import Role
 from app.auth.permissions import role_required
 from app.consultations.operations import normalise_receipt
-from app.extensions import db
+from app.extensions import db, limiter
 from app.forms import bp, grouping, operations, uploads
 from app.forms.builder import KINDS, FieldForm, SettingsForm
 from app.forms.definition import answer_form, shown, stored_answers
@@ -103,6 +104,7 @@ def _refusal(reason: str) -> str:
 
 
 @bp.route("/<int:form_id>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["FORM_LIMIT_IP"], methods=["POST"])
 def fill(form_id: int):
     """The form; then its confirmation page (確認画面); then the receipt."""
     online_form = _form_or_404(form_id)
