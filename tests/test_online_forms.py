@@ -128,6 +128,7 @@ def test_staff_build_a_form_and_a_resident_answers_it_once(
     assert "区民 花子" not in mail.get_content() and submission.receipt_code in mail.get_content()
     mine = client.get("/consultations/my-voice").get_data(as_text=True)
     assert "回答したフォーム" in mine and submission.receipt_code in mine
+    assert re.search(r"<title>[^<]*</title>", mine)  # the list is in the page, not its title
     # one answer per person: a new visit is told so, and a forged second answer is refused
     assert "既に回答しています" in client.get(path).get_data(as_text=True)
     forged = post_form(client, path, {**data, "key": "another", "step": "send"}, page=path)

@@ -14,6 +14,7 @@ from app.consultations import results
 from app.consultations.models import Consultation, Disposition, Follow, State
 from app.extensions import db
 from tests.conftest import PASSWORD, create_open_consultation
+from tests.e2e.helpers import sign_in
 
 
 def simple_pages(app) -> list[str]:
@@ -59,12 +60,7 @@ def test_every_page_has_no_axe_violation(live_app, live_server, open_page, check
 
 
 def sign_in_as_admin(page, check_a11y, email: str) -> None:
-    page.goto("/auth/login")
-    check_a11y(page)
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("form[action^='/auth/login'] button[type=submit]").click()
-    check_a11y(page)
+    sign_in(page, check_a11y, email)
 
 
 def closed_and_answered(live_app) -> dict:

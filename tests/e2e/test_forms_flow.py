@@ -13,6 +13,7 @@ from app.auth import operations as auth_ops
 from app.auth.models import Role
 from app.extensions import db
 from tests.conftest import PASSWORD
+from tests.e2e.helpers import sign_in
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 TEXTS = {
@@ -29,15 +30,6 @@ TEXTS = {
         "hidden": "1 answer is in choices too small to show",
     },
 }
-
-
-def sign_in(page, check_a11y, email: str) -> None:
-    page.goto("/auth/login")
-    check_a11y(page)
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("form[action^='/auth/login'] button[type=submit]").click()
-    check_a11y(page)
 
 
 def add_question(page, check_a11y, form_id: int, **values) -> None:

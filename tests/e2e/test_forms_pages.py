@@ -11,17 +11,9 @@ from app.extensions import db
 from app.forms import operations
 from app.forms.models import FieldKind, FormState, OnlineForm
 from tests.conftest import PASSWORD
+from tests.e2e.helpers import sign_in
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
-
-
-def sign_in(page, check_a11y, email: str) -> None:
-    page.goto("/auth/login")
-    check_a11y(page)
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("form[action^='/auth/login'] button[type=submit]").click()
-    check_a11y(page)
 
 
 @pytest.mark.parametrize("locale", ["ja-JP", "en-US"])

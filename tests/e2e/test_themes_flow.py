@@ -17,18 +17,10 @@ from app.cli import DEMO_PASSWORD
 from app.consultations.models import Consultation
 from app.extensions import db
 from app.timeutil import utcnow
+from tests.e2e.helpers import sign_in
 
 PARKS = "声区公園整備計画（案）"
 NAME = "夜の公園の照明と防犯"
-
-
-def sign_in(page, check_a11y, email: str) -> None:
-    page.goto("/auth/login")
-    check_a11y(page)
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(DEMO_PASSWORD)
-    page.locator("form[action^='/auth/login'] button[type=submit]").click()
-    check_a11y(page)
 
 
 def wait_for_themes(page, check_a11y, path: str, count: int | None = None) -> None:
@@ -57,7 +49,7 @@ def test_staff_answer_by_theme_and_residents_see_their_theme(live_app, open_page
         db.session.remove()
     path = f"/consultations/{pid}/themes"
     staff = open_page()
-    sign_in(staff, check_a11y, "staff@demo.koe.example")
+    sign_in(staff, check_a11y, "staff@demo.koe.example", DEMO_PASSWORD)
     wait_for_themes(staff, check_a11y, path)  # the demo's own grouping
 
     # group again into 4 themes
@@ -117,7 +109,7 @@ def test_staff_answer_by_theme_and_residents_see_their_theme(live_app, open_page
 
     # the resident finds the theme of their opinion under "My voice", and the ward's view
     resident = open_page()
-    sign_in(resident, check_a11y, "resident@demo.koe.example")
+    sign_in(resident, check_a11y, "resident@demo.koe.example", DEMO_PASSWORD)
     resident.goto("/consultations/my-voice")
     check_a11y(resident)
     link = resident.locator(f"a[href*='/consultations/{pid}/voices#theme-']").first
@@ -138,7 +130,7 @@ def test_staff_answer_by_theme_and_residents_see_their_theme(live_app, open_page
     english.goto(f"/consultations/{pid}/voices")
     check_a11y(english)
     assert "What others are saying" in english.locator("h1").inner_text()
-    sign_in(english, check_a11y, "staff@demo.koe.example")
+    sign_in(english, check_a11y, "staff@demo.koe.example", DEMO_PASSWORD)
     english.goto(f"{path}/{first}")
     check_a11y(english)
     plain = open_page(java_script_enabled=False, viewport={"width": 375, "height": 740})
