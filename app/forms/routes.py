@@ -72,6 +72,14 @@ def may_read_answers(online_form: OnlineForm) -> bool:
     )
 
 
+def _question_of(online_form: OnlineForm, field_id: int) -> FormField:
+    """A question of this form (404 for another form's)."""
+    question = db.session.get(FormField, field_id)
+    if question is None or question.form_id != online_form.id:
+        abort(404)
+    return question
+
+
 def _answers_of(form_id: int) -> OnlineForm:
     online_form = _form_or_404(form_id, staff_only=True)
     if not may_read_answers(online_form):
@@ -308,11 +316,7 @@ def _field_values(form: FieldForm) -> dict:
 @role_required(Role.STAFF)
 def question(form_id: int, field_id: int | None = None):
     online_form = _form_or_404(form_id, staff_only=True)
-    existing = None
-    if field_id is not None:
-        existing = db.session.get(FormField, field_id)
-        if existing is None or existing.form_id != online_form.id:
-            abort(404)
+    existing = _question_of(online_form, field_id) if field_id is not None else None
     earlier = [f for f in online_form.fields if existing is None or f.position < existing.position]
     form = FieldForm(obj=existing, earlier=earlier)
     if request.method == "GET" and existing is not None:
@@ -345,9 +349,7 @@ def question_action(form_id: int, field_id: int, action: str):
     online_form = _form_or_404(form_id, staff_only=True)
     if action not in ("up", "down", "delete"):
         abort(404)
-    existing = db.session.get(FormField, field_id)
-    if existing is None or existing.form_id != online_form.id:
-        abort(404)
+    existing = _question_of(online_form, field_id)
     try:
         if action == "delete":
             operations.remove_field(existing, _user())
@@ -431,8 +433,8 @@ def summary(form_id: int):
 def group(form_id: int, field_id: int):
     """Group a question's written answers into themes, in the jobs process."""
     online_form = _form_or_404(form_id, staff_only=True)
-    question = db.session.get(FormField, field_id)
-    if question is None or question.form_id != online_form.id or question.kind not in TEXT_KINDS:
+    question = _question_of(online_form, field_id)
+    if question.kind not in TEXT_KINDS:
         abort(404)
     last = grouping.latest(question)
     if last is not None and last.status in ("queued", "running"):
