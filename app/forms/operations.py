@@ -393,6 +393,7 @@ def purge() -> tuple[int, int]:
     hourly; ``flask koe purge-forms`` runs it at once."""
     now = utcnow()
     answers = 0
+    files_of_deleted: list[dict] = []
     for online_form in db.session.scalars(
         select(OnlineForm).where(
             OnlineForm.retention_days.is_not(None), OnlineForm.closes_at.is_not(None)
@@ -406,13 +407,13 @@ def purge() -> tuple[int, int]:
         if not expired:
             continue
         for submission in expired:
-            for value in submission.answers.values():
-                if isinstance(value, dict):
-                    uploads.remove(value)
+            files_of_deleted += [v for v in submission.answers.values() if isinstance(v, dict)]
             db.session.delete(submission)
         answers += len(expired)
         audit.record("form.purge", online_form, details={"answers": len(expired)})
     db.session.commit()
+    for record in files_of_deleted:  # once the answers are gone for good
+        uploads.remove(record)
     referenced = {
         value["file"]
         for (stored,) in db.session.execute(select(Submission.answers)).yield_per(1000)

@@ -66,7 +66,10 @@ def public_themes(consultation: Consultation, run: ThemeRun) -> list[PublicTheme
             .join(Opinion, Opinion.id == ThemeMember.opinion_id)
             .where(ThemeMember.theme_id == theme.id, Opinion.listed.is_(True))
         )
-        typical = [i for i in theme.representatives if i in set(db.session.scalars(listed))]
+        shown_first = set(
+            db.session.scalars(listed.where(ThemeMember.opinion_id.in_(theme.representatives)))
+        )
+        typical = [i for i in theme.representatives if i in shown_first]
         if len(typical) < QUOTED:
             more = db.session.scalars(
                 listed.where(ThemeMember.opinion_id.not_in(typical or [-1]))
