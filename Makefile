@@ -17,10 +17,12 @@ run: install translations  ## Start every process of the platform on SQLite with
 test: install translations node_modules/.installed browser  ## Run the whole suite (SQLite, then PostgreSQL when configured).
 	KOE_TEST_DATABASE_URL= $(PY) -m pytest $(PYTEST_ARGS)
 	@# again on PostgreSQL: everything but the browser tests and the benchmark's smoke run,
-	@# which exercise the same database code as the tests beneath them (keeps make test short)
+	@# which exercise the same database code as the tests beneath them, and the tests of the
+	@# plain libraries (analytics, moderation), which use no database (keeps make test short)
 	@if [ -n "$$KOE_TEST_DATABASE_URL" ]; then \
-		echo "== again on PostgreSQL (without tests/e2e and tests/test_bench.py) =="; \
-		$(PY) -m pytest --ignore=tests/e2e --ignore=tests/test_bench.py $(PYTEST_ARGS); fi
+		echo "== again on PostgreSQL (without tests/e2e, tests/analytics, tests/moderation and tests/test_bench.py) =="; \
+		$(PY) -m pytest --ignore=tests/e2e --ignore=tests/test_bench.py \
+			--ignore=tests/analytics --ignore=tests/moderation $(PYTEST_ARGS); fi
 
 bench: install translations  ## Print the benchmark figures with their setup.
 	$(PY) bench/run.py
