@@ -48,12 +48,7 @@ def test_every_page_has_no_axe_violation(live_app, live_server, open_page, check
         assert page.locator("html").get_attribute("lang") == lang
         check_a11y(page)
 
-    page.goto("/auth/login")
-    check_a11y(page)
-    page.locator("#email").fill(admin_email)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("form[action^='/auth/login'] button[type=submit]").click()
-    check_a11y(page)
+    sign_in(page, check_a11y, admin_email)
     for path in [*pages, f"/admin/users/{resident_id}", "/admin/users/999999"]:
         page.goto(path)
         check_a11y(page)
