@@ -220,15 +220,17 @@ def test_a_retry_after_closing_still_gets_its_receipt(client, db, open_consultat
     assert db.session.scalar(select(func.count()).select_from(Opinion)) == 1
 
 
+@pytest.mark.parametrize("closed", [True, False], ids=["after-closing", "while-open"])
 def test_a_retry_while_the_first_is_still_running_waits_for_it(
-    client, db, open_consultation, logged_in
+    client, db, open_consultation, logged_in, closed
 ):
-    """The first try is still being stored when the retry (same key) arrives after closing:
-    the retry waits for it and gets its receipt, never "closed" for an opinion then stored."""
+    """The first try is still being stored when the retry (same key) arrives, after closing
+    or not: the retry (checked by moderation meanwhile) waits for it and gets its receipt,
+    never "closed" and never a second opinion."""
     user = logged_in()
     path = f"/consultations/{open_consultation.id}"
     token = csrf_token(client, path)
-    closes_at = utcnow() - timedelta(seconds=1)
+    closes_at = utcnow() - timedelta(seconds=1) if closed else open_consultation.closes_at
     open_consultation.closes_at = closes_at
     db.session.commit()
     # the first request: it holds the key (as a request does from its start to its commit)
@@ -238,7 +240,14 @@ def test_a_retry_while_the_first_is_still_running_waits_for_it(
         target=lambda: answers.append(
             client.post(
                 f"{path}/opinions",
-                data={"body": "照明を増やしてください。", "key": "k-slow", "csrf_token": token},
+                data={
+                    "body": "照明を増やしてください。",
+                    "section": "",
+                    "age_band": "",
+                    "area": "",
+                    "key": "k-slow",
+                    "csrf_token": token,
+                },
             )
         )
     )

@@ -123,22 +123,33 @@ def post_opinion(consultation_id: int):
         return current_app.login_manager.unauthorized()
     form = OpinionForm(sections=consultation.sections)
     received_at = utcnow()  # one moment for the check and the record: never stored after closing
-    if current_user.is_verified:
-        operations.hold_key(current_user, form.key.data)
-    if current_user.is_verified and (sent := operations.find_by_key(current_user, form.key.data)):
+    verified = current_user.is_verified
+    if verified and (sent := operations.find_by_key(current_user, form.key.data)):
         # the same form sent twice (a double click, a retry after a timeout, even after
         # closing): one opinion, the same receipt
         return redirect(url_for("consultations.receipt", code=sent.receipt_code, new=1))
-    if not consultation.accepts_opinions(received_at):
+    open_now = consultation.accepts_opinions(received_at)
+    # moderation (the costly part) runs before the key is held: on SQLite holding it makes
+    # this request the one writer, and other posts wait only for the short store below
+    valid = verified and open_now and form.validate_on_submit()
+    if verified:
+        if valid or not open_now:  # a retry after closing waits for a first try being stored
+            operations.hold_key(current_user, form.key.data)
+        if sent := operations.find_by_key(current_user, form.key.data):
+            # the first try committed meanwhile (it held the key while this one was checked)
+            return redirect(url_for("consultations.receipt", code=sent.receipt_code, new=1))
+        if not valid:
+            db.session.rollback()  # nothing to store: let the other writers go on at once
+    if not open_now:
         form.body.errors = [
             _(
                 "This consultation is not accepting opinions now; it closed or has not opened "
                 "yet. Your text is kept below so that you can copy it."
             )
         ]
-    elif not current_user.is_verified:
+    elif not verified:
         form.body.errors = [_("Please confirm your e-mail address first; we sent you a link.")]
-    elif form.validate_on_submit():
+    elif valid:
         section = db.session.get(Section, int(form.section.data)) if form.section.data else None
         try:
             opinion, created = operations.submit_opinion(
