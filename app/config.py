@@ -89,6 +89,8 @@ class Config:
         # the largest file a form's question may take (each question may set less)
         self.FORM_UPLOAD_MAX_MB = _env_int("FORM_UPLOAD_MAX_MB", 10)
         self.UPLOAD_PATH = _env("UPLOAD_PATH", str(instance / "uploads"))
+        # rendered page fragments kept per process (app/fragments.py); 0 turns the cache off
+        self.FRAGMENT_CACHE_SIZE = _env_int("FRAGMENT_CACHE_SIZE", 2000)
 
         self.WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
         self.WTF_CSRF_SSL_STRICT = True
