@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import selectinload
 
-from app import audit
+from app import audit, writer_turn
 from app.auth.models import User
 from app.consultations import listing
 from app.consultations.models import (
@@ -203,7 +203,7 @@ def hold_key(author: User, idempotency_key: str | None) -> None:
     running) waits here until the first has committed, then finds its opinion: it can never
     be told "closed" while the first is about to be stored. PostgreSQL: an advisory lock on
     (author, key) for the rest of the transaction. SQLite has one writer at a time anyway:
-    the transaction starts as the writer (BEGIN IMMEDIATE).
+    the transaction starts as the writer (BEGIN IMMEDIATE), in turn (``app.writer_turn``).
     """
     if not idempotency_key:
         return
@@ -217,7 +217,7 @@ def hold_key(author: User, idempotency_key: str | None) -> None:
         connection.dialect.name == "sqlite"
         and not connection.connection.dbapi_connection.in_transaction
     ):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        writer_turn.begin_immediate(connection)
 
 
 def find_by_key(author: User | None, idempotency_key: str | None) -> Opinion | None:
