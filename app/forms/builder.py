@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields import SelectChoice
 from wtforms.validators import NumberRange, Optional, ValidationError
 
 from app.consultations.forms import TokyoDateTimeField
-from app.forms.models import CHOICE_KINDS, PREFILL_SOURCES, FieldKind
+from app.forms.models import CHOICE_KINDS, PATTERNS, PREFILL_SOURCES, FieldKind
 from app.validators import MaxChars, NoControlCharacters, NotBlank, OptionalText, one_of
 
 KINDS = {
@@ -33,6 +40,12 @@ PREFILL_LABELS = {
     "address": _l("Address"),
     "phone": _l("Phone number"),
     "email": _l("E-mail address"),
+}
+PATTERN_LABELS = {
+    "digits": _l("Digits only (0–9)"),
+    "katakana": _l("Katakana only (カタカナ)"),
+    "hiragana": _l("Hiragana only (ひらがな)"),
+    "alphanumeric": _l("Letters and digits only (A–Z, 0–9)"),
 }
 CHOICES_MAX, CHOICE_MAX = 50, 100
 
@@ -124,11 +137,26 @@ class FieldForm(FlaskForm):
     )
     prefill = SelectField(
         _l("Fill in from the profile"),
-        description=_l("The person chooses to fill it in from their profile; they can change it."),
+        description=_l(
+            "The person chooses to fill it in from their profile; they can change it. A text "
+            "question filled from the address is also the one a postal code question of the "
+            "form fills in (“Fill in the address from this postal code”)."
+        ),
         choices=[SelectChoice("", _l("No"))]
         + [SelectChoice(k, label) for k, label in PREFILL_LABELS.items()],
         validate_choice=False,
         validators=[Optional(), one_of(PREFILL_SOURCES)],
+    )
+    pattern = SelectField(
+        _l("Characters allowed"),
+        description=_l(
+            "For short and long text: full-width and half-width forms both count "
+            "(１２３ is digits, ｶﾅ is katakana); spaces are allowed."
+        ),
+        choices=[SelectChoice("", _l("Any"))]
+        + [SelectChoice(k, label) for k, label in PATTERN_LABELS.items()],
+        validate_choice=False,
+        validators=[Optional(), one_of(PATTERNS)],
     )
     choices = TextAreaField(
         _l("Choices, one per line"),
@@ -182,3 +210,35 @@ class FieldForm(FlaskForm):
         texts = (FieldKind.SHORT_TEXT, FieldKind.LONG_TEXT)
         if self.kind.data in texts and high is not None and not 1 <= high <= 4000:
             raise ValidationError(_l("A text may have 1 to 4,000 characters."))
+
+
+class AnswerFilterForm(FlaskForm):
+    """Filters over a form's answers (a GET form: links to a filtered page can be shared)."""
+
+    class Meta:
+        csrf = False
+
+    answer = SelectField(_l("With the answer"), validate_choice=False)
+    since = DateField(_l("Received from"), validators=[Optional()])
+    until = DateField(_l("Received until"), validators=[Optional()])
+    code = StringField(
+        _l("Receipt code"), validators=[OptionalText(), MaxChars(20), NoControlCharacters()]
+    )
+
+    def __init__(self, *args, questions=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.options = {
+            f"{q.id}:{n}": (q, choice)
+            for q in questions
+            if q.kind in CHOICE_KINDS
+            for n, choice in enumerate(q.choices)
+        }
+        self.answer.choices = [SelectChoice("", _l("Any"))] + [
+            SelectChoice(value, f"{q.label}: {choice}")
+            for value, (q, choice) in self.options.items()
+        ]
+        self.answer.validators = [Optional(), one_of(list(self.options))]
+
+    def validate_until(self, field) -> None:
+        if self.since.data and field.data and field.data < self.since.data:
+            raise ValidationError(_l("The last day must not be before the first."))

@@ -38,6 +38,8 @@ class FieldKind(enum.StrEnum):
 
 #: profile data a question may be filled in from (key → the kinds of question it suits)
 PREFILL_SOURCES = ("full_name", "furigana", "postal_code", "address", "phone", "email")
+#: the characters a text question may take (checked after NFKC: full-width digits are digits)
+PATTERNS = ("digits", "katakana", "hiragana", "alphanumeric")
 
 CHOICE_KINDS = {FieldKind.SINGLE, FieldKind.MULTIPLE, FieldKind.DROPDOWN}
 TEXT_KINDS = {FieldKind.SHORT_TEXT, FieldKind.LONG_TEXT}
@@ -107,6 +109,8 @@ class FormField(db.Model):
     show_if_value: Mapped[str | None] = mapped_column(String(100))
     #: what of the person's profile fills it in when they choose (see PREFILL_SOURCES)
     prefill: Mapped[str | None] = mapped_column(String(20))
+    #: a text question takes only these characters (see PATTERNS)
+    pattern: Mapped[str | None] = mapped_column(String(20))
     #: its summary is in the residents' summary (choices and numbers only)
     public: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 

@@ -9,11 +9,13 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import cast, func, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 
 from app import audit, jobs
@@ -32,7 +34,7 @@ from app.forms.models import (
     OnlineForm,
     Submission,
 )
-from app.timeutil import as_utc, to_tokyo, utcnow
+from app.timeutil import TOKYO, as_utc, to_tokyo, utcnow
 
 MOVES = {
     FormState.DRAFT: {FormState.OPEN},
@@ -74,6 +76,7 @@ QUESTION = (
     "minimum",
     "maximum",
     "prefill",
+    "pattern",
     "public",
 )
 
@@ -346,16 +349,80 @@ def public_summaries(online_form: OnlineForm) -> tuple[int, list[Summary]]:
     return total, shown_items
 
 
-def csv_lines(online_form: OnlineForm, staff: User) -> Iterator[bytes]:
+@dataclass(frozen=True)
+class AnswerFilter:
+    """Which answers staff look at: those with a given choice, received within Tokyo dates
+    (both days included), or with a receipt code. Empty: all of them."""
+
+    question: FormField | None = None
+    choice: str | None = None
+    since: date | None = None
+    until: date | None = None
+    code: str | None = None
+
+    def conditions(self) -> list:
+        out = []
+        if self.question is not None and self.choice is not None:
+            out.append(_has_choice(self.question, self.choice))
+        if self.since is not None:
+            out.append(Submission.created_at >= _tokyo_midnight(self.since))
+        if self.until is not None:
+            out.append(Submission.created_at < _tokyo_midnight(self.until + timedelta(days=1)))
+        if self.code:
+            out.append(Submission.receipt_code == self.code)
+        return out
+
+    def details(self) -> dict:
+        """For the audit log: what the filter was, never an answer's content."""
+        return {
+            "question": self.question.id if self.question is not None else None,
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "code": bool(self.code),
+        }
+
+
+def _tokyo_midnight(day: date) -> datetime:
+    return datetime.combine(day, clock_time.min, tzinfo=TOKYO).astimezone(UTC)
+
+
+def _has_choice(question: FormField, choice: str):
+    """The answer to ``question`` is ``choice`` (or, with several choices, includes it)."""
+    value = Submission.answers[question.key]
+    if question.kind != FieldKind.MULTIPLE:
+        return value.as_string() == choice
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast(value, JSONB).contains([choice])
+    each = func.json_each(Submission.answers, f"$.{question.key}").table_valued("value")
+    return select(each.c.value).where(each.c.value == choice).exists()
+
+
+def answers_query(online_form: OnlineForm, chosen: AnswerFilter | None = None):
+    """The form's answers (through the filter), newest first."""
+    return (
+        select(Submission)
+        .where(Submission.form_id == online_form.id, *(chosen or AnswerFilter()).conditions())
+        .order_by(Submission.id.desc())
+    )
+
+
+def csv_lines(
+    online_form: OnlineForm, staff: User, chosen: AnswerFilter | None = None
+) -> Iterator[bytes]:
     """The answers as CSV (UTF-8 with BOM), one line at a time: memory stays flat however many
     there are. One column per question; choices of a multiple-choice question are joined with
     「、」. The export goes in the audit log (the caller commits before streaming)."""
-    audit.record("form.export", online_form, actor=staff, details={"answers": count(online_form)})
+    chosen = chosen or AnswerFilter()
+    details = {
+        "answers": count(online_form),
+        **({"filter": chosen.details()} if chosen.conditions() else {}),
+    }
+    audit.record("form.export", online_form, actor=staff, details=details)
     columns = [(f.key, f.kind) for f in online_form.fields]
     header = ["receipt_code", "sent_at", *(f.label for f in online_form.fields)]
     query = (
         select(Submission.receipt_code, Submission.created_at, Submission.answers)
-        .where(Submission.form_id == online_form.id)
+        .where(Submission.form_id == online_form.id, *chosen.conditions())
         .order_by(Submission.id)
     )
     buffer = io.StringIO()

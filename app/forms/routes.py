@@ -10,6 +10,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -28,8 +29,8 @@ from app.auth.models import Role
 from app.auth.permissions import role_required
 from app.consultations.operations import normalise_receipt
 from app.extensions import db, limiter
-from app.forms import bp, grouping, operations, uploads
-from app.forms.builder import KINDS, FieldForm, SettingsForm
+from app.forms import bp, grouping, operations, postal, uploads
+from app.forms.builder import KINDS, AnswerFilterForm, FieldForm, SettingsForm
 from app.forms.definition import answer_form, shown, stored_answers
 from app.forms.models import (
     CHOICE_KINDS,
@@ -133,6 +134,8 @@ def fill(form_id: int):
         form.key.data = secrets.token_urlsafe(16)
         return _fill_page(online_form, form, refusal, prefilled=prefill, draft=draft)
     form = answer_form(online_form, request.form)
+    if request.form.get("lookup") and refusal is None:
+        return _fill_in_address(online_form, form, request.form["lookup"])
     step = request.form.get("step", "confirm")
     if step == "draft" and refusal is None and user is not None:
         operations.save_draft(online_form, user, request.form)
@@ -167,6 +170,47 @@ def fill(form_id: int):
     return redirect(url_for("forms.receipt", code=submission.receipt_code))
 
 
+def _fill_in_address(online_form: OnlineForm, form, key: str):
+    """ "Fill in the address" next to a postal code, without JavaScript: the same page again,
+    every answer kept, the address question filled from the code; nothing is stored."""
+    question = next(
+        (f for f in online_form.fields if f.key == key and f.kind == FieldKind.POSTAL_CODE), None
+    )
+    target = postal.address_question(online_form)
+    if question is None or target is None:
+        abort(400)
+    field = form._fields[question.key]
+    code = postal.normalise(field.data)
+    address = postal.address_of(code)
+    if code is None:
+        field.errors = [_("Enter a postal code like 123-4567.")]
+    elif address is None:
+        field.errors = [
+            _("No address is known for this postal code. Check it, or write the address yourself.")
+        ]
+    else:
+        field.data = code
+        form._fields[target.key].data = address
+        return _fill_page(online_form, form, None, address_found=(target, address))
+    return _fill_page(online_form, form, None, 422)
+
+
+@bp.get("/postal-address")
+@limiter.limit(lambda: current_app.config["FORM_LIMIT_IP"])
+def postal_address():
+    """The address of a postal code, for the form page's script (JSON)."""
+    code = postal.normalise(request.args.get("code"))
+    if code is None:
+        return jsonify(error=_("Enter a postal code like 123-4567.")), 400
+    address = postal.address_of(code)
+    if address is None:
+        message = _(
+            "No address is known for this postal code. Check it, or write the address yourself."
+        )
+        return jsonify(error=message), 404
+    return jsonify(address=address)
+
+
 def _pairs(values: dict) -> list[tuple[str, str]]:
     return [(name, v) for name, listed in values.items() for v in listed]
 
@@ -178,6 +222,7 @@ def _fill_page(
     status: int = 200,
     prefilled=False,
     draft=None,
+    address_found=None,
 ):
     return (
         render_template(
@@ -190,6 +235,8 @@ def _fill_page(
             and any(f.prefill for f in online_form.fields),
             refusal=_refusal(refusal) if refusal else None,
             refusal_kind=refusal,
+            address_question=postal.address_question(online_form),
+            address_found=address_found,
         ),
         status,
     )
@@ -303,6 +350,7 @@ def _field_values(form: FieldForm) -> dict:
         "required": form.required.data,
         "public": form.public.data,
         "prefill": form.prefill.data or None,
+        "pattern": (form.pattern.data or None) if kind in TEXT_KINDS else None,
         "show_if_id": int(form.show_if.data) if form.show_if.data else None,
         "show_if_value": (form.show_if_value.data or "").strip() if form.show_if.data else None,
         "choices": form.choice_list() if kind in CHOICE_KINDS else [],
@@ -322,6 +370,7 @@ def question(form_id: int, field_id: int | None = None):
     if request.method == "GET" and existing is not None:
         form.kind.data = existing.kind.value
         form.prefill.data = existing.prefill or ""
+        form.pattern.data = existing.pattern or ""
         form.show_if.data = str(existing.show_if_id or "")
         form.choices.data = "\n".join(existing.choices)
     if form.validate_on_submit():
@@ -370,15 +419,45 @@ def question_action(form_id: int, field_id: int, action: str):
 @role_required(Role.STAFF)
 def answers(form_id: int):
     online_form = _answers_of(form_id)
+    filters, chosen = _answer_filter(online_form)
     page = db.paginate(
-        select(Submission)
-        .where(Submission.form_id == online_form.id)
-        .order_by(Submission.id.desc()),
-        per_page=ANSWERS_PER_PAGE,
-        error_out=False,
+        operations.answers_query(online_form, chosen), per_page=ANSWERS_PER_PAGE, error_out=False
     )
     rows = [(s, [_cell(online_form, s, f) for f in online_form.fields]) for s in page.items]
-    return render_template("forms/answers.html", online_form=online_form, page=page, rows=rows)
+    return render_template(
+        "forms/answers.html",
+        online_form=online_form,
+        page=page,
+        rows=rows,
+        filters=filters,
+        chosen=chosen,
+        args=_filter_args() if not filters.errors else {},
+        total=operations.count(online_form),
+    )
+
+
+def _answer_filter(online_form: OnlineForm) -> tuple[AnswerFilterForm, operations.AnswerFilter]:
+    """The filter form from the query string, and the filter it holds (none while invalid)."""
+    form = AnswerFilterForm(request.args, questions=online_form.fields)
+    if not any(request.args.get(name) for name in ("answer", "since", "until", "code")):
+        return form, operations.AnswerFilter()
+    if not form.validate():
+        return form, operations.AnswerFilter()
+    question, choice = form.options.get(form.answer.data or "", (None, None))
+    code = normalise_receipt(form.code.data) if form.code.data else None
+    return form, operations.AnswerFilter(
+        question=question,
+        choice=choice,
+        since=form.since.data,
+        until=form.until.data,
+        code=code if code is None else (code or "-"),  # a code that cannot exist finds nothing
+    )
+
+
+def _filter_args() -> dict:
+    """The filter's query string, for the pager and the CSV link."""
+    names = ("answer", "since", "until", "code")
+    return {name: request.args[name] for name in names if request.args.get(name)}
 
 
 def _cell(online_form: OnlineForm, submission: Submission, question) -> tuple[str, str | None]:
@@ -399,7 +478,10 @@ def _cell(online_form: OnlineForm, submission: Submission, question) -> tuple[st
 @role_required(Role.STAFF)
 def export(form_id: int):
     online_form = _answers_of(form_id)
-    lines = operations.csv_lines(online_form, _user())
+    filters, chosen = _answer_filter(online_form)
+    if filters.errors:
+        abort(400)
+    lines = operations.csv_lines(online_form, _user(), chosen)
     db.session.commit()  # the audit entry, before the first line goes out
     response = Response(lines, mimetype="text/csv")
     response.content_type = "text/csv; charset=utf-8"

@@ -32,4 +32,37 @@
 
   form.addEventListener("change", update);
   update();
+
+  /* "Fill in the address from this postal code": in place, without sending the form. Without
+     JavaScript (or if the look-up fails) the button sends the form and the server does it. */
+  form.querySelectorAll("[data-postal-lookup]").forEach(function (button) {
+    button.addEventListener("click", function (event) {
+      var code = form.querySelector("[name='" + button.dataset.code + "']");
+      var address = form.querySelector("[name='" + button.dataset.address + "']");
+      var status = button.parentNode.querySelector("[data-postal-status]");
+      if (!window.fetch || !code || !address || !status) {
+        return;
+      }
+      event.preventDefault();
+      fetch(button.dataset.postalLookup + "?code=" + encodeURIComponent(code.value), {
+        headers: { Accept: "application/json" },
+        credentials: "same-origin"
+      })
+        .then(function (response) {
+          return response.json();
+        })
+        .then(function (data) {
+          if (data.address) {
+            address.value = data.address;
+            status.textContent = button.dataset.found.replace("{address}", data.address);
+            address.focus();
+          } else {
+            status.textContent = data.error || "";
+          }
+        })
+        .catch(function () {
+          form.requestSubmit(button);
+        });
+    });
+  });
 })();
