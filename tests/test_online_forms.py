@@ -789,3 +789,80 @@ def test_staff_filter_the_answers_and_download_what_they_see(client, db, logged_
     ).first()
     assert entry.details["filter"]["question"] == age.id
     assert client.get(f"{path}.csv", query_string={"since": "x"}).status_code == 400
+
+
+def test_a_form_in_sections_is_filled_page_by_page(client, db, logged_in):
+    """Section headings group the questions; with "one section per page" each is a page with
+    Next and Back, checked page by page; the other pages' answers go along in the page; the
+    confirmation page checks everything and sends back to the first page with a problem."""
+    staff = logged_in(Role.STAFF)
+    online_form = OnlineForm(title="講座の申込", state=FormState.DRAFT, login_required=False,
+                             one_per_person=False, paged=True)  # fmt: skip
+    db.session.add(online_form)
+    operations.add_field(online_form, staff, kind=FieldKind.SECTION, label="あなたについて",
+                         help="連絡のためにお聞きします。")  # fmt: skip
+    name = operations.add_field(online_form, staff, kind=FieldKind.SHORT_TEXT, label="お名前",
+                                required=True)  # fmt: skip
+    age = operations.add_field(online_form, staff, kind=FieldKind.SINGLE, label="年代",
+                               choices=["10代", "20代以上"], required=True)  # fmt: skip
+    db.session.commit()
+    page = f"/forms/{online_form.id}/questions/new"
+    section = {"kind": "section", "label": "ご希望", "help": "講座の希望を教えてください。",
+               "required": "y", "choices": "a\nb"}  # fmt: skip
+    assert post_form(client, page, section, page=page).status_code == 302  # through the builder
+    wish = operations.add_field(online_form, staff, kind=FieldKind.LONG_TEXT, label="ご希望の内容",
+                                required=True)  # fmt: skip
+    operations.move(online_form, FormState.OPEN, staff)
+    db.session.commit()
+    heading = next(f for f in online_form.fields if f.label == "ご希望")
+    assert heading.kind == FieldKind.SECTION and not heading.required and heading.choices == []
+    path = f"/forms/{online_form.id}"
+    html = client.get(path).get_data(as_text=True)
+    assert "ページ 1 / 2" in html and "<h2>あなたについて</h2>" in html and "連絡のために" in html
+    assert f'name="{name.key}"' in html and f'name="{wish.key}"' not in html
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+    def send(at, step, **values):
+        data = {"csrf_token": token, "key": "paged", "at": str(at), "step": step, **values}
+        return client.post(path, data=data)
+
+    # page 1, with an answer missing: its message only, still page 1
+    answer = send(0, "next", **{age.key: "20代以上"})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and "お名前" in html and "ご希望の内容を入力" not in html
+    assert 'name="at" value="0"' in html
+    # page 1 done: page 2, no messages yet, page 1's answers carried in the page
+    html = send(0, "next", **{name.key: "声 花子", age.key: "20代以上"}).get_data(as_text=True)
+    assert 'name="at" value="1"' in html and "<h2>ご希望</h2>" in html
+    assert 'class="error-summary"' not in html and f'name="{wish.key}"' in html
+    assert f'<input type="hidden" name="{name.key}" value="声 花子">' in html
+    assert f'<input type="hidden" name="{age.key}" value="20代以上">' in html
+    # Back keeps what was typed on page 2 (carried), without checking it
+    back = send(1, "back", **{name.key: "声 花子", age.key: "20代以上", wish.key: "夜の回"})
+    html = back.get_data(as_text=True)
+    assert back.status_code == 200 and 'name="at" value="0"' in html
+    assert f'<input type="hidden" name="{wish.key}" value="夜の回">' in html
+    # the confirmation page checks every page: a problem on page 1 sends back there
+    missing = send(1, "confirm", **{age.key: "20代以上", wish.key: "夜の回"})
+    assert missing.status_code == 422 and 'name="at" value="0"' in missing.get_data(as_text=True)
+    full = {name.key: "声 花子", age.key: "20代以上", wish.key: "夜の回"}
+    html = send(1, "confirm", **full).get_data(as_text=True)
+    assert "回答の確認" in html and "夜の回" in html and "あなたについて" not in html
+    assert send(1, "send", **full).status_code == 302
+    stored = db.session.scalar(select(Submission))
+    assert stored.answers == {name.key: "声 花子", age.key: "20代以上", wish.key: "夜の回"}
+    # staff: the headings are not columns of the table or the CSV
+    logged_in(Role.ADMIN)
+    table = client.get(f"{path}/answers").get_data(as_text=True)
+    assert "夜の回" in table and '<th scope="col">ご希望</th>' not in table
+    rows = list(
+        csv.reader(io.StringIO(client.get(f"{path}/answers.csv").get_data().decode("utf-8-sig")))
+    )
+    assert rows[0] == ["receipt_code", "sent_at", "お名前", "年代", "ご希望の内容"]
+    # not in pages: one page, the headings in it
+    online_form.paged = False
+    db.session.commit()
+    html = client.get(path).get_data(as_text=True)
+    assert (
+        "<h2>あなたについて</h2>" in html and "<h2>ご希望</h2>" in html and "ページ 1" not in html
+    )

@@ -32,6 +32,7 @@ KINDS = {
     FieldKind.POSTAL_CODE: _l("Postal code"),
     FieldKind.CONSENT: _l("Consent (a box to tick)"),
     FieldKind.FILE: _l("File (PDF, JPEG or PNG; the maximum is in MB)"),
+    FieldKind.SECTION: _l("Section heading (not a question; the text is the help text)"),
 }
 PREFILL_LABELS = {
     "full_name": _l("Full name"),
@@ -84,6 +85,13 @@ class SettingsForm(FlaskForm):
         description=_l(
             "Only the questions marked for it, only choices and numbers; a choice with fewer "
             "than 5 answers is not shown, so that nobody can be singled out."
+        ),
+    )
+    paged = BooleanField(
+        _l("One section per page"),
+        description=_l(
+            "Each section heading starts a page, with Next and Back; the answers are checked "
+            "page by page and all together before the confirmation page."
         ),
     )
     retention_days = IntegerField(

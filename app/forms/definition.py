@@ -236,13 +236,13 @@ def answer_form(online_form: OnlineForm, formdata=None, data: dict | None = None
 
         def validate(self, extra_validators=None) -> bool:
             super().validate(extra_validators)
-            for question in online_form.fields:
+            for question in online_form.questions:
                 if question.kind == FieldKind.FILE:
                     self._take_file(question)
             # a conditional question whose condition is not met is not asked: no error, and
             # its answer is neither kept nor stored
-            given = {f.key: self._fields[f.key].data for f in online_form.fields}
-            for question in online_form.fields:
+            given = {f.key: self._fields[f.key].data for f in online_form.questions}
+            for question in online_form.questions:
                 if not question.shown_for(given):
                     self._fields[question.key].errors = []
                     self._fields[question.key].data = None
@@ -270,10 +270,10 @@ def answer_form(online_form: OnlineForm, formdata=None, data: dict | None = None
                 field.errors.append(_("Choose a file to send."))
 
         def asked(self, question: FormField) -> bool:
-            given = {f.key: self._fields[f.key].data for f in online_form.fields}
+            given = {f.key: self._fields[f.key].data for f in online_form.questions}
             return question.shown_for(given)
 
-    for field in online_form.fields:
+    for field in online_form.questions:
         setattr(AnswerForm, field.key, wtforms_field(field))
     form = AnswerForm(formdata=formdata) if formdata is not None else AnswerForm()
     form.files = {}  # question key → the record of its file, once the form is checked
@@ -283,6 +283,23 @@ def answer_form(online_form: OnlineForm, formdata=None, data: dict | None = None
     return form
 
 
+def carried_values(field) -> list[str]:
+    """A field's answer as the strings a browser sends, to carry it through a page that does
+    not show its question (a form in pages): as typed when it was typed, else its value."""
+    if field.raw_data is not None:
+        return [value for value in field.raw_data if isinstance(value, str)]
+    data = field.data
+    if data is None or data is False or data == "" or data == []:
+        return []
+    if data is True:
+        return ["y"]
+    if isinstance(data, list):
+        return [str(value) for value in data]
+    if isinstance(data, date):
+        return [data.isoformat()]
+    return [str(data)]
+
+
 def _is_date(form, name: str) -> bool:
     return isinstance(form._fields[name], DateField)
 
@@ -290,7 +307,7 @@ def _is_date(form, name: str) -> bool:
 def stored_answers(online_form: OnlineForm, form: FlaskForm) -> dict:
     """The values to store, by field key; empty answers are left out."""
     out = {}
-    for field in online_form.fields:
+    for field in online_form.questions:
         value = form._fields[field.key].data
         if isinstance(value, date):
             value = value.isoformat()

@@ -34,6 +34,7 @@ class FieldKind(enum.StrEnum):
     POSTAL_CODE = "postal_code"
     CONSENT = "consent"
     FILE = "file"  # PDF, JPEG or PNG; ``maximum`` is the cap in MB
+    SECTION = "section"  # not a question: a heading (label) and its text (help); starts a page
 
 
 #: profile data a question may be filled in from (key → the kinds of question it suits)
@@ -71,12 +72,31 @@ class OnlineForm(db.Model):
     summary_public: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     #: e-mail the receipt code to a signed-in person who answers
     receipt_mail: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
+    #: one section a page (a page per section heading), else every question on one page
+    paged: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     fields: Mapped[list[FormField]] = relationship(
         back_populates="form", order_by="FormField.position", cascade="all, delete-orphan"
     )
+
+    @property
+    def questions(self) -> list[FormField]:
+        """What is asked (the section headings left out), in order."""
+        return [f for f in self.fields if f.kind != FieldKind.SECTION]
+
+    def pages(self) -> list[list[FormField]]:
+        """The items of each page: every section heading starts one when the form is paged;
+        otherwise one page holds everything."""
+        if not self.paged:
+            return [list(self.fields)]
+        pages: list[list[FormField]] = [[]]
+        for item in self.fields:
+            if item.kind == FieldKind.SECTION and pages[-1]:
+                pages.append([])
+            pages[-1].append(item)
+        return pages
 
     def accepts_answers(self, now: datetime | None = None) -> bool:
         now = as_utc(now or utcnow())

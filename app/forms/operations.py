@@ -54,7 +54,7 @@ class NotAllowed(Exception):
 def move(online_form: OnlineForm, target: FormState, staff: User) -> None:
     if target not in MOVES[online_form.state]:
         raise ValueError(f"a form cannot go from {online_form.state} to {target}")
-    if target == FormState.OPEN and not online_form.fields:
+    if target == FormState.OPEN and not online_form.questions:
         raise ValueError("a form needs a question before it opens")
     before = online_form.state
     online_form.state = target
@@ -65,7 +65,7 @@ def move(online_form: OnlineForm, target: FormState, staff: User) -> None:
 
 SETTINGS = (
     "description", "thank_you", "department", "opens_at", "closes_at", "login_required",
-    "one_per_person", "max_answers", "receipt_mail", "summary_public", "retention_days",
+    "one_per_person", "max_answers", "receipt_mail", "summary_public", "retention_days", "paged",
 )  # fmt: skip
 QUESTION = (
     "kind",
@@ -150,7 +150,7 @@ def profile_values(online_form: OnlineForm, user: User | None) -> dict[str, str]
         return {}
     profile = user.profile
     values = {}
-    for question in online_form.fields:
+    for question in online_form.questions:
         source = question.prefill
         if source == "email":
             value = user.email
@@ -176,7 +176,7 @@ def draft_of(online_form: OnlineForm, user: User | None) -> Draft | None:
 
 def save_draft(online_form: OnlineForm, user: User, formdata) -> Draft:
     """Keep what the person typed so far, unchecked, to finish later (one draft per form)."""
-    names = {f.key for f in online_form.fields}
+    names = {f.key for f in online_form.questions}
     values = {
         name: [v[:DRAFT_VALUE_MAX] for v in formdata.getlist(name)][:60]
         for name in names
@@ -291,9 +291,9 @@ class Summary:
 
 def summaries(online_form: OnlineForm) -> tuple[int, list[Summary]]:
     """Per question: how many answered and, for choices, the count of each."""
-    out = {f.key: Summary(f) for f in online_form.fields}
-    tallies: dict[str, Counter] = {f.key: Counter() for f in online_form.fields}
-    numbers: dict[str, list[float]] = {f.key: [] for f in online_form.fields}
+    out = {f.key: Summary(f) for f in online_form.questions}
+    tallies: dict[str, Counter] = {f.key: Counter() for f in online_form.questions}
+    numbers: dict[str, list[float]] = {f.key: [] for f in online_form.questions}
     total = 0
     for (answers,) in db.session.execute(
         select(Submission.answers).where(Submission.form_id == online_form.id)
@@ -418,8 +418,8 @@ def csv_lines(
         **({"filter": chosen.details()} if chosen.conditions() else {}),
     }
     audit.record("form.export", online_form, actor=staff, details=details)
-    columns = [(f.key, f.kind) for f in online_form.fields]
-    header = ["receipt_code", "sent_at", *(f.label for f in online_form.fields)]
+    columns = [(f.key, f.kind) for f in online_form.questions]
+    header = ["receipt_code", "sent_at", *(f.label for f in online_form.questions)]
     query = (
         select(Submission.receipt_code, Submission.created_at, Submission.answers)
         .where(Submission.form_id == online_form.id, *chosen.conditions())

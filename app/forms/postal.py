@@ -44,7 +44,7 @@ def address_question(online_form: OnlineForm) -> FormField | None:
     return next(
         (
             f
-            for f in online_form.fields
+            for f in online_form.questions
             if f.prefill == "address" and f.kind in (FieldKind.SHORT_TEXT, FieldKind.LONG_TEXT)
         ),
         None,

@@ -31,7 +31,7 @@ from app.consultations.operations import normalise_receipt
 from app.extensions import db, limiter
 from app.forms import bp, grouping, operations, postal, uploads
 from app.forms.builder import KINDS, AnswerFilterForm, FieldForm, SettingsForm
-from app.forms.definition import answer_form, shown, stored_answers
+from app.forms.definition import answer_form, carried_values, shown, stored_answers
 from app.forms.models import (
     CHOICE_KINDS,
     TEXT_KINDS,
@@ -134,8 +134,10 @@ def fill(form_id: int):
         form.key.data = secrets.token_urlsafe(16)
         return _fill_page(online_form, form, refusal, prefilled=prefill, draft=draft)
     form = answer_form(online_form, request.form)
+    pages = online_form.pages()
+    at = _page_number(request.form.get("at"), len(pages))
     if request.form.get("lookup") and refusal is None:
-        return _fill_in_address(online_form, form, request.form["lookup"])
+        return _fill_in_address(online_form, form, request.form["lookup"], at)
     step = request.form.get("step", "confirm")
     if step == "draft" and refusal is None and user is not None:
         operations.save_draft(online_form, user, request.form)
@@ -147,13 +149,22 @@ def fill(form_id: int):
     ):
         flash(_refusal(refusal), "error")
         return _fill_page(online_form, form, refusal, 409)
+    if step in ("next", "back") and len(pages) > 1:
+        # a page of a form in pages: its answers are checked (files kept, conditions applied);
+        # Back never stops on an error
+        form.validate_on_submit()
+        if step == "next" and _has_errors(form, pages[at]):
+            return _fill_page(online_form, form, None, 422, at=at)
+        to = at + 1 if step == "next" else at - 1
+        return _fill_page(online_form, form, None, at=max(0, min(to, len(pages) - 1)), fresh=True)
     if not form.validate_on_submit():
-        return _fill_page(online_form, form, None, 422)
+        first = next((n for n, page in enumerate(pages) if _has_errors(form, page)), at)
+        return _fill_page(online_form, form, None, 422, at=first)
     if step == "edit":
-        return _fill_page(online_form, form, None)
+        return _fill_page(online_form, form, None, fresh=True)
     if step != "send":
         rows = [
-            (f, shown(f, form._fields[f.key].data)) for f in online_form.fields if form.asked(f)
+            (f, shown(f, form._fields[f.key].data)) for f in online_form.questions if form.asked(f)
         ]
         return render_template("forms/confirm.html", online_form=online_form, form=form, rows=rows)
     try:
@@ -170,11 +181,22 @@ def fill(form_id: int):
     return redirect(url_for("forms.receipt", code=submission.receipt_code))
 
 
-def _fill_in_address(online_form: OnlineForm, form, key: str):
+def _page_number(value: str | None, count: int) -> int:
+    try:
+        return max(0, min(int(value or 0), count - 1))
+    except ValueError:
+        return 0
+
+
+def _has_errors(form, page: list[FormField]) -> bool:
+    return any(form._fields[f.key].errors for f in page if f.kind != FieldKind.SECTION)
+
+
+def _fill_in_address(online_form: OnlineForm, form, key: str, at: int = 0):
     """ "Fill in the address" next to a postal code, without JavaScript: the same page again,
     every answer kept, the address question filled from the code; nothing is stored."""
     question = next(
-        (f for f in online_form.fields if f.key == key and f.kind == FieldKind.POSTAL_CODE), None
+        (f for f in online_form.questions if f.key == key and f.kind == FieldKind.POSTAL_CODE), None
     )
     target = postal.address_question(online_form)
     if question is None or target is None:
@@ -191,8 +213,8 @@ def _fill_in_address(online_form: OnlineForm, form, key: str):
     else:
         field.data = code
         form._fields[target.key].data = address
-        return _fill_page(online_form, form, None, address_found=(target, address))
-    return _fill_page(online_form, form, None, 422)
+        return _fill_page(online_form, form, None, address_found=(target, address), at=at)
+    return _fill_page(online_form, form, None, 422, at=at)
 
 
 @bp.get("/postal-address")
@@ -223,7 +245,16 @@ def _fill_page(
     prefilled=False,
     draft=None,
     address_found=None,
+    at: int = 0,
+    fresh: bool = False,
 ):
+    """The form page; of a form in pages, page ``at`` with the other answers carried in it.
+    Only that page's messages show, and none on a page just turned to (``fresh``)."""
+    page = online_form.pages()[at]
+    for question in online_form.questions:
+        if fresh or question not in page:
+            form._fields[question.key].errors = []
+    form._errors = None
     return (
         render_template(
             "forms/fill.html",
@@ -237,6 +268,10 @@ def _fill_page(
             refusal_kind=refusal,
             address_question=postal.address_question(online_form),
             address_found=address_found,
+            at=at,
+            page=page,
+            pages=len(online_form.pages()),
+            carried_values=carried_values,
         ),
         status,
     )
@@ -253,7 +288,7 @@ def receipt(code: str):
     own = user is not None and (submission.user_id == user.id or may_read_answers(submission.form))
     rows = []
     if own:
-        rows = [(f, shown(f, submission.answers.get(f.key))) for f in submission.form.fields]
+        rows = [(f, shown(f, submission.answers.get(f.key))) for f in submission.form.questions]
     return render_template("forms/receipt.html", submission=submission, rows=rows)
 
 
@@ -286,6 +321,7 @@ def _apply_settings(online_form: OnlineForm, form: SettingsForm) -> None:
     online_form.max_answers = form.max_answers.data
     online_form.receipt_mail = form.receipt_mail.data
     online_form.summary_public = form.summary_public.data
+    online_form.paged = form.paged.data
     online_form.retention_days = form.retention_days.data
 
 
@@ -343,7 +379,7 @@ def change_state(form_id: int):
 
 def _field_values(form: FieldForm) -> dict:
     kind = FieldKind(form.kind.data)
-    return {
+    values = {
         "kind": kind,
         "label": form.label.data.strip(),
         "help": (form.help.data or "").strip(),
@@ -357,6 +393,12 @@ def _field_values(form: FieldForm) -> dict:
         "minimum": form.minimum.data,
         "maximum": form.maximum.data,
     }
+    if kind == FieldKind.SECTION:  # a heading and its text: nothing else applies
+        values.update(
+            required=False, public=False, prefill=None, pattern=None, show_if_id=None,
+            show_if_value=None, minimum=None, maximum=None,
+        )  # fmt: skip
+    return values
 
 
 @bp.route("/<int:form_id>/questions/new", methods=["GET", "POST"])
@@ -423,7 +465,7 @@ def answers(form_id: int):
     page = db.paginate(
         operations.answers_query(online_form, chosen), per_page=ANSWERS_PER_PAGE, error_out=False
     )
-    rows = [(s, [_cell(online_form, s, f) for f in online_form.fields]) for s in page.items]
+    rows = [(s, [_cell(online_form, s, f) for f in online_form.questions]) for s in page.items]
     return render_template(
         "forms/answers.html",
         online_form=online_form,
@@ -438,7 +480,7 @@ def answers(form_id: int):
 
 def _answer_filter(online_form: OnlineForm) -> tuple[AnswerFilterForm, operations.AnswerFilter]:
     """The filter form from the query string, and the filter it holds (none while invalid)."""
-    form = AnswerFilterForm(request.args, questions=online_form.fields)
+    form = AnswerFilterForm(request.args, questions=online_form.questions)
     if not any(request.args.get(name) for name in ("answer", "since", "until", "code")):
         return form, operations.AnswerFilter()
     if not form.validate():

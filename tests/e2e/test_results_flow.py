@@ -28,6 +28,7 @@ from app.extensions import db
 from app.notifications.models import Notification
 from app.timeutil import utcnow
 from tests.conftest import PASSWORD
+from tests.e2e.helpers import tab_to
 from tests.e2e.test_consultations import DRAFT, TITLE
 
 LIGHTS = "第3章 夜間の照明"
@@ -336,16 +337,6 @@ def staff_close(page: Page, check_a11y, consultation_id: int, t: dict) -> None:
     expect(heading(page, t["review"])).to_be_visible()
     expect(page.get_by_role("main")).to_contain_text(t["progress_open"])
     check_a11y(page)
-
-
-def tab_to(page: Page, target, limit: int = 60) -> None:
-    """Press Tab until ``target`` has the focus (fail after ``limit`` presses)."""
-    handle = target.element_handle()
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if page.evaluate("el => document.activeElement === el", handle):
-            return
-    raise AssertionError(f"{target} is not reachable with Tab")
 
 
 def staff_answer(page: Page, check_a11y, code: str, t: dict, *, keyboard: bool) -> None:
