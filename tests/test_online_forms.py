@@ -866,3 +866,25 @@ def test_a_form_in_sections_is_filled_page_by_page(client, db, logged_in):
     assert (
         "<h2>あなたについて</h2>" in html and "<h2>ご希望</h2>" in html and "ページ 1" not in html
     )
+
+
+def test_naughty_strings_in_the_filters_and_the_postal_look_up_never_fail(
+    client,
+    db,
+    logged_in,
+    naughty,  # noqa: F811
+):
+    logged_in(Role.STAFF)
+    online_form = build(client)
+    path = f"/forms/{online_form.id}"
+    for n, value in enumerate(naughty[::5]):
+        name = ("code", "since", "until", "answer")[n % 4]
+        response = client.get(f"{path}/answers", query_string={name: value})
+        assert response.status_code == 200, (name, value)
+        assert_escaped(response.get_data(as_text=True), value)
+        assert client.get(f"{path}/answers.csv", query_string={name: value}).status_code in (
+            200,
+            400,
+        )
+        looked_up = client.get("/forms/postal-address", query_string={"code": value})
+        assert looked_up.status_code in (200, 400, 404) and looked_up.is_json, value
