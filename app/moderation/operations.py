@@ -89,7 +89,7 @@ def scan_text(text: str, author: User | None = None, *, spam: bool = True) -> mo
     history = []
     if author is not None and author.id is not None:
         history = [
-            moderation.Post(t, at, author.id)
+            moderation.Post(t, as_utc(at), author.id)
             for t, at in db.session.execute(
                 select(ModerationItem.original_text, ModerationItem.created_at).where(
                     ModerationItem.author_id == author.id,
@@ -98,7 +98,7 @@ def scan_text(text: str, author: User | None = None, *, spam: bool = True) -> mo
             )
         ]
     recent = [
-        moderation.Post(t, at, a)
+        moderation.Post(t, as_utc(at), a)
         for t, at, a in db.session.execute(
             select(
                 ModerationItem.original_text, ModerationItem.created_at, ModerationItem.author_id
@@ -108,15 +108,11 @@ def scan_text(text: str, author: User | None = None, *, spam: bool = True) -> mo
     return moderation.scan(
         text,
         words=word_list(),
-        history=_aware(history),
-        recent=_aware(recent),
+        history=history,
+        recent=recent,
         author=author.id if author else None,
         now=now,
     )
-
-
-def _aware(posts: list[moderation.Post]) -> list[moderation.Post]:
-    return [moderation.Post(p.text, as_utc(p.at), p.author) for p in posts]
 
 
 def record(

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from moderation import Post, SpamPolicy
-from moderation.spam import similarity, spam_reasons
+from moderation.spam import _jaccard, _shingles, _similar, similarity, spam_reasons
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 
@@ -49,3 +52,15 @@ def test_too_many_links():
     text = " ".join(f"https://spam{i}.example.com/" for i in range(4))
     assert spam_reasons(text) == ["too_many_links"]
     assert spam_reasons(text, policy=SpamPolicy(max_links=5)) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(alphabet="公園の遊具をあいうabc ", min_size=0, max_size=30),
+    st.lists(st.text(alphabet="公園の遊具をあいうabc ", min_size=0, max_size=30), max_size=8),
+    st.sampled_from([0.3, 0.5, 0.9, 1.0]),
+)
+def test_comparing_with_many_posts_at_once_is_the_same_as_one_by_one(text, others, threshold):
+    own = _shingles(text)
+    one_by_one = [_jaccard(own, _shingles(o)) >= threshold for o in others]
+    assert list(_similar(own, others, threshold)) == one_by_one
