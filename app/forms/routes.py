@@ -193,8 +193,8 @@ def _has_errors(form, page: list[FormField]) -> bool:
 
 
 def _fill_in_address(online_form: OnlineForm, form, key: str, at: int = 0):
-    """ "Fill in the address" next to a postal code, without JavaScript: the same page again,
-    every answer kept, the address question filled from the code; nothing is stored."""
+    """The button beside a postal code, without JavaScript: the same page again, every answer
+    kept, the address question filled from the code; nothing is stored."""
     question = next(
         (f for f in online_form.questions if f.key == key and f.kind == FieldKind.POSTAL_CODE), None
     )
@@ -472,7 +472,6 @@ def answers(form_id: int):
         page=page,
         rows=rows,
         filters=filters,
-        chosen=chosen,
         args=_filter_args() if not filters.errors else {},
         total=operations.count(online_form),
     )
