@@ -14,15 +14,28 @@ run: install translations  ## Start every process of the platform on SQLite with
 	$(FLASK) koe seed-demo --if-empty
 	$(VENV)/bin/honcho start -f Procfile
 
-test: install translations node_modules/.installed browser  ## Run the whole suite (SQLite, then PostgreSQL when configured).
-	KOE_TEST_DATABASE_URL= $(PY) -m pytest $(PYTEST_ARGS)
-	@# again on PostgreSQL: everything but the browser tests and the benchmark's smoke run,
-	@# which exercise the same database code as the tests beneath them, and the tests of the
-	@# plain libraries (analytics, moderation), which use no database (keeps make test short)
+test: install translations node_modules/.installed browser  ## Run the whole suite (SQLite, and PostgreSQL when configured).
+	@# With a PostgreSQL server (KOE_TEST_DATABASE_URL), its pass runs at the same time as the
+	@# SQLite one, in its own process (own databases, Redis database 1, no pytest cache): the two
+	@# share the two cores, which either alone leaves half idle. It leaves out the browser tests
+	@# and the benchmark's smoke run, which exercise the same database code as the tests beneath
+	@# them, and the tests of the plain libraries (analytics, moderation), which use no database.
 	@if [ -n "$$KOE_TEST_DATABASE_URL" ]; then \
-		echo "== again on PostgreSQL (without tests/e2e, tests/analytics, tests/moderation and tests/test_bench.py) =="; \
-		$(PY) -m pytest --ignore=tests/e2e --ignore=tests/test_bench.py \
-			--ignore=tests/analytics --ignore=tests/moderation $(PYTEST_ARGS); fi
+		echo "== PostgreSQL pass started in the background (its report follows the SQLite one) =="; \
+		( KOE_TEST_REDIS_URL=$${KOE_TEST_REDIS_URL:+$${KOE_TEST_REDIS_URL%/*}/1} \
+		  $(PY) -m pytest -p no:cacheprovider --ignore=tests/e2e --ignore=tests/test_bench.py \
+			--ignore=tests/analytics --ignore=tests/moderation $(PYTEST_ARGS) \
+			> .pytest-postgresql.log 2>&1; echo $$? > .pytest-postgresql.rc ) & \
+	fi; \
+	echo "== SQLite (with the browser tests) =="; \
+	KOE_TEST_DATABASE_URL= $(PY) -m pytest $(PYTEST_ARGS); sqlite=$$?; \
+	if [ -n "$$KOE_TEST_DATABASE_URL" ]; then \
+		wait; echo "== PostgreSQL (without tests/e2e, tests/analytics, tests/moderation and tests/test_bench.py) =="; \
+		cat .pytest-postgresql.log; postgresql=$$(cat .pytest-postgresql.rc); \
+		rm -f .pytest-postgresql.log .pytest-postgresql.rc; \
+		[ "$$postgresql" = 0 ] || exit "$$postgresql"; \
+	fi; \
+	exit $$sqlite
 
 bench: install translations  ## Print the benchmark figures with their setup.
 	$(PY) bench/run.py
