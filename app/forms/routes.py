@@ -250,7 +250,8 @@ def _fill_page(
 ):
     """The form page; of a form in pages, page ``at`` with the other answers carried in it.
     Only that page's messages show, and none on a page just turned to (``fresh``)."""
-    page = online_form.pages()[at]
+    pages = online_form.pages()
+    page = pages[at]
     for question in online_form.questions:
         if fresh or question not in page:
             form._fields[question.key].errors = []
@@ -270,7 +271,7 @@ def _fill_page(
             address_found=address_found,
             at=at,
             page=page,
-            pages=len(online_form.pages()),
+            pages=len(pages),
             carried_values=carried_values,
         ),
         status,
@@ -485,13 +486,14 @@ def _answer_filter(online_form: OnlineForm) -> tuple[AnswerFilterForm, operation
     if not form.validate():
         return form, operations.AnswerFilter()
     question, choice = form.options.get(form.answer.data or "", (None, None))
-    code = normalise_receipt(form.code.data) if form.code.data else None
+    # a code that cannot exist ("-") finds nothing
+    code = (normalise_receipt(form.code.data) or "-") if form.code.data else None
     return form, operations.AnswerFilter(
         question=question,
         choice=choice,
         since=form.since.data,
         until=form.until.data,
-        code=code if code is None else (code or "-"),  # a code that cannot exist finds nothing
+        code=code,
     )
 
 
