@@ -67,6 +67,7 @@ def register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.consultations import bp as consultations_bp
+    from app.events import bp as events_bp
     from app.forms import bp as forms_bp
     from app.main import bp as main_bp
     from app.moderation import bp as moderation_bp
@@ -81,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(consultations_bp, url_prefix="/consultations")
     app.register_blueprint(themes_bp, url_prefix="/consultations")
     app.register_blueprint(forms_bp, url_prefix="/forms")
+    app.register_blueprint(events_bp, url_prefix="/events")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
 

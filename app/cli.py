@@ -18,12 +18,14 @@ from app.consultations import operations as consultation_ops
 from app.consultations import results
 from app.consultations.importing import import_opinions
 from app.consultations.models import Channel, Consultation, Disposition, State
+from app.events import operations as event_ops
+from app.events.models import Audience, Event, Mode
 from app.extensions import db
 from app.forms import operations as forms_ops
 from app.forms.models import FieldKind, FormState, OnlineForm
 from app.moderation import operations as moderation_ops
 from app.themes import operations as themes_ops
-from app.timeutil import utcnow
+from app.timeutil import TOKYO, utcnow
 
 koe = AppGroup("koe", help="Koe administration commands.")
 
@@ -71,6 +73,8 @@ def seed_demo(if_empty: bool) -> None:
             seed_consultations()
         if db.session.scalar(select(func.count()).select_from(OnlineForm)) == 0:
             seed_survey()
+        if db.session.scalar(select(func.count()).select_from(Event)) == 0:
+            seed_events()
         db.session.commit()
     click.echo(f"\nKoe: {current_app.config['BASE_URL']}")
     click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
@@ -104,6 +108,50 @@ DEMO_SURVEY_VOICES = (
     "ボール遊びができる場所がほしいです。",
     "",
 )
+
+
+def seed_events() -> None:
+    """An upcoming hybrid lecture (the demo resident registered), and a past briefing."""
+    staff = operations.find_by_email("staff@demo.koe.example")
+    today = utcnow().astimezone(TOKYO).replace(minute=0, second=0, microsecond=0)
+    lecture = today.replace(hour=14) + timedelta(days=12)
+    briefing = today.replace(hour=19) - timedelta(days=20)
+    for data in (
+        event_ops.EventData(
+            title="区民公開講座「地震に備える　わが家と地域の防災」",
+            description="首都直下地震に備えて、家庭での備蓄や家具の固定、地域の避難所運営について学びます。"
+            "会場でもオンラインでも参加できます。講演の後に質疑応答の時間があります。"
+            "手話通訳と文字通訳（要約筆記）が付きます。",
+            speakers="山田 花子（声区 危機管理課長）\n佐藤 一郎（声大学 防災研究センター 教授）",
+            department="危機管理課",
+            starts_at=lecture,
+            ends_at=lecture + timedelta(hours=2),
+            mode=Mode.HYBRID,
+            venue="声区役所 本庁舎2階 大会議室（声駅から徒歩5分）",
+            capacity=80,
+            registration_required=True,
+            audience=Audience.EVERYONE,
+        ),
+        event_ops.EventData(
+            title="公園整備計画（案）オンライン説明会",
+            description="公園整備計画（案）の内容を担当者が説明し、皆さまからのご質問にお答えしました。",
+            speakers="都市整備部 公園課",
+            department="都市整備部 公園課",
+            starts_at=briefing,
+            ends_at=briefing + timedelta(hours=1, minutes=30),
+            mode=Mode.ONLINE,
+            venue="",
+            capacity=None,
+            registration_required=False,
+            audience=Audience.EVERYONE,
+        ),
+    ):
+        event_ops.publish(event_ops.save_event(None, data, staff), staff)
+    db.session.flush()
+    upcoming = db.session.scalar(select(Event).order_by(Event.starts_at.desc()))
+    resident = operations.find_by_email("resident@demo.koe.example")
+    if resident is not None:
+        event_ops.register(upcoming, resident, locale="ja")
 
 
 def seed_survey() -> None:

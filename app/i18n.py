@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from babel.dates import get_day_names
 from flask import Flask, current_app, request, session
-from flask_babel import format_datetime, format_decimal, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, format_time, get_locale
 from flask_login import current_user
 from markupsafe import Markup
 from wtforms.fields import SelectChoice
@@ -37,6 +38,23 @@ def tokyo_datetime(value: datetime | str | None, fmt: str = "medium") -> str:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return format_datetime(to_tokyo(value), fmt)
+
+
+def tokyo_time(value: datetime) -> str:
+    """The time of day in Asia/Tokyo (09:30), for a calendar cell."""
+    return format_time(to_tokyo(value), "HH:mm")
+
+
+def month_name(value: datetime) -> str:
+    """A month and its year as the locale writes them: 2026年12月, December 2026."""
+    return format_date(value, "MMMM y" if str(get_locale()) == "en" else "y年M月")
+
+
+def weekday_names() -> list[tuple[str, str]]:
+    """(short, full) names of the days, Monday first, in the page language."""
+    short = get_day_names("abbreviated", locale=get_locale())
+    full = get_day_names("wide", locale=get_locale())
+    return [(short[i], full[i]) for i in range(7)]
 
 
 def use_area_choices(field, empty_label, message=None) -> None:
@@ -75,6 +93,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["filesize"] = filesize
     app.jinja_env.filters["tokyo"] = tokyo_datetime
     app.jinja_env.filters["area_name"] = area_name
+    app.jinja_env.filters["tokyo_time"] = tokyo_time
+    app.jinja_env.filters["month_name"] = month_name
+    app.jinja_env.globals["weekday_names"] = weekday_names
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["TEXT_SIZES"] = TEXT_SIZES
     app.jinja_env.add_extension("jinja2.ext.i18n")

@@ -27,8 +27,11 @@ class OutboxMessage(db.Model):
     body: Mapped[str] = mapped_column(Text)
 
 
-def build_message(to: str, subject: str, template: str, **context) -> EmailMessage:
-    """Render ``templates/mail/<template>.txt`` into a UTF-8 plain-text message."""
+def build_message(
+    to: str, subject: str, template: str, *, attachments=(), **context
+) -> EmailMessage:
+    """Render ``templates/mail/<template>.txt`` into a UTF-8 plain-text message;
+    ``attachments``: ``(filename, bytes, "type/subtype")`` each (a calendar file)."""
     msg = EmailMessage()
     msg["From"] = current_app.config["MAIL_SENDER"]
     msg["To"] = to
@@ -36,6 +39,12 @@ def build_message(to: str, subject: str, template: str, **context) -> EmailMessa
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain="koe.local")
     msg.set_content(render_template(f"mail/{template}.txt", **context))
+    for filename, content, mime in attachments:
+        maintype, subtype = mime.split("/", 1)
+        if maintype == "text":  # as text with its charset (UTF-8), so clients read Japanese
+            msg.add_attachment(content.decode(), subtype=subtype, filename=filename)
+        else:
+            msg.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
     return msg
 
 

@@ -12,6 +12,7 @@ from app.consultations.models import (
     Reaction,
     Section,
 )
+from app.events.models import Event, Registration
 from app.forms.models import Draft, FormField, OnlineForm, Submission, TextGrouping
 from app.jobs import Job
 from app.mail import OutboxMessage
@@ -26,6 +27,7 @@ __all__ = [
     "BlockedWord",
     "Consultation",
     "Draft",
+    "Event",
     "Follow",
     "FormField",
     "Job",
@@ -36,6 +38,7 @@ __all__ = [
     "OutboxMessage",
     "Profile",
     "Reaction",
+    "Registration",
     "Report",
     "Role",
     "Sanction",

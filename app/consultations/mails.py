@@ -19,15 +19,26 @@ from app.mail import build_message, send
 
 
 def send_to(
-    user: User | None, subject, template: str, locale: str | None = None, **context
+    user: User | None,
+    subject,
+    template: str,
+    locale: str | None = None,
+    *,
+    attachments=(),
+    **context,
 ) -> None:
     """Send ``template`` to ``user`` in ``locale`` (else their account's language); ``subject``
-    is called in it too. Nobody is mailed whose account is gone or address is unconfirmed.
+    is called in it too, and so is each of ``attachments`` (a function returning the
+    ``(filename, bytes, type)`` of build_message). Nobody is mailed whose account is gone or
+    whose address is unconfirmed.
     """
     if user is None or not user.email or not user.is_verified:
         return
     with force_locale(locale or user.locale or "ja"):
-        send(build_message(user.email, subject(), template, user=user, **context))
+        files = [make() for make in attachments]
+        send(
+            build_message(user.email, subject(), template, attachments=files, user=user, **context)
+        )
 
 
 @jobs.handler("receipt_mail")

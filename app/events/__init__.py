@@ -1,0 +1,8 @@
+"""Events (issue 7): lectures and briefings, their registration with a waiting list, calendar
+files and reminders; the live stream, chat and Q&A build on them (``realtime/``)."""
+
+from flask import Blueprint
+
+bp = Blueprint("events", __name__)
+
+from app.events import mails, routes  # noqa: E402,F401  (jobs; routes attach to bp)

@@ -1,0 +1,99 @@
+"""The staff form of an event."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields import SelectChoice
+from wtforms.validators import NumberRange, Optional, ValidationError
+
+from app.consultations.forms import TokyoDateTimeField
+from app.events.models import Audience, Mode
+from app.validators import MaxChars, NoControlCharacters, NotBlank, OptionalText, one_of
+
+MODES = {Mode.ONLINE: _l("Online only"), Mode.HYBRID: _l("Hybrid: at a venue and online")}
+AUDIENCES = {
+    Audience.EVERYONE: _l("Everyone"),
+    Audience.SIGNED_IN: _l("Signed-in residents"),
+    Audience.REGISTERED: _l("Registered people only"),
+}
+DATE_HINT = _l("Enter a date and time like 2026-12-01 09:00.")
+
+
+class EventForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[NotBlank(), MaxChars(200), NoControlCharacters()])
+    description = TextAreaField(
+        _l("Description"),
+        validators=[OptionalText(), MaxChars(4000), NoControlCharacters(multiline=True)],
+        render_kw={"rows": 5},
+    )
+    speakers = TextAreaField(
+        _l("Speakers"),
+        description=_l("One per line, e.g. 山田花子（声区みどり課長）"),
+        validators=[OptionalText(), MaxChars(500), NoControlCharacters(multiline=True)],
+        render_kw={"rows": 3},
+    )
+    department = StringField(
+        _l("Department"), validators=[OptionalText(), MaxChars(100), NoControlCharacters()]
+    )
+    starts_at = TokyoDateTimeField(_l("Starts (Tokyo time)"))
+    ends_at = TokyoDateTimeField(_l("Ends (Tokyo time)"))
+    mode = SelectField(
+        _l("How people take part"),
+        choices=[SelectChoice(m.value, label) for m, label in MODES.items()],
+        validate_choice=False,
+        validators=[one_of(m.value for m in MODES)],
+    )
+    venue = TextAreaField(
+        _l("Venue"),
+        description=_l("For a hybrid event: the place, its address and how to get there."),
+        validators=[OptionalText(), MaxChars(300), NoControlCharacters(multiline=True)],
+        render_kw={"rows": 2},
+    )
+    registration_required = BooleanField(
+        _l("Registration required"),
+        description=_l("People register for a place; when the event is full they can wait."),
+        default=True,
+    )
+    capacity = IntegerField(
+        _l("Places"),
+        description=_l("Empty: no limit."),
+        validators=[Optional(), NumberRange(1, 100_000, message=_l("Enter 1 to 100,000."))],
+    )
+    audience = SelectField(
+        _l("Who may watch the stream and the archive"),
+        choices=[SelectChoice(a.value, label) for a, label in AUDIENCES.items()],
+        validate_choice=False,
+        validators=[one_of(a.value for a in AUDIENCES)],
+    )
+
+    def validate_starts_at(self, field) -> None:
+        if field.data is None:
+            raise ValidationError(DATE_HINT)
+
+    def validate_ends_at(self, field) -> None:
+        if field.data is None:
+            raise ValidationError(DATE_HINT)
+        if self.starts_at.data and field.data <= self.starts_at.data:
+            raise ValidationError(_l("The end must be after the start."))
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        # here, not in validate_venue: an empty optional field stops its own validators
+        if self.mode.data == Mode.HYBRID.value and not self.venue.data:
+            self.venue.errors = [*self.venue.errors, _l("A hybrid event needs its venue.")]
+            valid = False
+        return valid
+
+    def validate_capacity(self, field) -> None:
+        if field.data is not None and not self.registration_required.data:
+            raise ValidationError(
+                _l("Places are counted by registration: require it, or leave this empty.")
+            )
+
+    def validate_audience(self, field) -> None:
+        if field.data == Audience.REGISTERED.value and not self.registration_required.data:
+            raise ValidationError(
+                _l("Only registered people can watch only if registration is required.")
+            )

@@ -1,0 +1,123 @@
+"""Events (lectures, briefings): what staff publish, and who registered for them."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import DateTime, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.auth.models import User
+from app.extensions import db
+from app.timeutil import as_utc, utcnow
+
+
+class EventState(enum.StrEnum):
+    DRAFT = "draft"  # staff only
+    PUBLISHED = "published"  # listed; before, during and after its time
+    CANCELLED = "cancelled"  # listed as cancelled; registrations closed
+
+
+class Mode(enum.StrEnum):
+    ONLINE = "online"
+    HYBRID = "hybrid"  # a venue and the stream
+
+
+class Audience(enum.StrEnum):
+    """Who may watch the stream (and its archive)."""
+
+    EVERYONE = "everyone"
+    SIGNED_IN = "signed_in"
+    REGISTERED = "registered"  # only with registration required
+
+
+class RegistrationStatus(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    WAITING = "waiting"  # the event was full: moved up, in order, when a place frees
+    CANCELLED = "cancelled"
+
+
+def _enum(cls, name: str) -> Enum:
+    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
+
+
+class Event(db.Model):
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    speakers: Mapped[str] = mapped_column(String(500), default="")  # one per line
+    department: Mapped[str] = mapped_column(String(100), default="")
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    mode: Mapped[Mode] = mapped_column(_enum(Mode, "event_mode"), default=Mode.ONLINE)
+    venue: Mapped[str] = mapped_column(String(300), default="")  # hybrid: where, and access
+    #: at most this many confirmed registrations (None: no limit); then the waiting list
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    registration_required: Mapped[bool] = mapped_column(default=True)
+    audience: Mapped[Audience] = mapped_column(
+        _enum(Audience, "event_audience"), default=Audience.EVERYONE
+    )
+    state: Mapped[EventState] = mapped_column(
+        _enum(EventState, "event_state"), default=EventState.DRAFT
+    )
+    #: the iCalendar SEQUENCE: raised when the time or place changes or the event is cancelled,
+    #: so calendars replace the entry they hold
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    #: raised by every registration change; the UPDATE that raises it serialises them per event
+    #: (the capacity is counted after it, on SQLite and PostgreSQL alike)
+    registrations_version: Mapped[int] = mapped_column(Integer, default=0)
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    registrations: Mapped[list[Registration]] = relationship(
+        back_populates="event", cascade="all, delete-orphan", order_by="Registration.id"
+    )
+
+    @property
+    def speaker_list(self) -> list[str]:
+        return [line.strip() for line in self.speakers.splitlines() if line.strip()]
+
+    def is_over(self, now: datetime | None = None) -> bool:
+        return as_utc(now or utcnow()) >= as_utc(self.ends_at)
+
+    def has_started(self, now: datetime | None = None) -> bool:
+        return as_utc(now or utcnow()) >= as_utc(self.starts_at)
+
+    def takes_registrations(self, now: datetime | None = None) -> bool:
+        """Registration is open until the event ends (people join late), unless cancelled."""
+        return (
+            self.registration_required
+            and self.state == EventState.PUBLISHED
+            and not self.is_over(now)
+        )
+
+
+class Registration(db.Model):
+    """One person's place at an event (or on its waiting list); one row per person and event,
+    re-used when they register again after cancelling."""
+
+    __tablename__ = "event_registrations"
+    __table_args__ = (
+        UniqueConstraint("event_id", "user_id"),
+        Index("ix_event_registrations_event_status", "event_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[RegistrationStatus] = mapped_column(
+        _enum(RegistrationStatus, "registration_status")
+    )
+    #: the order of the waiting list (and of the list staff see): when this person last asked
+    queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    event: Mapped[Event] = relationship(back_populates="registrations")
+    user: Mapped[User] = relationship()

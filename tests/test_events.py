@@ -1,0 +1,407 @@
+"""Events: staff create, publish, change and cancel them; residents register, wait for a place,
+cancel, get a calendar file and a reminder; the list, the past events and the month calendar."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import timedelta
+
+import pytest
+from icalendar import Calendar
+from sqlalchemy import func, select
+
+from app import jobs
+from app.audit import AuditEntry
+from app.auth.models import Role
+from app.events import operations
+from app.events.models import Audience, Event, EventState, Mode, Registration, RegistrationStatus
+from app.timeutil import TOKYO, as_utc, utcnow
+from tests.conftest import login, post_form
+from tests.test_naughty_strings import assert_escaped, naughty  # noqa: F401  (a fixture)
+
+FORM = {
+    "title": "区民公開講座「防災と地域のつながり」",
+    "description": "地震に備えて、地域でできることを学びます。\nhttps://example.jp/bousai",
+    "speakers": "山田花子（声区防災課長）\n佐藤一郎（声大学教授）",
+    "department": "防災課",
+    "starts_at": "",
+    "ends_at": "",
+    "mode": "hybrid",
+    "venue": "声区役所 2階 大会議室",
+    "registration_required": "y",
+    "capacity": "2",
+    "audience": "everyone",
+}
+
+
+def tokyo_text(when) -> str:
+    return as_utc(when).astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
+
+
+def event_form(**overrides) -> dict:
+    start = utcnow().replace(second=0, microsecond=0) + timedelta(days=7)
+    data = dict(FORM, starts_at=tokyo_text(start), ends_at=tokyo_text(start + timedelta(hours=2)))
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def create(client, **overrides) -> Event:
+    """Through the staff pages: create, then publish."""
+    response = post_form(client, "/events/new", event_form(**overrides), page="/events/new")
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    event_id = int(re.search(r"/events/(\d+)$", response.headers["Location"]).group(1))
+    page = f"/events/{event_id}"
+    assert post_form(client, f"{page}/publish", {}, page=page).status_code == 302
+    from app.extensions import db
+
+    db.session.expire_all()
+    return db.session.get(Event, event_id)
+
+
+@pytest.fixture
+def staff_client(app, db, make_user):
+    staff = make_user(role=Role.STAFF)
+    client = app.test_client()
+    assert login(client, staff.email).status_code == 302
+    return client
+
+
+def resident(app, make_user, **kwargs):
+    user = make_user(**kwargs)
+    client = app.test_client()
+    assert login(client, user.email).status_code == 302
+    return client, user
+
+
+def register(client, event: Event):
+    page = f"/events/{event.id}"
+    return post_form(client, f"{page}/register", {}, page=page)
+
+
+def status_of(db, event: Event, user) -> RegistrationStatus | None:
+    db.session.expire_all()
+    registration = operations.registration_of(event, user)
+    return registration.status if registration else None
+
+
+def test_staff_create_publish_and_residents_see_it(app, db, staff_client):
+    event = create(staff_client)
+    assert event.state == EventState.PUBLISHED and event.mode == Mode.HYBRID
+    assert event.speaker_list == ["山田花子（声区防災課長）", "佐藤一郎（声大学教授）"]
+    actions = set(db.session.scalars(select(AuditEntry.action)))
+    assert {"event.create", "event.publish"} <= actions
+    anonymous = app.test_client()
+    html = anonymous.get("/events/").get_data(as_text=True)
+    assert event.title in html
+    page = anonymous.get(f"/events/{event.id}").get_data(as_text=True)
+    assert "声区役所 2階 大会議室" in page and "佐藤一郎" in page
+    assert 'href="https://example.jp/bousai"' in page  # the description's link, escaped text
+    assert "申し込むにはログインしてください。" in page  # Japanese first
+
+
+def test_draft_events_are_hidden_from_residents(app, db, staff_client, make_user):
+    response = post_form(staff_client, "/events/new", event_form(), page="/events/new")
+    event_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    client, _user = resident(app, make_user)
+    assert client.get(f"/events/{event_id}").status_code == 404
+    assert client.get(f"/events/{event_id}/event.ics").status_code == 404
+    assert "区民公開講座" not in client.get("/events/").get_data(as_text=True)
+    assert client.get("/events/new").status_code == 403
+    assert post_form(client, f"/events/{event_id}/publish", {}).status_code == 403
+    assert staff_client.get(f"/events/{event_id}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"title": "　"}, "Title"),
+        ({"starts_at": "来週"}, "2026-12-01 09:00"),
+        ({"ends_at": None}, "2026-12-01 09:00"),
+        ({"venue": ""}, "venue"),
+        ({"capacity": "0"}, "1 to 100,000"),
+        ({"capacity": "abc"}, "Places"),
+        ({"registration_required": None, "audience": "registered"}, "registration is required"),
+        ({"registration_required": None}, "Places are counted by registration"),
+        ({"mode": "satellite"}, "Choose from the list"),
+        ({"title": "x" * 201}, "characters"),
+    ],
+)
+def test_bad_event_forms_say_why_and_keep_the_text(staff_client, db, overrides, message):
+    data = event_form(**overrides)
+    response = post_form(
+        staff_client, "/events/new", data, page="/events/new", headers={"Accept-Language": "en"}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert message in html
+    assert "防災と地域のつながり" in html or overrides.get("title")  # what was typed stays
+    assert db.session.scalar(select(func.count()).select_from(Event)) == 0
+
+
+def test_the_end_must_follow_the_start(staff_client, db):
+    data = event_form()
+    data["ends_at"] = data["starts_at"]
+    response = post_form(
+        staff_client, "/events/new", data, page="/events/new", headers={"Accept-Language": "ja"}
+    )
+    assert response.status_code == 400
+    assert "終了は開始より後" in response.get_data(as_text=True)
+
+
+def test_register_confirmation_mail_with_calendar_file(app, db, staff_client, make_user, mailbox):
+    event = create(staff_client)
+    client, user = resident(app, make_user)
+    assert register(client, event).status_code == 302
+    assert status_of(db, event, user) == RegistrationStatus.CONFIRMED
+    assert register(client, event).status_code == 302  # twice: the same place, one mail
+    assert db.session.scalar(select(func.count()).select_from(Registration)) == 1
+    assert jobs.run_pending() == 1
+    mail = mailbox.last_to(user.email)
+    assert event.title in mail["Subject"]
+    body = mailbox.body(mail)
+    assert "声区役所 2階 大会議室" in body and f"/events/{event.id}" in body
+    (part,) = [p for p in mail.iter_attachments() if p.get_content_type() == "text/calendar"]
+    entry = Calendar.from_ical(part.get_content()).walk("VEVENT")[0]
+    assert str(entry["SUMMARY"]) == event.title
+    assert entry.decoded("DTSTART") == as_utc(event.starts_at)
+    assert entry.decoded("DTEND") == as_utc(event.ends_at)
+    assert str(entry["STATUS"]) == "CONFIRMED" and int(entry["SEQUENCE"]) == 0
+    page = client.get(f"/events/{event.id}").get_data(as_text=True)
+    assert "You are registered." in page or "申し込み済みです" in page
+
+
+def test_full_event_waiting_list_and_promotion_in_order(app, db, staff_client, make_user, mailbox):
+    event = create(staff_client, capacity="1")
+    first, a = resident(app, make_user)
+    second, b = resident(app, make_user)
+    third, c = resident(app, make_user)
+    for client in (first, second, third):
+        register(client, event)
+    assert [status_of(db, event, u) for u in (a, b, c)] == [
+        RegistrationStatus.CONFIRMED,
+        RegistrationStatus.WAITING,
+        RegistrationStatus.WAITING,
+    ]
+    page = third.get(f"/events/{event.id}", headers={"Accept-Language": "en"})
+    assert "number 2 on the waiting list" in page.get_data(as_text=True)
+    jobs.run_pending()  # mails in the language of the page they registered from (Japanese)
+    assert "キャンセル待ち1番" in mailbox.body(mailbox.last_to(b.email))
+    assert not list(mailbox.last_to(b.email).iter_attachments())  # no calendar entry yet
+    # the first cancels: the first waiting gets the place, the next moves up
+    page = f"/events/{event.id}"
+    assert post_form(first, f"{page}/unregister", {}, page=page).status_code == 302
+    assert status_of(db, event, a) == RegistrationStatus.CANCELLED
+    assert status_of(db, event, b) == RegistrationStatus.CONFIRMED
+    assert status_of(db, event, c) == RegistrationStatus.WAITING
+    jobs.run_pending()
+    promoted = mailbox.last_to(b.email)
+    assert "A place is yours" in promoted["Subject"] or "お席" in promoted["Subject"]
+    assert any(p.get_content_type() == "text/calendar" for p in promoted.iter_attachments())
+    # the one who cancelled can register again: at the end of the queue
+    register(first, event)
+    assert status_of(db, event, a) == RegistrationStatus.WAITING
+    assert operations.waiting_position(operations.registration_of(event, a)) == 2
+
+
+def test_more_places_move_the_waiting_list_up(app, db, staff_client, make_user):
+    event = create(staff_client, capacity="1")
+    users = []
+    for _ in range(3):
+        client, user = resident(app, make_user)
+        register(client, event)
+        users.append(user)
+    page = f"/events/{event.id}/edit"
+    response = post_form(staff_client, page, event_form(capacity="2"), page=page)
+    assert response.status_code == 302
+    assert [status_of(db, event, u) for u in users] == [
+        RegistrationStatus.CONFIRMED,
+        RegistrationStatus.CONFIRMED,
+        RegistrationStatus.WAITING,
+    ]
+
+
+def test_capacity_holds_when_many_register_at_once(app, db, staff_client, make_user):
+    """Twelve people press Register for the last three places at the same moment."""
+    event = create(staff_client, capacity="3")
+    clients = [resident(app, make_user) for _ in range(12)]
+    tokens = {}
+    for client, user in clients:
+        html = client.get(f"/events/{event.id}").get_data(as_text=True)
+        tokens[user.id] = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    start = threading.Barrier(len(clients))
+    codes = []
+
+    def press(client, user):
+        start.wait()
+        response = client.post(f"/events/{event.id}/register", data={"csrf_token": tokens[user.id]})
+        codes.append(response.status_code)
+
+    threads = [threading.Thread(target=press, args=pair) for pair in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [302] * 12
+    db.session.expire_all()
+    rows = db.session.execute(
+        select(Registration.status, func.count())
+        .where(Registration.event_id == event.id)
+        .group_by(Registration.status)
+    ).all()
+    assert dict(rows) == {RegistrationStatus.CONFIRMED: 3, RegistrationStatus.WAITING: 9}
+
+
+def test_change_of_time_tells_everyone_with_a_new_sequence(
+    app, db, staff_client, make_user, mailbox
+):
+    event = create(staff_client)
+    client, user = resident(app, make_user)
+    register(client, event)
+    jobs.run_pending()
+    later = as_utc(event.starts_at) + timedelta(days=1)
+    page = f"/events/{event.id}/edit"
+    data = event_form(starts_at=tokyo_text(later), ends_at=tokyo_text(later + timedelta(hours=2)))
+    assert post_form(staff_client, page, data, page=page).status_code == 302
+    jobs.run_pending()
+    mail = mailbox.last_to(user.email)
+    assert "Changed" in mail["Subject"] or "変更" in mail["Subject"]
+    (part,) = list(mail.iter_attachments())
+    entry = Calendar.from_ical(part.get_content()).walk("VEVENT")[0]
+    assert int(entry["SEQUENCE"]) == 1 and entry.decoded("DTSTART") == later
+    # a change of the description alone mails nobody
+    before = len(mailbox.to(user.email))
+    data["description"] = "内容を少し変えました。"
+    post_form(staff_client, page, data, page=page)
+    jobs.run_pending()
+    assert len(mailbox.to(user.email)) == before
+
+
+def test_cancel_tells_registered_and_waiting_and_closes_registration(
+    app, db, staff_client, make_user, mailbox
+):
+    event = create(staff_client, capacity="1")
+    one, a = resident(app, make_user)
+    two, b = resident(app, make_user)
+    register(one, event)
+    register(two, event)
+    jobs.run_pending()
+    page = f"/events/{event.id}"
+    assert post_form(staff_client, f"{page}/cancel", {}, page=page).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Event, event.id).state == EventState.PUBLISHED  # not ticked: nothing
+    post_form(staff_client, f"{page}/cancel", {"confirm": "yes"}, page=page)
+    db.session.expire_all()
+    assert db.session.get(Event, event.id).state == EventState.CANCELLED
+    jobs.run_pending()
+    for user in (a, b):
+        mail = mailbox.last_to(user.email)
+        (part,) = list(mail.iter_attachments())
+        ical = Calendar.from_ical(part.get_content())
+        assert str(ical["METHOD"]) == "CANCEL"
+        assert str(ical.walk("VEVENT")[0]["STATUS"]) == "CANCELLED"
+    three, _c = resident(app, make_user)
+    response = register(three, event)
+    assert response.status_code == 302
+    assert "現在申込を受け付けていません" in three.get(page).get_data(as_text=True)
+    assert "event.cancel" in set(db.session.scalars(select(AuditEntry.action)))
+
+
+def test_reminder_once_a_day_before_to_confirmed_only(app, db, staff_client, make_user, mailbox):
+    soon = utcnow().replace(second=0, microsecond=0) + timedelta(hours=5)
+    event = create(
+        staff_client,
+        capacity="1",
+        starts_at=tokyo_text(soon),
+        ends_at=tokyo_text(soon + timedelta(hours=1)),
+    )
+    later = create(staff_client)  # a week away: no reminder yet
+    one, a = resident(app, make_user)
+    two, b = resident(app, make_user)
+    register(one, event)
+    register(two, event)
+    register(one, later)
+    jobs.run_pending()
+    mailbox.clear()
+    assert operations.send_reminders() == 1
+    assert operations.send_reminders() == 0  # once
+    jobs.run_pending()
+    assert [m["Subject"] for m in mailbox.messages if m["To"] == a.email]
+    assert mailbox.to(b.email) == []  # waiting: no reminder
+    assert len(mailbox.messages) == 1
+
+
+def test_calendar_file_link(app, db, staff_client):
+    event = create(staff_client, mode="online", venue="")
+    response = app.test_client().get(f"/events/{event.id}/event.ics")
+    assert response.status_code == 200
+    assert response.mimetype == "text/calendar"
+    entry = Calendar.from_ical(response.data).walk("VEVENT")[0]
+    assert str(entry["UID"]).startswith(f"event-{event.id}@")
+    assert f"/events/{event.id}" in str(entry["URL"])
+
+
+def test_past_events_and_the_month_calendar(app, db, staff_client):
+    event = create(staff_client)
+    start = as_utc(event.starts_at).astimezone(TOKYO)
+    gone = utcnow().replace(microsecond=0) - timedelta(days=40)
+    old = create(
+        staff_client,
+        title="昨年の子育て講座",
+        starts_at=tokyo_text(gone),
+        ends_at=tokyo_text(gone + timedelta(hours=1)),
+    )
+    client = app.test_client()
+    upcoming = client.get("/events/").get_data(as_text=True)
+    assert event.title in upcoming and old.title not in upcoming
+    past = client.get("/events/?when=past").get_data(as_text=True)
+    assert old.title in past and event.title not in past
+    assert client.get("/events/calendar").status_code == 302
+    month = client.get(
+        f"/events/calendar/{start.year}/{start.month}", headers={"Accept-Language": "ja"}
+    ).get_data(as_text=True)
+    assert event.title in month and f"{start.year}年{start.month}月" in month
+    assert start.strftime("%H:%M") in month
+    english = client.get(
+        f"/events/calendar/{start.year}/{start.month}", headers={"Accept-Language": "en"}
+    ).get_data(as_text=True)
+    assert f"{start.year}" in english and "Mon" in english
+    for bad in ("/events/calendar/2026/13", "/events/calendar/1999/1", "/events/calendar/2026/0"):
+        assert client.get(bad).status_code == 404
+
+
+def test_who_may_watch(app, db, staff_client, make_user):
+    event = create(staff_client, audience="registered", capacity="1")
+    client, user = resident(app, make_user)
+    other_client, other = resident(app, make_user)
+    assert not operations.may_watch(event, None)
+    assert not operations.may_watch(event, user)
+    register(client, event)
+    register(other_client, event)
+    db.session.expire_all()
+    assert operations.may_watch(event, user)
+    assert not operations.may_watch(event, other)  # waiting
+    event.audience = Audience.SIGNED_IN
+    assert operations.may_watch(event, other) and not operations.may_watch(event, None)
+
+
+def test_unverified_people_cannot_register(app, db, staff_client, make_user):
+    event = create(staff_client)
+    client, user = resident(app, make_user, verified=False)
+    register(client, event)
+    assert status_of(db, event, user) is None
+    page = client.get(f"/events/{event.id}")
+    assert "先にメールアドレスの確認を済ませてください" in page.get_data(as_text=True)
+
+
+def test_naughty_strings_in_every_field(staff_client, db, naughty):  # noqa: F811
+    for text in naughty[::7]:
+        data = event_form(title=text[:200] or "x", description=text, speakers=text, venue=text)
+        response = post_form(staff_client, "/events/new", data, page="/events/new")
+        assert response.status_code in (302, 400), text
+        html = (
+            staff_client.get(response.headers["Location"])
+            if response.status_code == 302
+            else response
+        ).get_data(as_text=True)
+        assert_escaped(html, text)
