@@ -7,14 +7,14 @@ FLASK := $(VENV)/bin/flask --app wsgi
 PO := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: run test bench lint format install translations i18n-extract browser clean
+.PHONY: run test bench lint format install translations i18n-extract browser vendor clean
 
-run: install translations  ## Start every process of the platform on SQLite with demo data.
+run: install translations vendor  ## Start every process of the platform on SQLite with demo data.
 	$(FLASK) db upgrade
 	$(FLASK) koe seed-demo --if-empty
 	$(VENV)/bin/honcho start -f Procfile
 
-test: install translations node_modules/.installed browser  ## Run the whole suite (SQLite, and PostgreSQL when configured).
+test: install translations vendor browser  ## Run the whole suite (SQLite, and PostgreSQL when configured).
 	@# With a PostgreSQL server (KOE_TEST_DATABASE_URL), its pass runs at the same time as the
 	@# SQLite one, in its own process (own databases, Redis database 1, no pytest cache): the two
 	@# share the two cores, which either alone leaves half idle. It leaves out the browser tests
@@ -73,6 +73,14 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
+# Third-party browser code, copied from npm at build time (static/vendor/ is never committed).
+VENDOR := static/vendor/socket.io.min.js
+vendor: $(VENDOR)
+
+static/vendor/socket.io.min.js: node_modules/.installed
+	mkdir -p static/vendor
+	cp node_modules/socket.io-client/dist/socket.io.min.js $@
+
 # Chromium comes from Debian (Playwright's own browser download does not work here).
 browser:
 	@command -v chromium >/dev/null || { \
@@ -81,4 +89,4 @@ browser:
 		else echo "chromium is missing: the e2e tests will be skipped (apt-get install chromium)"; fi; }
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache $(MO)
+	rm -rf $(VENV) node_modules static/vendor .pytest_cache $(MO)

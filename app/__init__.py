@@ -95,3 +95,6 @@ def register_hooks(app: Flask) -> None:
     fragments.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    import realtime
+
+    realtime.init_app(app)

@@ -124,6 +124,13 @@ class Config:
 
         # Open reports from this many people hide a published item until a moderator decides.
         self.REPORT_HIDE_THRESHOLD = _env_int("REPORT_HIDE_THRESHOLD", 3)
+        # Socket.IO: "threading" for the development server and tests, "gevent" under
+        # gunicorn's gevent workers.
+        self.SOCKETIO_ASYNC_MODE = _env("SOCKETIO_ASYNC_MODE", "threading")
+        # the Redis channel the web processes of one site share (one per site on a server)
+        self.SOCKETIO_CHANNEL = _env("SOCKETIO_CHANNEL", "koe-socketio")
+        # Chat: at most this many messages per person in this many seconds (floods).
+        self.CHAT_RATE = (_env_int("CHAT_RATE_COUNT", 5), _env_int("CHAT_RATE_SECONDS", 10))
         self.VERIFY_TOKEN_HOURS = _env_int("VERIFY_TOKEN_HOURS", 48)
         self.RESET_TOKEN_MINUTES = _env_int("RESET_TOKEN_MINUTES", 60)
         # Argon2id cost; the defaults follow argon2-cffi's RFC 9106 low-memory profile.

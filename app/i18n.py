@@ -40,8 +40,10 @@ def tokyo_datetime(value: datetime | str | None, fmt: str = "medium") -> str:
     return format_datetime(to_tokyo(value), fmt)
 
 
-def tokyo_time(value: datetime) -> str:
-    """The time of day in Asia/Tokyo (09:30), for a calendar cell."""
+def tokyo_time(value: datetime | str) -> str:
+    """The time of day in Asia/Tokyo (09:30): a calendar cell, a chat line."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     return format_time(to_tokyo(value), "HH:mm")
 
 

@@ -12,6 +12,7 @@ from app.consultations.models import (
     Reaction,
     Section,
 )
+from app.events.chat_models import ChatMeasure, ChatMessage
 from app.events.models import Event, Registration
 from app.forms.models import Draft, FormField, OnlineForm, Submission, TextGrouping
 from app.jobs import Job
@@ -25,6 +26,8 @@ __all__ = [
     "Attachment",
     "AuditEntry",
     "BlockedWord",
+    "ChatMeasure",
+    "ChatMessage",
     "Consultation",
     "Draft",
     "Event",

@@ -1,3 +1,37 @@
-"""Live parts of Koe (issue 7): Socket.IO namespaces for event chat, the moderated Q&A queue
-and presence, and ``media/``, the aiortc service for WHIP ingest, WebRTC viewers, HLS and
-recording. Nothing lives here yet."""
+"""Live parts of Koe (issue 7): the Socket.IO namespace ``/live`` of an event (chat, presence,
+the moderators' measures; ``realtime.live``), and later ``media/``, the aiortc service.
+
+One ``SocketIO`` per application (``app.extensions["socketio"]``). With ``KOE_REDIS_URL`` set,
+every emit goes through Redis, so the clients of several web processes share the rooms; a
+handler (or an HTTP view) emits after it commits. Only the page's own origin may connect (the
+engine.io default), and a connection must show the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+from flask_socketio import SocketIO
+
+
+def init_app(app: Flask) -> SocketIO:
+    from realtime import live
+    from realtime.presence import Presence
+
+    sio = SocketIO(
+        app,
+        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
+        message_queue=app.config["REDIS_URL"],
+        channel=app.config["SOCKETIO_CHANNEL"],
+        # a message is at most 500 characters: anything much larger is refused unread
+        max_http_buffer_size=64 * 1024,
+        ping_interval=20,
+        logger=False,
+        engineio_logger=False,
+    )
+    sio.on_namespace(live.Live("/live"))
+    app.extensions["koe_presence"] = Presence(app.config["REDIS_URL"])
+    return sio
+
+
+def socketio() -> SocketIO:
+    return current_app.extensions["socketio"]

@@ -6,6 +6,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import DateTime, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
@@ -69,6 +70,11 @@ class Event(db.Model):
     #: raised by every registration change; the UPDATE that raises it serialises them per event
     #: (the capacity is counted after it, on SQLite and PostgreSQL alike)
     registrations_version: Mapped[int] = mapped_column(Integer, default=0)
+    #: the live chat: on or off, slow mode (seconds between one person's messages), and the
+    #: announcement moderators pin over it
+    chat_enabled: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
+    slow_mode_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pinned_text: Mapped[str | None] = mapped_column(String(300))
     reminder_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

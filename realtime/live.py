@@ -1,0 +1,262 @@
+"""The ``/live`` Socket.IO namespace: an event's chat and presence.
+
+Every client event is answered through its acknowledgement: ``{"ok": true, ...}`` or
+``{"ok": false, "error": code, "message": text in the person's language}``. A payload of the
+wrong shape, an unknown event or a failure inside is answered the same way (and logged
+without the payload); the connection stays open and nobody else is affected.
+
+Client → server (``data`` is a JSON object):
+
+- ``join`` ``{event, since?}``: enter the event's room; the answer holds what the person may
+  see (after message ``since`` when given: what a reconnecting client missed), the ids of
+  messages taken away meanwhile, the pinned announcement and the presence count.
+- ``send`` ``{event, client_id, text}``: a message; the same ``client_id`` twice stores one.
+- ``report`` ``{event, message, reason}``; for moderators ``hide``, ``release``
+  ``{event, message}``, ``measure`` ``{event, message, kind, minutes?}``, ``pin``
+  ``{event, text}``.
+
+Server → clients: ``chat`` (a published message, or to its author their own held or
+muted one), ``removed`` ``{ids}``, ``presence`` ``{count}``, ``pinned`` ``{text}``; to the
+moderators' room ``held`` (a message waiting for them).
+"""
+
+from __future__ import annotations
+
+import functools
+
+from flask import current_app, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room, leave_room, rooms
+from flask_wtf.csrf import ValidationError, validate_csrf
+
+from app.events import chat
+from app.events.chat import ChatRefused
+from app.events.models import Event, EventState
+from app.events.operations import may_watch
+from app.extensions import db
+
+NAMESPACE = "/live"
+UNKNOWN = _l("This action is not known.")
+FAILED = _l("Something went wrong. Please try again.")
+
+
+def room(event_id: int) -> str:
+    return f"event-{event_id}"
+
+
+def moderators_room(event_id: int) -> str:
+    return f"moderators-{event_id}"
+
+
+def user_room(user_id: int) -> str:
+    return f"user-{user_id}"
+
+
+def _user():
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
+def _event(data: dict) -> Event:
+    event_id = data.get("event")
+    if not isinstance(event_id, int) or isinstance(event_id, bool) or not 0 < event_id < 2**31:
+        raise ChatRefused("bad_request")
+    event = db.session.get(Event, event_id)
+    if event is None or event.state == EventState.DRAFT or not may_watch(event, _user()):
+        raise ChatRefused("not_allowed")
+    return event
+
+
+def _message(event: Event, data: dict):
+    return chat.message_of(event, data.get("message"))
+
+
+# --- telling the rooms (also from HTTP views, after their commit) ------------------------------
+
+
+def tell_posted(event: Event, posted: chat.Posted) -> None:
+    from realtime import socketio
+
+    sio = socketio()
+    (payload,) = chat.describe([(posted.message, posted.item)])
+    if posted.published:
+        sio.emit("chat", payload, to=room(event.id), namespace=NAMESPACE)
+        return
+    # held or muted: the author sees it (in every tab), the others do not
+    sio.emit("chat", payload, to=user_room(posted.message.author_id), namespace=NAMESPACE)
+    if not posted.message.shadow:
+        sio.emit("held", payload, to=moderators_room(event.id), namespace=NAMESPACE)
+
+
+def tell_released(event: Event, message) -> None:
+    from realtime import socketio
+
+    (payload,) = chat.describe([chat.row(message)])
+    socketio().emit("chat", payload, to=room(event.id), namespace=NAMESPACE)
+
+
+def tell_removed(event: Event, ids: list[int]) -> None:
+    from realtime import socketio
+
+    if ids:
+        socketio().emit("removed", {"ids": ids}, to=room(event.id), namespace=NAMESPACE)
+
+
+def tell_pinned(event: Event) -> None:
+    from realtime import socketio
+
+    socketio().emit("pinned", {"text": event.pinned_text}, to=room(event.id), namespace=NAMESPACE)
+
+
+# --- the namespace -------------------------------------------------------------------------------
+
+
+def guarded(handler):
+    """Answer a bad payload, a refusal or a failure through the acknowledgement; the
+    connection stays open (and the session's transaction is rolled back)."""
+
+    @functools.wraps(handler)
+    def run(self, data=None):
+        if not isinstance(data, dict):
+            return _refusal(ChatRefused("bad_request"))
+        # a fresh application context: its own ``g`` (the signed-in user is looked up again
+        # from the session for every event) and its own database session
+        with current_app.app_context():
+            return _answer(handler, self, data)
+
+    return run
+
+
+def _answer(handler, namespace, data: dict) -> dict:
+    try:
+        return handler(namespace, data)
+    except ChatRefused as refused:
+        db.session.rollback()
+        return _refusal(refused)
+    except Exception as exc:
+        db.session.rollback()
+        current_app.logger.error("socket event %s failed: %s", handler.__name__, type(exc).__name__)
+        return {"ok": False, "error": "server", "message": str(FAILED)}
+
+
+class Live(Namespace):
+    def trigger_event(self, event, *args):
+        """Route an event without a handler to ``on_unknown_event`` (an error answer)."""
+        if event not in ("connect", "disconnect") and not hasattr(self, f"on_{event}"):
+            event = "unknown_event"
+        return super().trigger_event(event, *args)
+
+    def on_unknown_event(self, *_args):
+        return {"ok": False, "error": "unknown_event", "message": str(UNKNOWN)}
+
+    def on_connect(self, auth=None):
+        with current_app.app_context():
+            self._connect(auth)
+
+    def _connect(self, auth) -> None:
+        token = auth.get("csrf") if isinstance(auth, dict) else None
+        try:
+            validate_csrf(token)
+        except ValidationError:
+            raise ConnectionRefusedError("csrf") from None
+        user = _user()
+        if user is not None:
+            join_room(user_room(user.id))
+
+    def on_disconnect(self, reason=None):
+        presence = current_app.extensions["koe_presence"]
+        for name in list(rooms()):
+            if name.startswith("event-"):
+                event_id = int(name.removeprefix("event-"))
+                count = presence.leave(event_id, request.sid)
+                emit("presence", {"count": count}, to=name, include_self=False)
+
+    @guarded
+    def on_join(self, data):
+        event = _event(data)
+        since = data.get("since")
+        if since is not None and (not isinstance(since, int) or isinstance(since, bool)):
+            raise ChatRefused("bad_request")
+        user = _user()
+        name = room(event.id)
+        if name not in rooms():
+            join_room(name)
+            if chat.is_moderator(user):
+                join_room(moderators_room(event.id))
+            count = current_app.extensions["koe_presence"].join(event.id, request.sid)
+            emit("presence", {"count": count}, to=name)
+        return {
+            "ok": True,
+            "messages": chat.history(event, user, since=since),
+            "removed": chat.removed_since(event) if since is not None else [],
+            "pinned": event.pinned_text,
+            "presence": current_app.extensions["koe_presence"].count(event.id),
+            "open": chat.chat_open(event),
+            "held": chat.held(event) if chat.is_moderator(user) else [],
+        }
+
+    @guarded
+    def on_leave(self, data):
+        event = _event(data)
+        leave_room(room(event.id))
+        leave_room(moderators_room(event.id))
+        count = current_app.extensions["koe_presence"].leave(event.id, request.sid)
+        emit("presence", {"count": count}, to=room(event.id))
+        return {"ok": True}
+
+    @guarded
+    def on_send(self, data):
+        event = _event(data)
+        posted = chat.post(event, _user(), data.get("client_id"), data.get("text"))
+        db.session.commit()
+        if posted.created:
+            tell_posted(event, posted)
+        (payload,) = chat.describe([(posted.message, posted.item)], _user())
+        return {"ok": True, "message": payload, "duplicate": not posted.created}
+
+    @guarded
+    def on_report(self, data):
+        event = _event(data)
+        counted = chat.report(_message(event, data), _user(), data.get("reason"))
+        db.session.commit()
+        return {"ok": True, "counted": counted}
+
+    @guarded
+    def on_hide(self, data):
+        event = _event(data)
+        message = _message(event, data)
+        chat.hide(message, _user())
+        db.session.commit()
+        tell_removed(event, [message.id])
+        return {"ok": True}
+
+    @guarded
+    def on_release(self, data):
+        event = _event(data)
+        message = _message(event, data)
+        chat.release(message, _user())
+        db.session.commit()
+        tell_released(event, message)
+        return {"ok": True}
+
+    @guarded
+    def on_measure(self, data):
+        event = _event(data)
+        message = _message(event, data)
+        measure = chat.take_measure(event, message, data.get("kind"), data.get("minutes"), _user())
+        db.session.commit()
+        if measure.kind.value == "ban":
+            tell_removed(event, chat.hidden_ids_of(event, measure.user_id))
+        return {"ok": True}
+
+    @guarded
+    def on_pin(self, data):
+        event = _event(data)
+        chat.pin(event, data.get("text"), _user())
+        db.session.commit()
+        tell_pinned(event)
+        return {"ok": True}
+
+
+def _refusal(refused: ChatRefused) -> dict:
+    return {"ok": False, "error": refused.code, "message": refused.text}

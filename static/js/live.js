@@ -1,0 +1,225 @@
+/* An event's live page: the chat over Socket.IO (namespace /live). Without JavaScript the page
+   works with plain forms; this script makes them live. Every message carries an id made here
+   (client_id): a message sent again after a dropped connection is stored once. After a
+   reconnect the page asks for what came after the last message it has, and removes what the
+   moderators took away meanwhile. Text is always set as text, never as HTML. */
+(function () {
+  "use strict";
+  var section = document.getElementById("chat");
+  if (!section || typeof io === "undefined") {
+    return;
+  }
+  var eventId = Number(section.dataset.event);
+  var log = document.getElementById("chat-log");
+  var template = document.getElementById("chat-item-template");
+  var form = document.getElementById("chat-form");
+  var status = document.getElementById("chat-status");
+  var presence = document.getElementById("presence");
+  var empty = document.getElementById("chat-empty");
+  var lastId = 0;
+  var pending = []; // messages typed while offline: [{client_id, text}]
+
+  function newId() {
+    if (window.crypto && crypto.randomUUID) {
+      return crypto.randomUUID().replace(/-/g, "");
+    }
+    return String(Date.now()) + Math.random().toString(36).slice(2, 12);
+  }
+
+  function localTime(iso) {
+    var date = new Date(iso);
+    return date.toLocaleTimeString(document.documentElement.lang, {
+      hour: "2-digit", minute: "2-digit", timeZone: "Asia/Tokyo"
+    });
+  }
+
+  function itemFrom(message) {
+    var html = template.innerHTML.split("__ID__").join(String(message.id));
+    var holder = document.createElement("ol");
+    holder.innerHTML = html; // our own server-rendered markup, with a number put in
+    var item = holder.firstElementChild;
+    item.querySelector(".chat-author").textContent = message.author;
+    var time = item.querySelector(".chat-time");
+    time.textContent = localTime(message.at);
+    time.setAttribute("datetime", message.at);
+    item.querySelector(".chat-text").textContent = message.text;
+    item.querySelector(".chat-held").hidden = !message.held;
+    item.classList.toggle("held", !!message.held);
+    if (message.client_id) { // one's own: nothing to report
+      var report = item.querySelector("details.report");
+      if (report) {
+        report.remove();
+      }
+    }
+    return item;
+  }
+
+  function show(message) {
+    lastId = Math.max(lastId, message.id);
+    var existing = document.getElementById("m-" + message.id);
+    var item = itemFrom(message);
+    if (existing) {
+      existing.replaceWith(item);
+      return;
+    }
+    if (empty) {
+      empty.hidden = true;
+    }
+    log.appendChild(item);
+    log.parentElement.scrollTop = log.parentElement.scrollHeight;
+  }
+
+  function remove(ids) {
+    ids.forEach(function (id) {
+      var item = document.getElementById("m-" + id);
+      if (item) {
+        item.remove();
+      }
+      var held = document.getElementById("h-" + id);
+      if (held) {
+        held.remove();
+      }
+    });
+  }
+
+  log.querySelectorAll("li[data-id]").forEach(function (item) {
+    lastId = Math.max(lastId, Number(item.dataset.id));
+  });
+
+  var socket = io("/live", {
+    auth: { csrf: section.dataset.csrf },
+    transports: ["websocket", "polling"]
+  });
+
+  function join() {
+    socket.emit("join", { event: eventId, since: lastId }, function (answer) {
+      if (!answer || !answer.ok) {
+        status.textContent = answer ? answer.message : section.dataset.textFailed;
+        return;
+      }
+      remove(answer.removed || []);
+      answer.messages.forEach(show);
+      setPinned(answer.pinned);
+      setPresence(answer.presence);
+      status.textContent = section.dataset.textOnline;
+      flush();
+    });
+  }
+
+  function setPinned(text) {
+    var pinned = document.getElementById("pinned");
+    document.getElementById("pinned-text").textContent = text || "";
+    pinned.hidden = !text;
+  }
+
+  function setPresence(count) {
+    presence.textContent = "👥 " + count;
+  }
+
+  socket.on("connect", join);
+  socket.on("disconnect", function () {
+    status.textContent = section.dataset.textOffline;
+  });
+  socket.on("chat", show);
+  socket.on("held", function (message) { // moderators only
+    var list = document.getElementById("held-list");
+    var blank = document.getElementById("held-item-template");
+    if (!list || !blank || document.getElementById("h-" + message.id)) {
+      return;
+    }
+    var holder = document.createElement("ul");
+    holder.innerHTML = blank.innerHTML.split("__ID__").join(String(message.id));
+    var item = holder.firstElementChild;
+    item.querySelector(".held-author").textContent = message.author;
+    item.querySelector(".held-text").textContent = message.text;
+    var none = document.getElementById("held-none");
+    if (none) {
+      none.remove();
+    }
+    list.appendChild(item);
+  });
+  socket.on("removed", function (data) { remove(data.ids); });
+  socket.on("pinned", function (data) { setPinned(data.text); });
+  socket.on("presence", function (data) { setPresence(data.count); });
+
+  function sendOne(message, done) {
+    socket.timeout(10000).emit("send", {
+      event: eventId, client_id: message.client_id, text: message.text
+    }, function (timedOut, answer) {
+      done(timedOut ? null : answer);
+    });
+  }
+
+  function flush() {
+    if (!pending.length || !socket.connected) {
+      return;
+    }
+    var message = pending[0];
+    sendOne(message, function (answer) {
+      if (answer === null) { // no answer: keep it, send it again with the same id
+        status.textContent = section.dataset.textOffline;
+        return;
+      }
+      pending.shift();
+      var error = document.getElementById("chat-error");
+      if (answer.ok) {
+        error.textContent = "";
+        show(answer.message);
+      } else {
+        error.textContent = answer.message;
+        if (form && !form.elements.text.value) {
+          form.elements.text.value = message.text; // refused: the text is not lost
+        }
+      }
+      flush();
+    });
+  }
+
+  if (form) {
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var text = form.elements.text.value;
+      if (!text.trim()) {
+        document.getElementById("chat-error").textContent = "";
+      }
+      pending.push({ client_id: newId(), text: text });
+      form.elements.text.value = "";
+      form.elements.text.focus();
+      flush();
+    });
+  }
+
+  // moderators' and readers' buttons: over the socket, the page stays
+  var actions = { hide: true, release: true, report: true, measure: true };
+  document.addEventListener("submit", function (e) {
+    var target = e.target;
+    var action = target.dataset && target.dataset.action;
+    if (!actions[action] || !socket.connected) {
+      return; // the plain form does it
+    }
+    e.preventDefault();
+    var id = Number(target.action.split("/").slice(-2)[0]);
+    var data = { event: eventId, message: id };
+    if (action === "report") {
+      data.reason = target.elements.reason.value;
+    }
+    if (action === "measure") {
+      data.kind = e.submitter ? e.submitter.value : "timeout";
+      var minutes = target.querySelector("input[name=minutes]:checked");
+      data.minutes = minutes ? Number(minutes.value) : null;
+    }
+    socket.emit(action, data, function (answer) {
+      status.textContent = answer && answer.ok ? status.textContent : (answer ? answer.message : "");
+      var details = target.closest("details");
+      if (details && answer && answer.ok) {
+        details.open = false;
+      }
+      if ((action === "release" || action === "hide") && answer && answer.ok) {
+        var held = document.getElementById("h-" + id);
+        if (held) {
+          held.remove();
+        }
+      }
+    });
+  });
+}());

@@ -1,0 +1,114 @@
+"""Issue 7 (the chat) in Chromium: two residents and a moderator on an event's live page. A
+message reaches the other browser at once; the moderator takes one away and it disappears for
+both; a held message (a phone number) waits for the moderator and appears when published; a
+resident without JavaScript posts with the plain form and the others see it live. axe checks
+every page, in Japanese and English."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from app.auth import operations as auth_ops
+from app.auth.models import Role
+from app.events import operations
+from app.events.models import Audience, Mode
+from app.extensions import db
+from app.timeutil import utcnow
+from tests.conftest import PASSWORD
+from tests.e2e.helpers import sign_in
+
+
+@pytest.fixture
+def live_event(live_app):
+    with live_app.app_context():
+        people = {}
+        for name, email, role in [
+            ("職員", "staff@example.jp", Role.STAFF),
+            ("区民 一郎", "ichiro@example.jp", Role.RESIDENT),
+            ("Hanako", "hanako@example.jp", Role.RESIDENT),
+            ("区民 三郎", "saburo@example.jp", Role.RESIDENT),
+            ("モデレーター", "mod@example.jp", Role.MODERATOR),
+        ]:
+            people[email] = auth_ops.create_user(name, email, PASSWORD, role, verified=True)
+        start = utcnow() - timedelta(minutes=5)
+        data = operations.EventData(
+            title="防災講座（ライブ）", description="", speakers="", department="防災課",
+            starts_at=start, ends_at=start + timedelta(hours=2), mode=Mode.ONLINE, venue="",
+            capacity=None, registration_required=False, audience=Audience.EVERYONE,
+        )  # fmt: skip
+        staff = people["staff@example.jp"]
+        event = operations.save_event(None, data, staff)
+        operations.publish(event, staff)
+        db.session.commit()
+        yield f"/events/{event.id}/live"
+        db.session.remove()
+
+
+def enter(open_page, check_a11y, email: str, url: str, **options):
+    page = open_page(**options)
+    sign_in(page, check_a11y, email)
+    page.goto(url)
+    check_a11y(page)
+    return page
+
+
+def connected(page, text: str) -> None:
+    page.locator("#chat-status", has_text=text).wait_for()
+
+
+def test_chat_between_browsers_with_a_moderator(open_page, check_a11y, live_event):
+    ichiro = enter(open_page, check_a11y, "ichiro@example.jp", live_event)
+    hanako = enter(open_page, check_a11y, "hanako@example.jp", live_event, locale="en-US")
+    moderator = enter(open_page, check_a11y, "mod@example.jp", live_event)
+    connected(ichiro, "接続中")
+    connected(hanako, "Connected")
+    connected(moderator, "接続中")
+
+    ichiro.get_by_role("textbox", name="メッセージ").fill("避難所はどこですか？")
+    ichiro.get_by_role("button", name="送信").click()
+    hanako.locator("#chat-log li", has_text="避難所はどこですか？").wait_for()
+    moderator.locator("#chat-log li", has_text="避難所はどこですか？").wait_for()
+    check_a11y(hanako)
+
+    hanako.get_by_role("textbox", name="Your message").fill("関係のない宣伝です")
+    hanako.get_by_role("textbox", name="Your message").press(
+        "Control+Enter"
+    )  # no shortcut: nothing is sent
+    hanako.get_by_role("button", name="Send").click()
+    line = moderator.locator("#chat-log li", has_text="関係のない宣伝です")
+    line.wait_for()
+    ichiro.locator("#chat-log li", has_text="関係のない宣伝です").wait_for()
+    line.get_by_role("button", name="取り下げる").click()
+    for page in (ichiro, hanako, moderator):
+        page.locator("#chat-log li", has_text="関係のない宣伝です").wait_for(state="detached")
+    check_a11y(moderator)
+
+    # a phone number: held; its author sees it marked, the others not until it is published
+    ichiro.get_by_role("textbox", name="メッセージ").fill("詳しくは090-1234-5678まで")
+    ichiro.get_by_role("button", name="送信").click()
+    ichiro.locator("#chat-log li.held").wait_for()
+    held = moderator.locator("#held-list li.held-item")
+    held.wait_for()
+    assert "090-1234-5678" not in held.inner_text()  # masked even for the moderators
+    assert hanako.locator("#chat-log li", has_text="詳しくは").count() == 0
+    held.get_by_role("button", name="公開する").click()
+    hanako.locator("#chat-log li", has_text="詳しくは").wait_for()
+    check_a11y(ichiro)
+
+    # without JavaScript: the plain form; the others see the message live
+    saburo = enter(
+        open_page, check_a11y, "saburo@example.jp", live_event, java_script_enabled=False
+    )
+    saburo.get_by_role("textbox", name="メッセージ").fill("JavaScriptなしで送ります")
+    saburo.get_by_role("button", name="送信").click()
+    check_a11y(saburo)
+    assert saburo.locator("#chat-log li", has_text="JavaScriptなしで送ります").count() == 1
+    ichiro.locator("#chat-log li", has_text="JavaScriptなしで送ります").wait_for()
+    # a reload shows the same messages once each
+    hanako.reload()
+    check_a11y(hanako)
+    connected(hanako, "Connected")
+    assert hanako.locator("#chat-log li", has_text="避難所はどこですか？").count() == 1
+    assert hanako.locator("#chat-log li", has_text="関係のない宣伝です").count() == 0
