@@ -24,11 +24,11 @@ test: install translations vendor browser  ## Run the whole suite (SQLite, and P
 		echo "== PostgreSQL pass started in the background (its report follows the SQLite one) =="; \
 		( KOE_TEST_REDIS_URL=$${KOE_TEST_REDIS_URL:+$${KOE_TEST_REDIS_URL%/*}/1} \
 		  $(PY) -m pytest -p no:cacheprovider --ignore=tests/e2e --ignore=tests/test_bench.py \
-			--ignore=tests/analytics --ignore=tests/moderation $(PYTEST_ARGS) \
+			--ignore=tests/analytics --ignore=tests/moderation --durations=15 $(PYTEST_ARGS) \
 			> .pytest-postgresql.log 2>&1; echo $$? > .pytest-postgresql.rc ) & \
 	fi; \
 	echo "== SQLite (with the browser tests) =="; \
-	KOE_TEST_DATABASE_URL= $(PY) -m pytest $(PYTEST_ARGS); sqlite=$$?; \
+	KOE_TEST_DATABASE_URL= $(PY) -m pytest --durations=15 $(PYTEST_ARGS); sqlite=$$?; \
 	if [ -n "$$KOE_TEST_DATABASE_URL" ]; then \
 		wait; echo "== PostgreSQL (without tests/e2e, tests/analytics, tests/moderation and tests/test_bench.py) =="; \
 		cat .pytest-postgresql.log; postgresql=$$(cat .pytest-postgresql.rc); \
