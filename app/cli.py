@@ -152,6 +152,73 @@ def seed_events() -> None:
     resident = operations.find_by_email("resident@demo.koe.example")
     if resident is not None:
         event_ops.register(upcoming, resident, locale="ja")
+    past = db.session.scalar(select(Event).order_by(Event.starts_at))
+    seed_event_archive(past, staff, resident)
+
+
+# the past briefing's record: (seconds after the start, kind, text); kind is "caption" (typed
+# by the captioner), "chat" (the demo resident) or "question" (answered; upvoted by that many
+# of the other demo accounts)
+DEMO_ARCHIVE = (
+    (5, "caption", "皆さま、こんばんは。公園課の担当です。"),
+    (11, "caption", "これから公園整備計画（案）について説明します。"),
+    (40, "chat", "音声、よく聞こえています。"),
+    (62, "caption", "計画は、照明、遊具、休憩場所の三つが柱です。"),
+    (70, "caption", "まず、夜間の照明から説明します。"),
+    (300, "question", "街灯のLED化はいつごろ終わりますか？", 5),
+    (420, "chat", "資料のページ番号を教えてください。"),
+    (480, "question", "インクルーシブ遊具はどの公園に設置されますか？", 3),
+    (900, "caption", "ご質問にお答えします。街灯は来年度中にすべてLEDにします。"),
+    (906, "caption", "インクルーシブ遊具は、まず中央公園に設置します。"),
+)
+
+
+def seed_event_archive(event: Event, captioner: User, resident: User | None) -> None:
+    """Captions, chat and answered questions of a past event, timed as they happened."""
+    from app.events.chat_models import CHAT, ChatMessage
+    from app.events.qa_models import (
+        QUESTION,
+        Captioner,
+        CaptionLine,
+        Question,
+        QuestionState,
+        QuestionVote,
+    )
+
+    db.session.add(Captioner(event_id=event.id, user_id=captioner.id))
+    voters = [
+        u
+        for email in [e for e, _n, _r in DEMO_USERS] + [e for e, _n in DEMO_HELD_NAMES]
+        if (u := operations.find_by_email(email)) is not None and u != resident
+    ]
+    for n, (seconds, kind, text, *votes) in enumerate(DEMO_ARCHIVE):
+        at = event.starts_at + timedelta(seconds=seconds)
+        if kind == "caption":
+            db.session.add(
+                CaptionLine(event_id=event.id, author_id=captioner.id, text=text, created_at=at)
+            )
+            continue
+        if resident is None:
+            continue
+        scan = moderation_ops.scan_text(text, None, spam=False)
+        if kind == "chat":
+            row = ChatMessage(
+                event_id=event.id, author_id=resident.id, client_id=f"demo-chat-{n:04d}",
+                created_at=at,
+            )  # fmt: skip
+        else:
+            upvoters = voters[: votes[0]]
+            row = Question(
+                event_id=event.id, author_id=resident.id, client_id=f"demo-question-{n:04d}",
+                state=QuestionState.ANSWERED, votes=len(upvoters),
+                answered_at=at + timedelta(minutes=10), created_at=at,
+            )  # fmt: skip
+        db.session.add(row)
+        db.session.flush()
+        item = moderation_ops.record(CHAT if kind == "chat" else QUESTION, row.id, resident, scan)
+        item.created_at = at
+        if kind == "question":
+            db.session.add_all(QuestionVote(question_id=row.id, user_id=u.id) for u in upvoters)
 
 
 def seed_survey() -> None:

@@ -7,7 +7,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData, event
+from sqlalchemy import Enum, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -26,6 +26,14 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def db_enum(cls, name: str) -> Enum:
+    """A column of a Python enum stored by its values (as migrations write them), named
+    ``name`` (PostgreSQL's type)."""
+    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
+
+
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

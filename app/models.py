@@ -14,6 +14,7 @@ from app.consultations.models import (
 )
 from app.events.chat_models import ChatMeasure, ChatMessage
 from app.events.models import Event, Registration
+from app.events.qa_models import Captioner, CaptionLine, Question, QuestionVote
 from app.forms.models import Draft, FormField, OnlineForm, Submission, TextGrouping
 from app.jobs import Job
 from app.mail import OutboxMessage
@@ -26,6 +27,8 @@ __all__ = [
     "Attachment",
     "AuditEntry",
     "BlockedWord",
+    "CaptionLine",
+    "Captioner",
     "ChatMeasure",
     "ChatMessage",
     "Consultation",
@@ -40,6 +43,8 @@ __all__ = [
     "Opinion",
     "OutboxMessage",
     "Profile",
+    "Question",
+    "QuestionVote",
     "Reaction",
     "Registration",
     "Report",

@@ -1,4 +1,4 @@
-"""The ``/live`` Socket.IO namespace: an event's chat and presence.
+"""The ``/live`` Socket.IO namespace: an event's chat, Q&A, captions and presence.
 
 Every client event is answered through its acknowledgement: ``{"ok": true, ...}`` or
 ``{"ok": false, "error": code, "message": text in the person's language}``. A payload of the
@@ -14,10 +14,16 @@ Client → server (``data`` is a JSON object):
 - ``report`` ``{event, message, reason}``; for moderators ``hide``, ``release``
   ``{event, message}``, ``measure`` ``{event, message, kind, minutes?}``, ``pin``
   ``{event, text}``.
+- ``ask`` ``{event, client_id, text, anonymous?}``: a question (once per ``client_id``);
+  ``vote`` ``{event, question, up}``; for moderators ``question`` ``{event, question,
+  action}`` (approve, dismiss, answering, answered, reopen).
+- ``caption`` ``{event, text}``: a caption line, from the event's captioners.
 
 Server → clients: ``chat`` (a published message, or to its author their own held or
-muted one), ``removed`` ``{ids}``, ``presence`` ``{count}``, ``pinned`` ``{text}``; to the
-moderators' room ``held`` (a message waiting for them).
+muted one), ``removed`` ``{ids}``, ``presence`` ``{count}``, ``pinned`` ``{text}``;
+``question`` (a listed question, new or changed: its state and votes), ``question_gone``
+``{ids}`` (no longer listed), ``caption`` ``{id, text, at}``; to the moderators' room ``held``
+(a message waiting for them) and every question, listed or not; to its author, their own.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room, leave_room, rooms
 from flask_wtf.csrf import ValidationError, validate_csrf
 
-from app.events import chat
+from app.events import captions, chat, qa
 from app.events.chat import ChatRefused
 from app.events.models import Event, EventState
 from app.events.operations import may_watch
@@ -106,6 +112,33 @@ def tell_pinned(event: Event) -> None:
     from realtime import socketio
 
     socketio().emit("pinned", {"text": event.pinned_text}, to=room(event.id), namespace=NAMESPACE)
+
+
+def tell_questions(event: Event, changed) -> None:
+    """Each changed question: to everyone when it is listed (without who voted), else taken
+    off their lists; to the moderators and to its author in full."""
+    from realtime import socketio
+
+    sio = socketio()
+    for question in changed:
+        payload = qa.describe_one(question)
+        if qa.is_listed(question, qa.item_of(question)):
+            public = {k: v for k, v in payload.items() if k not in ("mine", "voted")}
+            sio.emit("question", public, to=room(event.id), namespace=NAMESPACE)
+        else:
+            sio.emit(
+                "question_gone", {"ids": [question.id]}, to=room(event.id), namespace=NAMESPACE
+            )
+            sio.emit("question", payload, to=moderators_room(event.id), namespace=NAMESPACE)
+        if question.author_id is not None:
+            mine = payload | {"mine": True}
+            sio.emit("question", mine, to=user_room(question.author_id), namespace=NAMESPACE)
+
+
+def tell_caption(event: Event, line) -> None:
+    from realtime import socketio
+
+    socketio().emit("caption", captions.describe(line), to=room(event.id), namespace=NAMESPACE)
 
 
 # --- the namespace -------------------------------------------------------------------------------
@@ -193,6 +226,8 @@ class Live(Namespace):
             "presence": current_app.extensions["koe_presence"].count(event.id),
             "open": chat.chat_open(event),
             "held": chat.held(event) if chat.is_moderator(user) else [],
+            "questions": qa.questions(event, user),
+            "captions": [captions.describe(line) for line in captions.lines(event, last=2)],
         }
 
     @guarded
@@ -256,6 +291,44 @@ class Live(Namespace):
         db.session.commit()
         tell_pinned(event)
         return {"ok": True}
+
+    @guarded
+    def on_ask(self, data):
+        event = _event(data)
+        user = _user()
+        asked = qa.ask(event, user, data.get("client_id"), data.get("text"), data.get("anonymous"))
+        db.session.commit()
+        if asked.created:
+            tell_questions(event, [asked.question])
+        return {"ok": True, "question": qa.describe_one(asked.question, user)}
+
+    @guarded
+    def on_vote(self, data):
+        event = _event(data)
+        user = _user()
+        question = qa.question_of(event, data.get("question"))
+        changed = qa.vote(question, user, data.get("up", True))
+        db.session.commit()
+        if changed:
+            tell_questions(event, [question])
+        return {"ok": True, "question": qa.describe_one(question, user)}
+
+    @guarded
+    def on_question(self, data):
+        event = _event(data)
+        question = qa.question_of(event, data.get("question"))
+        changed = qa.decide(question, data.get("action"), _user())
+        db.session.commit()
+        tell_questions(event, changed)
+        return {"ok": True}
+
+    @guarded
+    def on_caption(self, data):
+        event = _event(data)
+        line = captions.send(event, _user(), data.get("text"))
+        db.session.commit()
+        tell_caption(event, line)
+        return {"ok": True, "caption": captions.describe(line)}
 
 
 def _refusal(refused: ChatRefused) -> dict:

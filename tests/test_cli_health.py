@@ -68,6 +68,21 @@ def test_seed_demo_is_idempotent_and_prints_accounts(app, db):
     }
     assert results.readiness(published).without_answer == 0
     assert sum(d.changed for d in results.section_diffs(published)) == 2
+    # events: an upcoming lecture, and a past briefing with its captions, chat and answered
+    # questions (their votes are real votes of other demo accounts)
+    from app.events import captions, chat, qa
+    from app.events.models import Event
+    from app.events.qa_models import QuestionVote
+
+    upcoming, past = db.session.scalars(select(Event).order_by(Event.starts_at.desc())).all()
+    assert not upcoming.is_over() and past.is_over()
+    assert captions.webvtt_text(past).count(" --> ") == 6
+    with app.test_request_context():  # (their names are in the page's language)
+        assert len(chat.history(past, None)) == 2
+        answered = qa.questions(past, None)
+    assert [q["state"] for q in answered] == ["answered", "answered"]
+    assert [q["votes"] for q in answered] == [5, 3]
+    assert db.session.scalar(select(func.count()).select_from(QuestionVote)) == 8
     runner.invoke(args=["koe", "seed-demo", "--if-empty"])
     assert db.session.scalar(select(func.count()).select_from(User)) == 6
     assert authenticate("admin@demo.koe.example", "koe-demo-2026") is not None

@@ -130,5 +130,8 @@ def delete_account(user: User) -> None:
     """Delete the account and its personal data; audit entries keep only the numeric id."""
     audit.record("user.delete", user, actor=None, details={"user_id": user.id})
     moderation_ops.forget_author(user)
+    from app.events.qa import forget_votes_of  # the events build on this module
+
+    forget_votes_of(user)
     db.session.delete(user)
     db.session.flush()

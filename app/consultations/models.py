@@ -7,7 +7,6 @@ from datetime import datetime
 
 from sqlalchemy import (
     DateTime,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -19,7 +18,7 @@ from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
-from app.extensions import db
+from app.extensions import db, db_enum
 from app.timeutil import as_utc, utcnow
 
 
@@ -43,10 +42,6 @@ MOVES = {
 }
 
 
-def _enum(cls, name):
-    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
-
-
 class Consultation(db.Model):
     __tablename__ = "consultations"
 
@@ -59,7 +54,7 @@ class Consultation(db.Model):
     area: Mapped[str | None] = mapped_column(String(40))
     opens_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     closes_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    state: Mapped[State] = mapped_column(_enum(State, "consultation_state"), default=State.DRAFT)
+    state: Mapped[State] = mapped_column(db_enum(State, "consultation_state"), default=State.DRAFT)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -124,6 +119,7 @@ class Channel(enum.StrEnum):
     FAX = "fax"
     COUNTER = "counter"
     EMAIL = "email"
+    EVENT = "event"  # a question asked at an event's Q&A, turned into an opinion by staff
 
 
 class Disposition(enum.StrEnum):
@@ -189,7 +185,9 @@ class Opinion(db.Model):
     author_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
-    channel: Mapped[Channel] = mapped_column(_enum(Channel, "opinion_channel"), default=Channel.WEB)
+    channel: Mapped[Channel] = mapped_column(
+        db_enum(Channel, "opinion_channel"), default=Channel.WEB
+    )
     receipt_code: Mapped[str] = mapped_column(String(20), unique=True)
     show_name: Mapped[bool] = mapped_column(default=False)
     age_band: Mapped[str | None] = mapped_column(String(10))
@@ -204,7 +202,7 @@ class Opinion(db.Model):
         ForeignKey("consultation_answers.id", ondelete="SET NULL"), index=True
     )
     disposition: Mapped[Disposition | None] = mapped_column(
-        _enum(Disposition, "opinion_disposition")
+        db_enum(Disposition, "opinion_disposition")
     )
     disposition_reason: Mapped[str | None] = mapped_column(Text)
 
@@ -231,7 +229,7 @@ class Reaction(db.Model):
         ForeignKey("opinions.id", ondelete="CASCADE"), index=True
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[ReactionKind] = mapped_column(_enum(ReactionKind, "reaction_kind"))
+    kind: Mapped[ReactionKind] = mapped_column(db_enum(ReactionKind, "reaction_kind"))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import DateTime, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
-from app.extensions import db
+from app.extensions import db, db_enum
 from app.timeutil import utcnow
 
 CHAT = "chat"  # the moderation source of chat messages
@@ -50,9 +50,7 @@ class ChatMeasure(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    kind: Mapped[MeasureKind] = mapped_column(
-        Enum(MeasureKind, name="chat_measure_kind", values_callable=lambda e: [m.value for m in e])
-    )
+    kind: Mapped[MeasureKind] = mapped_column(db_enum(MeasureKind, "chat_measure_kind"))
     until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # None: the event
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

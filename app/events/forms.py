@@ -18,6 +18,13 @@ AUDIENCES = {
     Audience.SIGNED_IN: _l("Signed-in residents"),
     Audience.REGISTERED: _l("Registered people only"),
 }
+SLOW_MODES = {
+    0: _l("Off"),
+    5: _l("5 seconds"),
+    10: _l("10 seconds"),
+    30: _l("30 seconds"),
+    60: _l("1 minute"),
+}
 DATE_HINT = _l("Enter a date and time like 2026-12-01 09:00.")
 
 
@@ -66,6 +73,33 @@ class EventForm(FlaskForm):
         choices=[SelectChoice(a.value, label) for a, label in AUDIENCES.items()],
         validate_choice=False,
         validators=[one_of(a.value for a in AUDIENCES)],
+    )
+    chat_enabled = BooleanField(
+        _l("Live chat"),
+        description=_l("Viewers can write in a chat beside the video."),
+        default=True,
+    )
+    slow_mode_seconds = SelectField(
+        _l("Slow mode"),
+        description=_l("How long each person waits between two chat messages."),
+        choices=[SelectChoice(str(n), label) for n, label in SLOW_MODES.items()],
+        coerce=int,
+        default=0,
+    )
+    questions_enabled = BooleanField(
+        _l("Q&A"),
+        description=_l("Viewers ask questions and upvote others' questions, apart from the chat."),
+        default=True,
+    )
+    questions_moderated = BooleanField(
+        _l("Screen questions"),
+        description=_l("A moderator approves each question before others see it."),
+        default=False,
+    )
+    questions_anonymous = BooleanField(
+        _l("Anonymous questions allowed"),
+        description=_l("People may ask without their name being shown (staff still see it)."),
+        default=True,
     )
 
     def validate_starts_at(self, field) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import DateTime, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
-from app.extensions import db
+from app.extensions import db, db_enum
 from app.timeutil import as_utc, utcnow
 
 
@@ -39,10 +40,6 @@ class RegistrationStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-def _enum(cls, name: str) -> Enum:
-    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
-
-
 class Event(db.Model):
     __tablename__ = "events"
 
@@ -53,16 +50,16 @@ class Event(db.Model):
     department: Mapped[str] = mapped_column(String(100), default="")
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    mode: Mapped[Mode] = mapped_column(_enum(Mode, "event_mode"), default=Mode.ONLINE)
+    mode: Mapped[Mode] = mapped_column(db_enum(Mode, "event_mode"), default=Mode.ONLINE)
     venue: Mapped[str] = mapped_column(String(300), default="")  # hybrid: where, and access
     #: at most this many confirmed registrations (None: no limit); then the waiting list
     capacity: Mapped[int | None] = mapped_column(Integer)
     registration_required: Mapped[bool] = mapped_column(default=True)
     audience: Mapped[Audience] = mapped_column(
-        _enum(Audience, "event_audience"), default=Audience.EVERYONE
+        db_enum(Audience, "event_audience"), default=Audience.EVERYONE
     )
     state: Mapped[EventState] = mapped_column(
-        _enum(EventState, "event_state"), default=EventState.DRAFT
+        db_enum(EventState, "event_state"), default=EventState.DRAFT
     )
     #: the iCalendar SEQUENCE: raised when the time or place changes or the event is cancelled,
     #: so calendars replace the entry they hold
@@ -75,6 +72,11 @@ class Event(db.Model):
     chat_enabled: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     slow_mode_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     pinned_text: Mapped[str | None] = mapped_column(String(300))
+    #: Q&A apart from the chat: on or off, screened by a moderator before it is listed, and
+    #: whether people may ask without their name
+    questions_enabled: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
+    questions_moderated: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    questions_anonymous: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     reminder_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -118,7 +120,7 @@ class Registration(db.Model):
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     status: Mapped[RegistrationStatus] = mapped_column(
-        _enum(RegistrationStatus, "registration_status")
+        db_enum(RegistrationStatus, "registration_status")
     )
     #: the order of the waiting list (and of the list staff see): when this person last asked
     queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -50,6 +50,11 @@ class EventData:
     capacity: int | None
     registration_required: bool
     audience: Audience
+    chat_enabled: bool = True
+    slow_mode_seconds: int = 0
+    questions_enabled: bool = True
+    questions_moderated: bool = False
+    questions_anonymous: bool = True
 
 
 def save_event(event: Event | None, data: EventData, staff: User) -> Event:

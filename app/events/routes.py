@@ -178,6 +178,11 @@ def _data(form: EventForm) -> operations.EventData:
         capacity=form.capacity.data if required else None,
         registration_required=required,
         audience=Audience(form.audience.data),
+        chat_enabled=bool(form.chat_enabled.data),
+        slow_mode_seconds=form.slow_mode_seconds.data or 0,
+        questions_enabled=bool(form.questions_enabled.data),
+        questions_moderated=bool(form.questions_moderated.data),
+        questions_anonymous=bool(form.questions_anonymous.data),
     )
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
-from app.extensions import db
+from app.extensions import db, db_enum
 from app.timeutil import as_utc, utcnow
 
 
@@ -46,10 +46,6 @@ CHOICE_KINDS = {FieldKind.SINGLE, FieldKind.MULTIPLE, FieldKind.DROPDOWN}
 TEXT_KINDS = {FieldKind.SHORT_TEXT, FieldKind.LONG_TEXT}
 
 
-def _enum(cls, name: str) -> Enum:
-    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
-
-
 class OnlineForm(db.Model):
     __tablename__ = "online_forms"
 
@@ -59,7 +55,7 @@ class OnlineForm(db.Model):
     thank_you: Mapped[str] = mapped_column(Text, default="")
     department: Mapped[str] = mapped_column(String(100), default="")
     state: Mapped[FormState] = mapped_column(
-        _enum(FormState, "form_state"), default=FormState.DRAFT
+        db_enum(FormState, "form_state"), default=FormState.DRAFT
     )
     opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -115,7 +111,7 @@ class FormField(db.Model):
         ForeignKey("online_forms.id", ondelete="CASCADE"), index=True
     )
     position: Mapped[int] = mapped_column(Integer, default=0)
-    kind: Mapped[FieldKind] = mapped_column(_enum(FieldKind, "form_field_kind"))
+    kind: Mapped[FieldKind] = mapped_column(db_enum(FieldKind, "form_field_kind"))
     label: Mapped[str] = mapped_column(String(300))
     help: Mapped[str] = mapped_column(Text, default="")
     required: Mapped[bool] = mapped_column(default=False, server_default=sa_false())

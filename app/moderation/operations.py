@@ -37,7 +37,12 @@ REJECT_CODES = {
 }
 DISPLAY_NAME = "display_name"
 #: where moderated texts come from (later issues add opinions, form answers, chat, questions)
-SOURCE_LABELS = {DISPLAY_NAME: _l("Display name"), "opinion": _l("Opinion")}
+SOURCE_LABELS = {
+    DISPLAY_NAME: _l("Display name"),
+    "opinion": _l("Opinion"),
+    "chat": _l("Event chat message"),
+    "question": _l("Event question"),
+}
 #: what a scan found, for moderators
 KIND_LABELS = {
     "my_number": _l("My Number"),

@@ -101,6 +101,8 @@
       answer.messages.forEach(show);
       setPinned(answer.pinned);
       setPresence(answer.presence);
+      (answer.questions || []).forEach(showQuestion);
+      (answer.captions || []).forEach(showCaption);
       status.textContent = section.dataset.textOnline;
       flush();
     });
@@ -188,6 +190,192 @@
       flush();
     });
   }
+
+  // --- Q&A ---------------------------------------------------------------------------------
+  var qa = document.getElementById("qa");
+  var questionTemplate = document.getElementById("question-template");
+  var askForm = document.getElementById("ask-form");
+  var stateLists = { answering: "q-now", answered: "q-answered" }; // the others: q-open
+
+  function questionFrom(question, old) {
+    var html = questionTemplate.innerHTML.split("__ID__").join(String(question.id));
+    var holder = document.createElement("ol");
+    holder.innerHTML = html; // our own server-rendered markup, with a number put in
+    var item = holder.firstElementChild;
+    // what only this viewer knows (their own question, their vote) is kept from before
+    var mine = question.mine !== undefined ? question.mine : (old ? old.dataset.mine === "1" : false);
+    var voted = question.voted !== undefined ? question.voted : (old ? old.dataset.voted === "1" : false);
+    item.dataset.mine = mine ? "1" : "0";
+    item.dataset.voted = voted ? "1" : "0";
+    item.dataset.state = question.state;
+    item.dataset.votes = String(question.votes);
+    item.className = "question state-" + question.state;
+    item.querySelector(".q-author").textContent = question.author;
+    item.querySelector(".q-text").textContent = question.text;
+    item.querySelector(".q-votes").textContent = qa.dataset.textVotes.split("__N__").join(String(question.votes));
+    item.querySelectorAll(".q-label").forEach(function (label) {
+      label.hidden = !label.classList.contains("q-label-" + question.state);
+    });
+    item.querySelectorAll("form[data-from]").forEach(function (f) {
+      f.hidden = f.dataset.from.split(" ").indexOf(question.state) < 0;
+    });
+    var vote = item.querySelector("form[data-qa=vote]");
+    if (vote) {
+      if (mine) {
+        vote.remove();
+      } else {
+        vote.hidden = question.state !== "open" && question.state !== "answering";
+        vote.action = vote.action.replace(/\/(un)?vote$/, voted ? "/unvote" : "/vote");
+        vote.querySelector("button").setAttribute("aria-pressed", voted ? "true" : "false");
+      }
+    }
+    var opinion = item.querySelector("details.q-opinion");
+    if (opinion && question.opinion) {
+      opinion.hidden = true;
+    }
+    return item;
+  }
+
+  function sortOpen(list) {
+    var rank = { pending: 0, open: 1, dismissed: 2 };
+    Array.prototype.slice.call(list.children).sort(function (a, b) {
+      return (rank[a.dataset.state] - rank[b.dataset.state]) ||
+        (Number(b.dataset.votes) - Number(a.dataset.votes)) ||
+        (Number(a.dataset.id) - Number(b.dataset.id));
+    }).forEach(function (item) { list.appendChild(item); });
+  }
+
+  function showQuestion(question) {
+    if (!qa || !questionTemplate) {
+      return;
+    }
+    var old = document.getElementById("q-" + question.id);
+    var focused = old && old.contains(document.activeElement) ? document.activeElement.closest("form") : null;
+    var item = questionFrom(question, old);
+    if (old) {
+      old.remove();
+    }
+    var list = document.getElementById(stateLists[question.state] || "q-open");
+    list.appendChild(item);
+    if (list.id === "q-open") {
+      sortOpen(list);
+    }
+    if (focused && focused.dataset.qa) { // keyboard users keep their place
+      var again = item.querySelector("form[data-qa=" + focused.dataset.qa + "] button");
+      if (again && !again.closest("form").hidden) {
+        again.focus();
+      }
+    }
+  }
+
+  socket.on("question", showQuestion);
+  socket.on("question_gone", function (data) {
+    data.ids.forEach(function (id) {
+      var item = document.getElementById("q-" + id);
+      if (item && item.dataset.mine !== "1") {
+        item.remove();
+      }
+    });
+  });
+
+  if (askForm) {
+    askForm.addEventListener("submit", function (e) {
+      if (!socket.connected) {
+        return; // the plain form does it
+      }
+      e.preventDefault();
+      var error = document.getElementById("ask-error");
+      var anonymous = askForm.elements.anonymous;
+      var text = askForm.elements.text.value;
+      socket.timeout(10000).emit("ask", {
+        event: eventId, client_id: askForm.elements.client_id.value, text: text,
+        anonymous: !!(anonymous && anonymous.checked)
+      }, function (timedOut, answer) {
+        if (timedOut) {
+          error.textContent = section.dataset.textFailed; // the text stays; same id again
+          return;
+        }
+        if (!answer.ok) {
+          error.textContent = answer.message;
+          return;
+        }
+        error.textContent = "";
+        askForm.elements.text.value = "";
+        askForm.elements.client_id.value = newId();
+        showQuestion(answer.question);
+      });
+    });
+  }
+
+  // --- captions ----------------------------------------------------------------------------
+  var captionBox = document.getElementById("captions");
+
+  function showCaption(line) {
+    if (!captionBox || captionBox.querySelector('[data-id="' + line.id + '"]')) {
+      return;
+    }
+    var p = document.createElement("p");
+    p.className = "caption-line";
+    p.dataset.id = String(line.id);
+    p.textContent = line.text;
+    captionBox.appendChild(p);
+    while (captionBox.children.length > 2) { // two lines over the video, as on television
+      captionBox.removeChild(captionBox.firstElementChild);
+    }
+    captionBox.hidden = false;
+  }
+
+  socket.on("caption", showCaption);
+
+  var captionForm = document.getElementById("caption-form");
+  if (captionForm) {
+    captionForm.addEventListener("submit", function (e) {
+      if (!socket.connected) {
+        return;
+      }
+      e.preventDefault();
+      var input = captionForm.elements.text;
+      var error = document.getElementById("caption-error");
+      var text = input.value;
+      input.value = ""; // the captioner types on at once
+      socket.timeout(10000).emit("caption", { event: eventId, text: text }, function (timedOut, answer) {
+        if (timedOut || !answer.ok) {
+          error.textContent = timedOut ? section.dataset.textFailed : answer.message;
+          if (!input.value) {
+            input.value = text;
+          }
+          return;
+        }
+        error.textContent = "";
+        showCaption(answer.caption);
+      });
+    });
+  }
+
+  document.addEventListener("submit", function (e) {
+    var target = e.target;
+    var action = target.dataset && target.dataset.qa;
+    if (!action || !socket.connected) {
+      return;
+    }
+    e.preventDefault();
+    var id = Number(target.closest("li").dataset.id);
+    var handle = function (answer) {
+      if (!answer || !answer.ok) {
+        status.textContent = answer ? answer.message : "";
+        return;
+      }
+      if (answer.question) {
+        showQuestion(answer.question);
+      }
+    };
+    if (action === "vote") {
+      var up = target.action.slice(-5) !== "unvote";
+      socket.emit("vote", { event: eventId, question: id, up: up }, handle);
+    } else {
+      socket.emit("question", { event: eventId, question: id, action: action }, handle);
+    }
+  });
 
   // moderators' and readers' buttons: over the socket, the page stays
   var actions = { hide: true, release: true, report: true, measure: true };
