@@ -74,12 +74,16 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 # Third-party browser code, copied from npm at build time (static/vendor/ is never committed).
-VENDOR := static/vendor/socket.io.min.js
+VENDOR := static/vendor/socket.io.min.js static/vendor/hls.min.js
 vendor: $(VENDOR)
 
 static/vendor/socket.io.min.js: node_modules/.installed
 	mkdir -p static/vendor
 	cp node_modules/socket.io-client/dist/socket.io.min.js $@
+
+static/vendor/hls.min.js: node_modules/.installed
+	mkdir -p static/vendor
+	cp node_modules/hls.js/dist/hls.min.js $@
 
 # Chromium comes from Debian (Playwright's own browser download does not work here).
 browser:

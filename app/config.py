@@ -6,6 +6,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
@@ -62,6 +63,11 @@ def parse_areas(spec: str) -> tuple[tuple[str, str, str], ...]:
             raise ValueError(f"KOE_WARD_AREAS entry {item!r} is not code:日本語:English")
         areas.append((parts[0], parts[1], parts[2]))
     return tuple(areas)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 class Config:
@@ -131,6 +137,16 @@ class Config:
         self.SOCKETIO_CHANNEL = _env("SOCKETIO_CHANNEL", "koe-socketio")
         # Chat: at most this many messages per person in this many seconds (floods).
         self.CHAT_RATE = (_env_int("CHAT_RATE_COUNT", 5), _env_int("CHAT_RATE_SECONDS", 10))
+        # The media service (realtime/media): its address as browsers reach it, and the origins
+        # pages may fetch live video from (it, and any external engine's: space-separated).
+        self.MEDIA_URL = _env("MEDIA_URL", "http://127.0.0.1:5001").rstrip("/")
+        self.MEDIA_ORIGINS = tuple(
+            dict.fromkeys([_origin(self.MEDIA_URL), *(_env("MEDIA_EXTRA_ORIGINS", "").split())])
+        )
+        # the secret shared with it (default: derived from the secret key, see realtime.media)
+        self.MEDIA_SECRET = _env("MEDIA_SECRET")
+        # WebRTC viewers per media process before the page plays HLS (bench/media_bench.py)
+        self.MEDIA_WEBRTC_MAX = _env_int("MEDIA_WEBRTC_MAX", 10)
         self.VERIFY_TOKEN_HOURS = _env_int("VERIFY_TOKEN_HOURS", 48)
         self.RESET_TOKEN_MINUTES = _env_int("RESET_TOKEN_MINUTES", 60)
         # Argon2id cost; the defaults follow argon2-cffi's RFC 9106 low-memory profile.

@@ -16,15 +16,18 @@ def csp_nonce() -> str:
     return g.csp_nonce
 
 
-def content_security_policy(nonce: str) -> str:
+def content_security_policy(nonce: str, media_origins: tuple[str, ...] = ()) -> str:
+    """The policy; ``media_origins``: where the live video comes from (the media service,
+    an external engine), which pages may fetch (WHIP, WHEP, HLS) and play."""
+    media = "".join(f" {origin}" for origin in media_origins)
     return "; ".join(
         [
             "default-src 'self'",
             f"script-src 'self' 'nonce-{nonce}'",
             "style-src 'self'",
             "img-src 'self' data:",
-            "connect-src 'self'",
-            "media-src 'self' blob:",
+            f"connect-src 'self'{media}",
+            f"media-src 'self' blob:{media}",
             "object-src 'none'",
             "base-uri 'none'",
             "form-action 'self'",
@@ -35,7 +38,9 @@ def content_security_policy(nonce: str) -> str:
 
 def set_security_headers(response: Response) -> Response:
     headers = response.headers
-    headers["Content-Security-Policy"] = content_security_policy(csp_nonce())
+    headers["Content-Security-Policy"] = content_security_policy(
+        csp_nonce(), current_app.config["MEDIA_ORIGINS"]
+    )
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     headers["X-Frame-Options"] = "DENY"

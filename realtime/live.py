@@ -22,7 +22,8 @@ Client → server (``data`` is a JSON object):
 Server → clients: ``chat`` (a published message, or to its author their own held or
 muted one), ``removed`` ``{ids}``, ``presence`` ``{count}``, ``pinned`` ``{text}``;
 ``question`` (a listed question, new or changed: its state and votes), ``question_gone``
-``{ids}`` (no longer listed), ``caption`` ``{id, text, at}``; to the moderators' room ``held``
+``{ids}`` (no longer listed), ``caption`` ``{id, text, at}``, ``stream`` ``{state, viewers,
+started_at}`` (from the media service); to the moderators' room ``held``
 (a message waiting for them) and every question, listed or not; to its author, their own.
 """
 
@@ -36,7 +37,7 @@ from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room, leave_room, rooms
 from flask_wtf.csrf import ValidationError, validate_csrf
 
-from app.events import captions, chat, qa
+from app.events import captions, chat, media, qa
 from app.events.chat import ChatRefused
 from app.events.models import Event, EventState
 from app.events.operations import may_watch
@@ -135,6 +136,13 @@ def tell_questions(event: Event, changed) -> None:
             sio.emit("question", mine, to=user_room(question.author_id), namespace=NAMESPACE)
 
 
+def tell_stream(event: Event) -> None:
+    """The stream's state and viewers (from the media service's webhook)."""
+    from realtime import socketio
+
+    socketio().emit("stream", media.describe(event), to=room(event.id), namespace=NAMESPACE)
+
+
 def tell_caption(event: Event, line) -> None:
     from realtime import socketio
 
@@ -228,6 +236,7 @@ class Live(Namespace):
             "held": chat.held(event) if chat.is_moderator(user) else [],
             "questions": qa.questions(event, user),
             "captions": [captions.describe(line) for line in captions.lines(event, last=2)],
+            "stream": media.describe(event),
         }
 
     @guarded

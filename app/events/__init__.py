@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("events", __name__)
 
-from app.events import live_routes, mails, routes  # noqa: E402,F401  (jobs; routes attach to bp)
+from app.events import live_routes, mails, routes, stream_routes  # noqa: E402,F401  (jobs; routes)

@@ -119,9 +119,9 @@ def describe(line: CaptionLine) -> dict:
 
 
 def origin(event: Event) -> datetime:
-    """The moment the captions' times count from: the event's start (the recording of the
-    archive starts then)."""
-    return as_utc(event.starts_at)
+    """The moment the captions' times count from: when the stream went live (the recording
+    starts then), else the event's start."""
+    return as_utc(event.stream_started_at or event.starts_at)
 
 
 def _stamp(offset: timedelta) -> str:

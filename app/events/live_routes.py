@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.auth.models import Role
-from app.events import bp, captions, chat, qa
+from app.events import bp, captions, chat, media, qa
 from app.events.chat import ChatRefused
 from app.events.models import Event
 from app.events.operations import may_watch
@@ -78,6 +78,7 @@ def _page(event: Event, text: str = "", status: int = 200, question_text: str = 
         captioner_list=captions.captioners(event) if staff else [],
         consultations=qa.open_consultations() if staff else [],
         staff=staff,
+        endpoints=media.endpoints(event),
         question_labels=QUESTION_LABELS,
         question_actions=MODERATOR_ACTIONS,
         qa_from={

@@ -34,6 +34,19 @@ class Audience(enum.StrEnum):
     REGISTERED = "registered"  # only with registration required
 
 
+class StreamState(enum.StrEnum):
+    """The stream, as the media service (or an external engine) reports it."""
+
+    IDLE = "idle"  # not started
+    LIVE = "live"
+    ENDED = "ended"  # over: the recording (if any) is the archive
+
+
+class Engine(enum.StrEnum):
+    KOE = "koe"  # Koe's own media service (realtime/media)
+    EXTERNAL = "external"  # any WHIP ingest and HLS playback (MediaMTX, LiveKit, …)
+
+
 class RegistrationStatus(enum.StrEnum):
     CONFIRMED = "confirmed"
     WAITING = "waiting"  # the event was full: moved up, in order, when a place frees
@@ -77,6 +90,22 @@ class Event(db.Model):
     questions_enabled: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     questions_moderated: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     questions_anonymous: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
+    #: the stream (issue 7): which engine, its state and viewers (from the signed webhook),
+    #: when it ran (captions are timed from its start), and the recording the archive plays
+    engine: Mapped[Engine] = mapped_column(
+        db_enum(Engine, "event_engine"), default=Engine.KOE, server_default=Engine.KOE.value
+    )
+    external_ingest_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    external_playback_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    stream_state: Mapped[StreamState] = mapped_column(
+        db_enum(StreamState, "event_stream_state"),
+        default=StreamState.IDLE,
+        server_default=StreamState.IDLE.value,
+    )
+    stream_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    stream_ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    stream_viewers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    recording_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
     reminder_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

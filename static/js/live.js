@@ -103,6 +103,9 @@
       setPresence(answer.presence);
       (answer.questions || []).forEach(showQuestion);
       (answer.captions || []).forEach(showCaption);
+      if (window.KoePlayer) {
+        window.KoePlayer.update(answer.stream);
+      }
       status.textContent = section.dataset.textOnline;
       flush();
     });
@@ -326,6 +329,11 @@
   }
 
   socket.on("caption", showCaption);
+  socket.on("stream", function (stream) {
+    if (window.KoePlayer) {
+      window.KoePlayer.update(stream);
+    }
+  });
 
   var captionForm = document.getElementById("caption-form");
   if (captionForm) {

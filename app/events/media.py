@@ -1,0 +1,116 @@
+"""The web app's side of the stream's control plane (the contract is in ``realtime.media``):
+short-lived signed tokens for the presenter and the viewers, the addresses the pages use, and
+the signed webhook by which the media service (or an external engine's adapter) reports the
+stream's state. These operations never commit and never emit.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from itsdangerous import URLSafeTimedSerializer
+
+from app import audit
+from app.auth.models import User
+from app.events.models import Engine, Event, EventState, StreamState
+from app.extensions import db
+from app.timeutil import utcnow
+from realtime.media import TOKEN_SALT, media_secret, verify_body
+
+
+def secret() -> str:
+    return current_app.config.get("MEDIA_SECRET") or media_secret(current_app.secret_key)
+
+
+def token(event: Event, role: str, user: User | None) -> str:
+    """A token the media service accepts for ``TOKEN_MAX_AGE`` seconds (the caller checked
+    that ``user`` may do this: staff publish, people who may watch watch)."""
+    if role not in ("publish", "watch"):
+        raise ValueError(role)
+    serializer = URLSafeTimedSerializer(secret(), salt=TOKEN_SALT)
+    return serializer.dumps({"e": event.id, "r": role, "u": user.id if user else None})
+
+
+@dataclass
+class Endpoints:
+    """Where a page sends and plays the stream."""
+
+    whip: str  # the presenter's WHIP endpoint
+    whep: str  # WebRTC viewers ("" with an external engine: HLS only)
+    hls: str  # the HLS playlist (live, then the recording)
+
+
+def endpoints(event: Event) -> Endpoints:
+    if event.engine == Engine.EXTERNAL:
+        return Endpoints(event.external_ingest_url, "", event.external_playback_url)
+    base = current_app.config["MEDIA_URL"]
+    return Endpoints(
+        f"{base}/whip/{event.id}", f"{base}/whep/{event.id}", f"{base}/hls/{event.id}/index.m3u8"
+    )
+
+
+class BadReport(Exception):
+    """The webhook's request is not a valid, signed report (answered with 400 or 401)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+def read_report(body: bytes, timestamp: str | None, signature: str | None) -> dict:
+    if not verify_body(secret(), body, timestamp, signature):
+        raise BadReport(401, "bad signature")
+    try:
+        report = json.loads(body)
+    except ValueError:
+        raise BadReport(400, "not JSON") from None
+    if not isinstance(report, dict):
+        raise BadReport(400, "not an object")
+    event_id, state = report.get("event"), report.get("state")
+    if not isinstance(event_id, int) or isinstance(event_id, bool):
+        raise BadReport(400, "event")
+    if state not in ("live", "ended"):
+        raise BadReport(400, "state")
+    viewers = report.get("viewers", 0)
+    if not isinstance(viewers, int) or isinstance(viewers, bool) or viewers < 0:
+        raise BadReport(400, "viewers")
+    hls = report.get("hls", "")
+    if not isinstance(hls, str) or len(hls) > 500:
+        raise BadReport(400, "hls")
+    return report
+
+
+def apply_report(report: dict, now: datetime | None = None) -> Event | None:
+    """Record what the media service reports; return the event when its state or count
+    changed (the caller commits and tells the room), None for an unknown event."""
+    now = now or utcnow()
+    event = db.session.get(Event, report["event"])
+    if event is None or event.state != EventState.PUBLISHED:
+        return None
+    state = StreamState(report["state"])
+    if state == StreamState.LIVE and event.stream_state != StreamState.LIVE:
+        event.stream_started_at = now
+        event.stream_ended_at = None
+        audit.record("event.stream_live", event, details={"event": event.id})
+    elif state == StreamState.ENDED and event.stream_state == StreamState.LIVE:
+        event.stream_ended_at = now
+        if report.get("hls"):
+            base = current_app.config["MEDIA_URL"]
+            path = report["hls"]
+            event.recording_url = path if "://" in path else base + path
+        audit.record("event.stream_ended", event, details={"event": event.id})
+    event.stream_state = state
+    event.stream_viewers = report["viewers"] if state == StreamState.LIVE else 0
+    return event
+
+
+def describe(event: Event) -> dict:
+    """The stream as the live page's script sees it."""
+    return {
+        "state": event.stream_state.value,
+        "viewers": event.stream_viewers,
+        "started_at": event.stream_started_at.isoformat() if event.stream_started_at else None,
+    }

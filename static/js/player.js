@@ -1,0 +1,191 @@
+/* The live page's video. When the event is live it first asks the media service for WebRTC
+   (WHEP: little delay, a small stage); when the stage is full, WebRTC is missing, or the
+   page was opened with ?via=hls, it plays HLS (hls.js, or the browser's own HLS). It says
+   which in the status line. live.js tells it the stream's state as the media service
+   reports it (KoePlayer.update). Without JavaScript the page links the HLS playlist. */
+(function () {
+  "use strict";
+  var stage = document.getElementById("stage");
+  var video = document.getElementById("player");
+  if (!stage || !video) {
+    return;
+  }
+  var status = document.getElementById("stream-status");
+  var chat = document.getElementById("chat");
+  var csrf = chat ? chat.dataset.csrf : "";
+  var forceHls = new URLSearchParams(location.search).get("via") === "hls";
+  var playing = null; // {kind, stop}
+  var state = stage.dataset.state;
+  var retry = null;
+
+  function say(name) {
+    status.textContent = stage.dataset["text" + name];
+    stage.dataset.playing = playing ? playing.kind : "";
+  }
+
+  function token() {
+    return fetch(stage.dataset.tokenUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrf },
+      body: new URLSearchParams({ role: "watch" })
+    }).then(function (response) {
+      if (!response.ok) {
+        throw new Error("token " + response.status);
+      }
+      return response.json();
+    });
+  }
+
+  function gathered(pc) { // WHEP without trickle: the offer carries every candidate
+    return new Promise(function (resolve) {
+      if (pc.iceGatheringState === "complete") {
+        resolve();
+        return;
+      }
+      var done = function () {
+        if (pc.iceGatheringState === "complete") {
+          pc.removeEventListener("icegatheringstatechange", done);
+          resolve();
+        }
+      };
+      pc.addEventListener("icegatheringstatechange", done);
+      setTimeout(resolve, 3000);
+    });
+  }
+
+  function playWebRTC(info) {
+    var pc = new RTCPeerConnection();
+    var stream = new MediaStream();
+    var session = null;
+    pc.addTransceiver("video", { direction: "recvonly" });
+    pc.addTransceiver("audio", { direction: "recvonly" });
+    pc.addEventListener("track", function (e) {
+      stream.addTrack(e.track);
+      video.srcObject = stream;
+    });
+    pc.addEventListener("connectionstatechange", function () {
+      if (pc.connectionState === "failed" && playing && playing.kind === "webrtc") {
+        stop();
+        schedule(); // try again (HLS when the stage is full meanwhile)
+      }
+    });
+    return pc.createOffer().then(function (offer) {
+      return pc.setLocalDescription(offer);
+    }).then(function () {
+      return gathered(pc);
+    }).then(function () {
+      return fetch(info.whep, {
+        method: "POST",
+        headers: { "Content-Type": "application/sdp", "Authorization": "Bearer " + info.token },
+        body: pc.localDescription.sdp
+      });
+    }).then(function (response) {
+      if (response.status !== 201) {
+        pc.close();
+        throw new Error("whep " + response.status);
+      }
+      var where = response.headers.get("Location");
+      session = where ? new URL(where, info.whep).href : null;
+      return response.text();
+    }).then(function (sdp) {
+      return pc.setRemoteDescription({ type: "answer", sdp: sdp });
+    }).then(function () {
+      playing = {
+        kind: "webrtc",
+        stop: function () {
+          pc.close();
+          if (session) {
+            fetch(session, { method: "DELETE", headers: { "Authorization": "Bearer " + info.token } })
+              .catch(function () {});
+          }
+        }
+      };
+      show();
+      say("Webrtc");
+    });
+  }
+
+  function playHLS(info) {
+    if (window.Hls && window.Hls.isSupported()) {
+      var hls = new window.Hls({ liveSyncDurationCount: 2, manifestLoadingMaxRetry: 10 });
+      hls.on(window.Hls.Events.ERROR, function (_event, data) {
+        if (data.fatal) { // e.g. the first segment is not written yet: start again shortly
+          stop();
+          schedule();
+        }
+      });
+      hls.loadSource(info.hls);
+      hls.attachMedia(video);
+      playing = { kind: "hls", stop: function () { hls.destroy(); } };
+    } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
+      video.src = info.hls;
+      playing = { kind: "hls", stop: function () { video.removeAttribute("src"); video.load(); } };
+    } else {
+      say("Failed");
+      return;
+    }
+    show();
+    say("Hls");
+  }
+
+  function show() {
+    video.hidden = false;
+    var started = video.play();
+    if (started && started.catch) {
+      started.catch(function () {}); // autoplay refused: the controls are there
+    }
+  }
+
+  function stop() {
+    if (playing) {
+      playing.stop();
+      playing = null;
+    }
+    video.srcObject = null;
+  }
+
+  function schedule() {
+    clearTimeout(retry);
+    retry = setTimeout(start, 3000);
+  }
+
+  function start() {
+    if (state !== "live" || playing) {
+      return;
+    }
+    say("Connecting");
+    token().then(function (info) {
+      var webrtc = info.whep && !forceHls && window.RTCPeerConnection;
+      return (webrtc ? playWebRTC(info) : Promise.reject(new Error("hls"))).catch(function () {
+        if (state === "live" && !playing) {
+          playHLS(info);
+        }
+      });
+    }).catch(function () {
+      say("Failed");
+      schedule();
+    });
+  }
+
+  window.KoePlayer = {
+    update: function (stream) {
+      if (!stream || stream.state === state && (playing || state !== "live")) {
+        return;
+      }
+      state = stream.state;
+      stage.dataset.state = state;
+      if (state === "live") {
+        start();
+      } else {
+        stop();
+        video.hidden = true;
+        say(state === "ended" ? "Ended" : "Idle");
+      }
+    }
+  };
+  window.addEventListener("pagehide", stop);
+  if (state === "live") {
+    start();
+  }
+}());

@@ -1,0 +1,189 @@
+"""The web app's side of the stream (issue 7): media tokens, the media service's signed
+webhook (live, viewers, ended, the recording), the studio, the archive, and the CSP that lets
+pages reach the media service. The media service itself is tested in tests/media/."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+
+import pytest
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import select
+
+from app.audit import AuditEntry
+from app.auth.models import Role
+from app.events import media
+from app.events.models import Event, StreamState
+from app.events.qa_models import CaptionLine
+from app.extensions import db as _db
+from app.timeutil import utcnow
+from realtime.media import TOKEN_SALT, WEBHOOK_PATH, sign_body
+from tests.test_live_chat import NS, Person, new_event
+
+
+@pytest.fixture
+def people(app, db, make_user):
+    staff = make_user(role=Role.STAFF)
+    event = new_event(staff)
+
+    def person(role=Role.RESIDENT, lang="ja", **kwargs):
+        return Person(app, make_user(role=role, **kwargs) if role else None, lang)
+
+    return event, person, staff
+
+
+def report(app, client, body: dict | bytes, *, secret=None, timestamp=None):
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    with app.app_context():
+        secret = secret or media.secret()
+    headers = sign_body(secret, raw, timestamp) | {"Content-Type": "application/json"}
+    return client.post(WEBHOOK_PATH, data=raw, headers=headers)
+
+
+def test_tokens_by_role(app, people):
+    event, person, staff = people
+    hanako, office, guest = person(), Person(app, staff), person(role=None)
+    url = f"/events/{event.id}/media/token"
+    watch = hanako.http.post(url, data={"role": "watch", "csrf_token": hanako.csrf})
+    assert watch.status_code == 200
+    info = watch.get_json()
+    assert info["whep"].endswith(f"/whep/{event.id}") and info["whip"] is None
+    assert info["hls"].endswith(f"/hls/{event.id}/index.m3u8")
+    with app.app_context():
+        serializer = URLSafeTimedSerializer(media.secret(), salt=TOKEN_SALT)
+    assert serializer.loads(info["token"], max_age=300) == {
+        "e": event.id,
+        "r": "watch",
+        "u": hanako.user.id,
+    }
+    refused = hanako.http.post(url, data={"role": "publish", "csrf_token": hanako.csrf})
+    assert refused.status_code == 403
+    publish = office.http.post(url, data={"role": "publish", "csrf_token": office.csrf})
+    assert publish.get_json()["whip"].endswith(f"/whip/{event.id}")
+    assert serializer.loads(publish.get_json()["token"])["r"] == "publish"
+    assert hanako.http.post(url, data={"role": "watch"}).status_code == 400  # no CSRF token
+    assert hanako.http.post(url, data={"role": "x", "csrf_token": hanako.csrf}).status_code == 400
+    # a guest watches an event for everyone, not one for signed-in people
+    assert guest.http.post(url, data={"csrf_token": guest.csrf}).status_code == 200
+    event.audience = event.audience.__class__("signed_in")
+    _db.session.commit()
+    assert guest.http.post(url, data={"csrf_token": guest.csrf}).status_code == 403
+
+
+def test_the_webhook_reports_live_viewers_and_the_end(app, people):
+    event, person, _staff = people
+    viewer = person(role=None)
+    viewer.connect()
+    assert viewer.join(event)["stream"] == {"state": "idle", "viewers": 0, "started_at": None}
+    viewer.received()
+    client = app.test_client()
+    live = {"event": event.id, "state": "live", "viewers": 0, "hls": f"/hls/{event.id}/index.m3u8"}
+    answer = report(app, client, live | {"at": utcnow().isoformat()})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    (told,) = viewer.received("stream")
+    assert told["state"] == "live" and told["started_at"]
+    assert report(app, client, live | {"viewers": 7}).status_code == 200
+    assert viewer.received("stream")[-1]["viewers"] == 7
+    _db.session.expire_all()
+    row = _db.session.get(Event, event.id)
+    assert row.stream_state == StreamState.LIVE and row.stream_viewers == 7
+    started = row.stream_started_at
+    assert report(app, client, live | {"state": "ended", "viewers": 0}).status_code == 200
+    _db.session.expire_all()
+    row = _db.session.get(Event, event.id)
+    assert row.stream_state == StreamState.ENDED and row.stream_ended_at >= started
+    assert row.recording_url == f"{app.config['MEDIA_URL']}/hls/{event.id}/index.m3u8"
+    assert viewer.received("stream")[-1]["state"] == "ended"
+    actions = _db.session.scalars(
+        select(AuditEntry.action)
+        .where(AuditEntry.action.like("event.stream%"))
+        .order_by(AuditEntry.id)
+    ).all()
+    assert actions == ["event.stream_live", "event.stream_ended"]
+
+
+def test_the_webhook_refuses_what_is_not_signed_or_not_a_report(app, people):
+    event, _person, _staff = people
+    client = app.test_client()
+    body = {"event": event.id, "state": "live", "viewers": 1}
+    assert report(app, client, body, secret="not-the-secret").status_code == 401
+    stale = int(time.time()) - 3600  # a replay an hour later
+    assert report(app, client, body, timestamp=stale).status_code == 401
+    unsigned = client.post(WEBHOOK_PATH, json=body)
+    assert unsigned.status_code == 401
+    for bad in (
+        b"not json",
+        b"[1, 2]",
+        json.dumps(body | {"state": "paused"}).encode(),
+        json.dumps(body | {"event": "1"}).encode(),
+        json.dumps(body | {"viewers": -1}).encode(),
+        json.dumps(body | {"hls": 5}).encode(),
+    ):
+        assert report(app, client, bad).status_code == 400, bad
+    assert report(app, client, body | {"event": 99999}).status_code == 404
+    _db.session.expire_all()
+    assert _db.session.get(Event, event.id).stream_state == StreamState.IDLE
+
+
+def test_studio_for_staff_only(app, people):
+    event, person, staff = people
+    office, hanako = Person(app, staff), person()
+    page = office.http.get(f"/events/{event.id}/studio")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "配信を始める" in html and "js/studio.js" in html
+    assert hanako.http.get(f"/events/{event.id}/studio").status_code == 403
+    state = hanako.http.get(f"/events/{event.id}/stream.json").get_json()
+    assert state["state"] == "idle"
+
+
+def test_pages_may_reach_the_media_service(app, people):
+    event, person, _staff = people
+    page = person().http.get(f"/events/{event.id}/live")
+    csp = page.headers["Content-Security-Policy"]
+    origin = app.config["MEDIA_URL"]
+    assert f"connect-src 'self' {origin}" in csp and f"media-src 'self' blob: {origin}" in csp
+    html = page.get_data(as_text=True)
+    assert "vendor/hls.min.js" in html and "js/player.js" in html
+
+
+def test_the_archive_plays_the_recording_with_captions_chat_and_questions(app, people):
+    event, person, _staff = people
+    guest = person(role=None)
+    assert guest.http.get(f"/events/{event.id}/archive").status_code == 404  # not over yet
+    event.starts_at = utcnow() - timedelta(hours=3)
+    event.ends_at = utcnow() - timedelta(hours=1)
+    event.stream_started_at = event.starts_at + timedelta(minutes=2)
+    event.stream_state = StreamState.ENDED
+    event.recording_url = f"{app.config['MEDIA_URL']}/hls/{event.id}/index.m3u8"
+    said = event.starts_at + timedelta(minutes=3)
+    _db.session.add(CaptionLine(event_id=event.id, text="<i>本日は</i>どうも", created_at=said))
+    _db.session.commit()
+    page = guest.http.get(f"/events/{event.id}/archive")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert f'data-hls="{event.recording_url}"' in html
+    assert f'src="/events/{event.id}/captions.vtt" default' in html
+    assert "&lt;i&gt;本日は&lt;/i&gt;どうも" in html
+    # the captions are timed from when the stream went live: one minute in
+    vtt = guest.http.get(f"/events/{event.id}/captions.vtt").get_data(as_text=True)
+    assert "00:01:00.000 --> " in vtt
+    # the event page links the archive once it is over
+    show = guest.http.get(f"/events/{event.id}").get_data(as_text=True)
+    assert f"/events/{event.id}/archive" in show
+
+
+def test_join_reports_the_stream(app, people):
+    event, person, _staff = people
+    event.stream_state, event.stream_viewers = StreamState.LIVE, 3
+    event.stream_started_at = utcnow()
+    _db.session.commit()
+    viewer = person(role=None)
+    viewer.connect()
+    answer = viewer.join(event)
+    assert answer["stream"]["state"] == "live" and answer["stream"]["viewers"] == 3
+    assert viewer.sio.is_connected(NS)
+    page = viewer.http.get(f"/events/{event.id}/live").get_data(as_text=True)
+    assert f"/hls/{event.id}/index.m3u8" in page  # without JavaScript: the HLS playlist
