@@ -5,6 +5,7 @@ pages reach the media service. The media service itself is tested in tests/media
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import timedelta
 
@@ -187,3 +188,41 @@ def test_join_reports_the_stream(app, people):
     assert viewer.sio.is_connected(NS)
     page = viewer.http.get(f"/events/{event.id}/live").get_data(as_text=True)
     assert f"/hls/{event.id}/index.m3u8" in page  # without JavaScript: the HLS playlist
+
+
+def test_an_external_engine_through_the_same_contract(app, people):
+    event, person, staff = people
+    office = Person(app, staff)
+    page = office.http.get(f"/events/{event.id}/edit").get_data(as_text=True)
+    form = dict(
+        re.findall(r'name="(\w+)"[^>]*value="([^"]*)"', page),
+        csrf_token=office.csrf,
+        title="防災講座",
+        starts_at=(utcnow() + timedelta(hours=9)).strftime("%Y-%m-%dT%H:%M"),
+        ends_at=(utcnow() + timedelta(hours=11)).strftime("%Y-%m-%dT%H:%M"),
+        mode="online",
+        audience="everyone",
+        slow_mode_seconds="0",
+        engine="external",
+    )
+    for name in ("registration_required", "capacity"):
+        form.pop(name, None)
+    for bad in ({}, {"external_playback_url": "javascript:alert(1)"},
+                {"external_playback_url": "https://user:pw@cdn.example.jp/a.m3u8"}):  # fmt: skip
+        refused = office.http.post(f"/events/{event.id}/edit", data=form | bad)
+        assert refused.status_code == 400
+    good = form | {
+        "external_ingest_url": "https://live.example.jp/lecture/whip",
+        "external_playback_url": " https://cdn.example.jp/lecture/index.m3u8 ",
+    }
+    assert office.http.post(f"/events/{event.id}/edit", data=good).status_code == 302
+    info = person().http.post(
+        f"/events/{event.id}/media/token", data={"csrf_token": office.csrf}
+    )  # (another session's token: refused)
+    assert info.status_code == 400
+    viewer = person()
+    info = viewer.http.post(f"/events/{event.id}/media/token", data={"csrf_token": viewer.csrf})
+    assert info.get_json()["hls"] == "https://cdn.example.jp/lecture/index.m3u8"
+    assert info.get_json()["whep"] == ""  # HLS only
+    studio = office.http.get(f"/events/{event.id}/studio").get_data(as_text=True)
+    assert "https://live.example.jp/lecture/whip" in studio

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
@@ -9,7 +11,7 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import NumberRange, Optional, ValidationError
 
 from app.consultations.forms import TokyoDateTimeField
-from app.events.models import Audience, Mode
+from app.events.models import Audience, Engine, Mode
 from app.validators import MaxChars, NoControlCharacters, NotBlank, OptionalText, one_of
 
 MODES = {Mode.ONLINE: _l("Online only"), Mode.HYBRID: _l("Hybrid: at a venue and online")}
@@ -18,6 +20,25 @@ AUDIENCES = {
     Audience.SIGNED_IN: _l("Signed-in residents"),
     Audience.REGISTERED: _l("Registered people only"),
 }
+ENGINES = {
+    Engine.KOE: _l("Koe's media service"),
+    Engine.EXTERNAL: _l("An external engine (WHIP in, HLS out)"),
+}
+
+
+class StreamURL:
+    """An http(s) address without spaces or credentials."""
+
+    def __call__(self, form, field) -> None:
+        value = (field.data or "").strip()
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
+            raise ValidationError(_l("Enter an address starting with https://."))
+        if any(c.isspace() for c in value):
+            raise ValidationError(_l("Enter an address starting with https://."))
+        field.data = value
+
+
 SLOW_MODES = {
     0: _l("Off"),
     5: _l("5 seconds"),
@@ -74,6 +95,27 @@ class EventForm(FlaskForm):
         validate_choice=False,
         validators=[one_of(a.value for a in AUDIENCES)],
     )
+    engine = SelectField(
+        _l("Streaming engine"),
+        choices=[SelectChoice(e.value, label) for e, label in ENGINES.items()],
+        validate_choice=False,
+        validators=[one_of(e.value for e in ENGINES)],
+        default=Engine.KOE.value,
+    )
+    external_ingest_url = StringField(
+        _l("External engine: WHIP address"),
+        description=_l(
+            "Where the presenter sends the stream (WHIP), e.g. https://live.example.jp/lecture/whip"
+        ),
+        validators=[OptionalText(), MaxChars(500), StreamURL()],
+    )
+    external_playback_url = StringField(
+        _l("External engine: HLS address"),
+        description=_l(
+            "The HLS playlist viewers play, e.g. https://live.example.jp/lecture/index.m3u8"
+        ),
+        validators=[OptionalText(), MaxChars(500), StreamURL()],
+    )
     chat_enabled = BooleanField(
         _l("Live chat"),
         description=_l("Viewers can write in a chat beside the video."),
@@ -117,6 +159,12 @@ class EventForm(FlaskForm):
         # here, not in validate_venue: an empty optional field stops its own validators
         if self.mode.data == Mode.HYBRID.value and not self.venue.data:
             self.venue.errors = [*self.venue.errors, _l("A hybrid event needs its venue.")]
+            valid = False
+        if self.engine.data == Engine.EXTERNAL.value and not self.external_playback_url.data:
+            self.external_playback_url.errors = [
+                *self.external_playback_url.errors,
+                _l("An external engine needs the HLS address viewers play."),
+            ]
             valid = False
         return valid
 

@@ -14,6 +14,7 @@ from app import audit, jobs
 from app.auth.models import Role, User
 from app.events.models import (
     Audience,
+    Engine,
     Event,
     EventState,
     Mode,
@@ -55,6 +56,9 @@ class EventData:
     questions_enabled: bool = True
     questions_moderated: bool = False
     questions_anonymous: bool = True
+    engine: Engine = Engine.KOE
+    external_ingest_url: str = ""
+    external_playback_url: str = ""
 
 
 def save_event(event: Event | None, data: EventData, staff: User) -> Event:

@@ -15,7 +15,7 @@ from app.auth.models import Role
 from app.auth.permissions import can, policy, role_required
 from app.events import bp, ics, operations
 from app.events.forms import EventForm
-from app.events.models import Audience, Event, EventState, Mode, RegistrationStatus
+from app.events.models import Audience, Engine, Event, EventState, Mode, RegistrationStatus
 from app.extensions import db
 from app.timeutil import TOKYO, utcnow
 
@@ -183,6 +183,9 @@ def _data(form: EventForm) -> operations.EventData:
         questions_enabled=bool(form.questions_enabled.data),
         questions_moderated=bool(form.questions_moderated.data),
         questions_anonymous=bool(form.questions_anonymous.data),
+        engine=Engine(form.engine.data),
+        external_ingest_url=form.external_ingest_url.data or "",
+        external_playback_url=form.external_playback_url.data or "",
     )
 
 
@@ -205,6 +208,7 @@ def edit(event_id: int):
     form = EventForm(obj=event)
     if request.method == "GET":
         form.mode.data, form.audience.data = event.mode.value, event.audience.value
+        form.engine.data = event.engine.value
     if form.validate_on_submit():
         operations.save_event(event, _data(form), _user())
         db.session.commit()
