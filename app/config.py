@@ -145,8 +145,6 @@ class Config:
         )
         # the secret shared with it (default: derived from the secret key, see realtime.media)
         self.MEDIA_SECRET = _env("MEDIA_SECRET")
-        # WebRTC viewers per media process before the page plays HLS (bench/media_bench.py)
-        self.MEDIA_WEBRTC_MAX = _env_int("MEDIA_WEBRTC_MAX", 10)
         self.VERIFY_TOKEN_HOURS = _env_int("VERIFY_TOKEN_HOURS", 48)
         self.RESET_TOKEN_MINUTES = _env_int("RESET_TOKEN_MINUTES", 60)
         # Argon2id cost; the defaults follow argon2-cffi's RFC 9106 low-memory profile.

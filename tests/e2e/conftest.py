@@ -29,6 +29,9 @@ CHROMIUM_ARGS = [
     "--disable-gpu",
     "--disable-background-networking",
     "--disable-component-update",
+    # the presenter's camera and microphone in the stream's tests: Chromium's own test pattern
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
 ]
 AXE_RUN = """async () => {
   const results = await axe.run(document, {
