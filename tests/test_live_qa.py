@@ -392,3 +392,44 @@ def test_event_form_sets_chat_and_questions(app, people):
     )
     bad = office.http.post(f"/events/{event.id}/edit", data=form | {"slow_mode_seconds": "7"})
     assert bad.status_code == 400
+
+
+def test_questions_grouped_by_theme_in_the_jobs_worker(app, people):
+    from app import jobs
+
+    event, person, staff = people
+    office, resident = Person(app, staff), person()
+    questions = [
+        "避難所にペットは連れて行けますか？",
+        "ペットと一緒に避難するときの注意は？",
+        "犬や猫のペットは避難所のどこにいられますか？",
+        "備蓄の水は何日分必要ですか？",
+        "家庭の備蓄食料は何日分が目安ですか？",
+        "水と食料の備蓄はどのくらい必要ですか？",
+    ]
+    for text in questions:  # (one person asking six at once would be refused as a flood)
+        asker = person()
+        asker.connect()
+        answer = ask(asker, event, text)
+        assert answer["ok"], answer
+    themes = f"/events/{event.id}/questions/themes"
+    assert resident.http.post(themes, data={"csrf_token": resident.csrf}).status_code == 302
+    assert jobs.run_pending() == 0  # a resident asked for nothing
+    assert office.http.post(themes, data={"csrf_token": office.csrf}).status_code == 302
+    assert jobs.run_pending() == 1
+    _db.session.expire_all()
+    groups = _db.session.get(type(event), event.id).question_themes
+    assert sorted(len(g["questions"]) for g in groups) == [3, 3]
+    pet = {q.id for q in _db.session.scalars(select(Question)) if "ペット" in qa_text(q)}
+    assert any(set(g["questions"]) == pet for g in groups)
+    page = office.http.get(f"/events/{event.id}/live").get_data(as_text=True)
+    assert "テーマ別の質問" in page and "ペットと一緒に避難するときの注意は？" in page
+    assert "テーマ別の質問" not in resident.http.get(f"/events/{event.id}/live").get_data(
+        as_text=True
+    )
+
+
+def qa_text(question) -> str:
+    from app.events.qa import item_of
+
+    return item_of(question).original_text

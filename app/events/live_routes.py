@@ -77,6 +77,7 @@ def _page(event: Event, text: str = "", status: int = 200, question_text: str = 
         caption_lines=captions.lines(event, last=2),
         captioner_list=captions.captioners(event) if staff else [],
         consultations=qa.open_consultations() if staff else [],
+        question_themes=qa.themes_of(event) if staff else None,
         staff=staff,
         endpoints=media.endpoints(event),
         question_labels=QUESTION_LABELS,
@@ -254,6 +255,20 @@ def _consultation(consultation_id: int | None):
     if consultation is None:
         raise ChatRefused("bad_request")
     return consultation
+
+
+@bp.post("/<int:event_id>/questions/themes")
+@login_required
+def question_themes(event_id: int):
+    """Staff ask for the questions grouped by theme (the jobs worker does it)."""
+    event = _watchable(event_id)
+    try:
+        qa.request_themes(event, _user())
+    except ChatRefused as refused:
+        return _refused(event, refused, "themes")
+    db.session.commit()
+    flash(_("The questions are being grouped. Reload this page in a moment."), "success")
+    return _back(event, "themes")
 
 
 # --- captions --------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -106,6 +106,10 @@ class Event(db.Model):
     stream_ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     stream_viewers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     recording_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    #: the questions grouped by theme (analytics.cluster_texts, a job): [{"keywords": [...],
+    #: "questions": [ids]}], and when; None until staff ask for it
+    question_themes: Mapped[list | None] = mapped_column(JSON)
+    question_themes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reminder_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

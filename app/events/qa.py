@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, cast, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app import audit
+from app import audit, jobs
 from app.auth.models import Role, User
 from app.consultations import operations as consultation_ops
 from app.consultations.models import Channel, Consultation, Opinion
@@ -359,6 +359,62 @@ def texts_for_themes(event: Event) -> list[tuple[int, str]]:
         .order_by(Question.id)
     ).all()
     return [(q.id, item.original_text) for q, item in rows]
+
+
+MIN_FOR_THEMES = 4  # fewer questions are read, not grouped
+
+
+def request_themes(event: Event, staff: User | None) -> None:
+    """Group the event's questions by theme, in the jobs worker (clustering is CPU work)."""
+    if staff is None or not staff.has_role(Role.STAFF):
+        raise ChatRefused("forbidden")
+    jobs.enqueue("cluster_event_questions", event_id=event.id)
+    audit.record("question.themes", event, actor=staff, details={"event": event.id})
+
+
+@jobs.handler("cluster_event_questions")
+def cluster_event_questions(event_id: int) -> None:
+    """``analytics.cluster_texts`` over the questions (Japanese and English alike); each theme
+    keeps its keywords and its questions, the most typical first."""
+    from analytics import cluster_texts
+
+    event = db.session.get(Event, event_id)
+    if event is None:
+        return
+    rows = texts_for_themes(event)
+    themes = []
+    if len(rows) >= MIN_FOR_THEMES:
+        result = cluster_texts([text for _id, text in rows])
+        for cluster in sorted(result.clusters, key=lambda c: -c.size):
+            members = [rows[i][0] for i, label in enumerate(result.labels) if label == cluster.id]
+            typical = [rows[i][0] for i in cluster.representatives]
+            ordered = typical + [m for m in members if m not in typical]
+            themes.append({"keywords": list(cluster.keywords[:5]), "questions": ordered})
+    event.question_themes = themes
+    event.question_themes_at = utcnow()
+    db.session.commit()
+
+
+def themes_of(event: Event) -> list[dict] | None:
+    """The stored themes with each question's public text (for staff pages)."""
+    if event.question_themes is None:
+        return None
+    ids = [qid for theme in event.question_themes for qid in theme["questions"]]
+    texts = dict(
+        db.session.execute(
+            select(ModerationItem.source_id, ModerationItem.public_text).where(
+                ModerationItem.source == QUESTION,
+                ModerationItem.source_id.in_([str(i) for i in ids]),
+            )
+        ).all()
+    )
+    return [
+        {
+            "keywords": theme["keywords"],
+            "questions": [texts[str(q)] for q in theme["questions"] if str(q) in texts],
+        }
+        for theme in event.question_themes
+    ]
 
 
 def forget_votes_of(user: User) -> None:

@@ -80,6 +80,7 @@ def archive(event_id: int):
     if not event.is_over() and event.stream_state != StreamState.ENDED:
         abort(404)
     user = _user()
+    staff = user is not None and user.has_role(Role.STAFF)
     return render_template(
         "events/archive.html",
         event=event,
@@ -88,4 +89,6 @@ def archive(event_id: int):
         caption_lines=captions.lines(event),
         has_captions=bool(captions.lines(event, last=1)),
         me=user,
+        staff=staff,
+        question_themes=qa.themes_of(event) if staff else None,
     )
