@@ -19,7 +19,7 @@ from app.consultations import results
 from app.consultations.importing import import_opinions
 from app.consultations.models import Channel, Consultation, Disposition, State
 from app.events import operations as event_ops
-from app.events.models import Audience, Event, Mode
+from app.events.models import Audience, Event, Mode, StreamState
 from app.extensions import db
 from app.forms import operations as forms_ops
 from app.forms.models import FieldKind, FormState, OnlineForm
@@ -160,21 +160,32 @@ def seed_events() -> None:
 # by the captioner), "chat" (the demo resident) or "question" (answered; upvoted by that many
 # of the other demo accounts)
 DEMO_ARCHIVE = (
-    (5, "caption", "皆さま、こんばんは。公園課の担当です。"),
-    (11, "caption", "これから公園整備計画（案）について説明します。"),
+    (1, "caption", "皆さま、こんばんは。公園課の担当です。"),
+    (4, "caption", "これから公園整備計画（案）について説明します。"),
+    (7, "caption", "計画は、照明、遊具、休憩場所の三つが柱です。"),
+    (10, "caption", "まず、夜間の照明から説明します。"),
+    (13, "caption", "ご質問にお答えします。街灯は来年度中にすべてLEDにします。"),
+    (16, "caption", "インクルーシブ遊具は、まず中央公園に設置します。"),
     (40, "chat", "音声、よく聞こえています。"),
-    (62, "caption", "計画は、照明、遊具、休憩場所の三つが柱です。"),
-    (70, "caption", "まず、夜間の照明から説明します。"),
     (300, "question", "街灯のLED化はいつごろ終わりますか？", 5),
     (420, "chat", "資料のページ番号を教えてください。"),
     (480, "question", "インクルーシブ遊具はどの公園に設置されますか？", 3),
-    (900, "caption", "ご質問にお答えします。街灯は来年度中にすべてLEDにします。"),
-    (906, "caption", "インクルーシブ遊具は、まず中央公園に設置します。"),
 )
 
 
 def seed_event_archive(event: Event, captioner: User, resident: User | None) -> None:
-    """Captions, chat and answered questions of a past event, timed as they happened."""
+    """Captions, chat and answered questions of a past event, timed as they happened, and a
+    20-second recording (a moving test card standing in for the briefing's video, encoded as
+    the media service records a stream) where the media service serves it."""
+    from pathlib import Path
+
+    from realtime.media.demo import write_test_recording
+
+    write_test_recording(Path(current_app.config["MEDIA_ROOT"]) / "hls" / str(event.id))
+    event.stream_state = StreamState.ENDED
+    event.stream_started_at = event.starts_at
+    event.stream_ended_at = event.ends_at
+    event.recording_url = f"{current_app.config['MEDIA_URL']}/hls/{event.id}/index.m3u8"
     from app.events.chat_models import CHAT, ChatMessage
     from app.events.qa_models import (
         QUESTION,

@@ -143,6 +143,8 @@ class Config:
         self.MEDIA_ORIGINS = tuple(
             dict.fromkeys([_origin(self.MEDIA_URL), *(_env("MEDIA_EXTRA_ORIGINS", "").split())])
         )
+        # where the media service writes HLS and recordings (the demo's recording goes there)
+        self.MEDIA_ROOT = _env("MEDIA_ROOT", str(instance / "media"))
         # the secret shared with it (default: derived from the secret key, see realtime.media)
         self.MEDIA_SECRET = _env("MEDIA_SECRET")
         self.VERIFY_TOKEN_HOURS = _env_int("VERIFY_TOKEN_HOURS", 48)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import event, func, select
 
@@ -77,6 +78,10 @@ def test_seed_demo_is_idempotent_and_prints_accounts(app, db):
     upcoming, past = db.session.scalars(select(Event).order_by(Event.starts_at.desc())).all()
     assert not upcoming.is_over() and past.is_over()
     assert captions.webvtt_text(past).count(" --> ") == 6
+    # its recording: a real HLS playlist, closed, where the media service serves it
+    playlist = Path(app.config["MEDIA_ROOT"]) / "hls" / str(past.id) / "index.m3u8"
+    assert "#EXT-X-ENDLIST" in playlist.read_text()
+    assert past.recording_url.endswith(f"/hls/{past.id}/index.m3u8")
     with app.test_request_context():  # (their names are in the page's language)
         assert len(chat.history(past, None)) == 2
         answered = qa.questions(past, None)
