@@ -19,18 +19,20 @@ test: install translations vendor browser  ## Run the whole suite (SQLite, and P
 	@# SQLite one, in its own process (own databases, Redis database 1, no pytest cache): the two
 	@# share the two cores, which either alone leaves half idle. It leaves out the browser tests
 	@# and the benchmark's smoke run, which exercise the same database code as the tests beneath
-	@# them, and the tests of the plain libraries (analytics, moderation), which use no database.
+	@# them, and the tests of the parts that use no database (analytics, moderation, the media
+	@# service).
 	@if [ -n "$$KOE_TEST_DATABASE_URL" ]; then \
 		echo "== PostgreSQL pass started in the background (its report follows the SQLite one) =="; \
 		( KOE_TEST_REDIS_URL=$${KOE_TEST_REDIS_URL:+$${KOE_TEST_REDIS_URL%/*}/1} \
 		  $(PY) -m pytest -p no:cacheprovider --ignore=tests/e2e --ignore=tests/test_bench.py \
-			--ignore=tests/analytics --ignore=tests/moderation --durations=15 $(PYTEST_ARGS) \
+			--ignore=tests/analytics --ignore=tests/moderation --ignore=tests/media \
+			--durations=15 $(PYTEST_ARGS) \
 			> .pytest-postgresql.log 2>&1; echo $$? > .pytest-postgresql.rc ) & \
 	fi; \
 	echo "== SQLite (with the browser tests) =="; \
 	KOE_TEST_DATABASE_URL= $(PY) -m pytest --durations=15 $(PYTEST_ARGS); sqlite=$$?; \
 	if [ -n "$$KOE_TEST_DATABASE_URL" ]; then \
-		wait; echo "== PostgreSQL (without tests/e2e, tests/analytics, tests/moderation and tests/test_bench.py) =="; \
+		wait; echo "== PostgreSQL (without tests/e2e, tests/analytics, tests/moderation, tests/media and tests/test_bench.py) =="; \
 		cat .pytest-postgresql.log; postgresql=$$(cat .pytest-postgresql.rc); \
 		rm -f .pytest-postgresql.log .pytest-postgresql.rc; \
 		[ "$$postgresql" = 0 ] || exit "$$postgresql"; \

@@ -17,6 +17,7 @@
   var playing = null; // {kind, stop}
   var state = stage.dataset.state;
   var retry = null;
+  var starting = false; // a start in flight: the viewer counts that arrive meanwhile wait
 
   function say(name) {
     status.textContent = stage.dataset["text" + name];
@@ -151,9 +152,10 @@
   }
 
   function start() {
-    if (state !== "live" || playing) {
+    if (state !== "live" || playing || starting) {
       return;
     }
+    starting = true;
     say("Connecting");
     token().then(function (info) {
       var webrtc = info.whep && !forceHls && window.RTCPeerConnection;
@@ -165,6 +167,12 @@
     }).catch(function () {
       say("Failed");
       schedule();
+    }).then(function () {
+      starting = false;
+      if (state !== "live") { // it ended while we connected
+        stop();
+        video.hidden = true;
+      }
     });
   }
 

@@ -1,0 +1,132 @@
+"""Issue 7's stream, end to end in Chromium with a fake camera and microphone, and the real
+media service in its own process (``python -m realtime.media``, as ``make run`` starts it):
+the presenter goes live from the studio over WHIP; one viewer gets moving video over WebRTC;
+the stage holds one WebRTC viewer here, so a second viewer's page picks HLS and says so and
+plays it; they chat and a moderator's deletion disappears for both; the presenter ends the
+stream, the media service's signed webhook tells the web app, and the archive plays the
+recording with its captions track and the chat log. axe checks every page."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from app.events import media
+from tests.conftest import free_port
+from tests.e2e.test_live_chat import connected, enter, live_event  # noqa: F401  (a fixture)
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture
+def media_service(live_app, live_server, tmp_path):
+    """The media service in its own process, sharing the web app's media secret."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with live_app.app_context():
+        secret = media.secret()
+    live_app.config.update(MEDIA_URL=url, MEDIA_ORIGINS=(url,), MEDIA_SECRET=secret)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOE_")}
+    env.update(
+        KOE_MEDIA_SECRET=secret,
+        KOE_WEB_URL=live_server,
+        KOE_MEDIA_ROOT=str(tmp_path / "media"),
+        KOE_MEDIA_WEBRTC_MAX="1",  # a stage of one: the second viewer gets HLS
+        KOE_MEDIA_REPORT_SECONDS="2",
+        KOE_INSTANCE_PATH=str(tmp_path),
+    )
+    log = open(tmp_path / "media.log", "w")  # noqa: SIM115  (closed below)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "realtime.media", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as answer:  # noqa: S310
+                if answer.status == 200:
+                    break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.close()
+                raise RuntimeError((tmp_path / "media.log").read_text()[-3000:]) from None
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+    print((tmp_path / "media.log").read_text()[-3000:])
+
+
+def playing(page, selector: str, seconds: float = 1.5, timeout: int = 60_000) -> None:
+    """Wait until the video shows frames and its time moves on (moving video, not a still)."""
+    page.wait_for_function(
+        f"""() => {{
+            const v = document.querySelector('{selector}');
+            return v && v.videoWidth > 0 && v.currentTime > {seconds} && !v.paused;
+        }}""",
+        timeout=timeout,
+    )
+
+
+def test_go_live_watch_over_webrtc_and_hls_then_the_archive(
+    open_page,
+    check_a11y,
+    live_event,  # noqa: F811
+    media_service,
+):
+    studio_url = live_event.replace("/live", "/studio")
+    presenter = enter(open_page, check_a11y, "staff@example.jp", studio_url)
+    presenter.get_by_role("button", name="配信を始める").click()
+    presenter.locator("#studio-status", has_text="配信中です").wait_for(timeout=30_000)
+    check_a11y(presenter)
+
+    ichiro = enter(open_page, check_a11y, "ichiro@example.jp", live_event)
+    ichiro.locator("#stream-status", has_text="WebRTC").wait_for(timeout=30_000)
+    playing(ichiro, "#player")
+    check_a11y(ichiro)
+
+    hanako = enter(open_page, check_a11y, "hanako@example.jp", live_event, locale="en-US")
+    hanako.locator("#stream-status", has_text="HLS").wait_for(timeout=30_000)
+    playing(hanako, "#player", timeout=90_000)
+    check_a11y(hanako)
+
+    # the chat beside the video; a moderator's deletion disappears for both
+    moderator = enter(open_page, check_a11y, "mod@example.jp", live_event)
+    for page, text in ((ichiro, "接続中"), (hanako, "Connected"), (moderator, "接続中")):
+        connected(page, text)
+    ichiro.get_by_role("textbox", name="メッセージ").fill("映像が見えています")
+    ichiro.get_by_role("button", name="送信").click()
+    hanako.get_by_role("textbox", name="Your message").fill("宣伝です")
+    hanako.get_by_role("button", name="Send").click()
+    line = moderator.locator("#chat-log li", has_text="宣伝です")
+    line.get_by_role("button", name="取り下げる").click()
+    for page in (ichiro, hanako):
+        page.locator("#chat-log li", has_text="宣伝です").wait_for(state="detached")
+        page.locator("#chat-log li", has_text="映像が見えています").wait_for()
+
+    # the end: the viewers are told, and the archive plays the recording
+    presenter.get_by_role("button", name="配信を終了する").click()
+    presenter.locator("#studio-status", has_text="配信を終了しました").wait_for()
+    ichiro.locator("#stream-status", has_text="配信は終了しました").wait_for(timeout=30_000)
+    hanako.locator("#stream-status", has_text="The stream has ended").wait_for(timeout=30_000)
+    archive = live_event.replace("/live", "/archive")
+    viewer = enter(open_page, check_a11y, "ichiro@example.jp", archive)
+    assert viewer.locator("#archive-player").get_attribute("data-hls").startswith(media_service)
+    viewer.evaluate("() => { const v = document.getElementById('archive-player');"
+                    " v.muted = true; return v.play(); }")  # fmt: skip
+    playing(viewer, "#archive-player", seconds=0.5)
+    assert viewer.locator("li", has_text="映像が見えています").count() == 1
+    assert viewer.locator("li", has_text="宣伝です").count() == 0
+    check_a11y(viewer)
