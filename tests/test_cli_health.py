@@ -150,6 +150,8 @@ def test_healthz(client, db):
         "database": "ok",
         "redis": "not configured",
         "jobs": {"waiting": 0, "failed": 0, "oldest_due_seconds": 0},
+        # no media service here: reported, not judged (only live streams need it)
+        "media": {"state": "unreachable"},
     }
 
 

@@ -36,8 +36,9 @@ def healthz():
     healthy = all(state in {"ok", "not configured"} for state in parts.values())
     # the jobs backlog is reported, not judged: a stopped worker must not take the web down
     backlog = jobs.counts() if database == "ok" else None
+    # so is the media service: without it the site works, only live streams do not
     return (
-        jsonify(status="ok" if healthy else "degraded", **parts, jobs=backlog),
+        jsonify(status="ok" if healthy else "degraded", **parts, jobs=backlog, media=_media()),
         200 if healthy else 503,
     )
 
@@ -46,6 +47,19 @@ def healthz():
 def livez():
     """Say the process answers; no database or Redis (a liveness probe, the cheapest page)."""
     return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+def _media() -> dict:
+    """The media service's own health (live events, WebRTC viewers), or "unreachable"."""
+    import json
+    import urllib.request
+
+    url = current_app.config["MEDIA_URL"] + "/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=1) as answer:  # noqa: S310  (our own setting)
+            return {"state": "ok", **json.loads(answer.read())}
+    except (OSError, ValueError):
+        return {"state": "unreachable"}
 
 
 def _redis_state() -> str:

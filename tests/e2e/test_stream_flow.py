@@ -91,6 +91,10 @@ def test_go_live_watch_over_webrtc_and_hls_then_the_archive(
     presenter.get_by_role("button", name="配信を始める").click()
     presenter.locator("#studio-status", has_text="配信中です").wait_for(timeout=30_000)
     check_a11y(presenter)
+    # the web app's health check reports the media service and the live event
+    event_id = int(live_event.split("/")[-2])
+    health = presenter.request.get("/healthz").json()
+    assert health["media"]["state"] == "ok" and event_id in health["media"]["live"]
 
     ichiro = enter(open_page, check_a11y, "ichiro@example.jp", live_event)
     ichiro.locator("#stream-status", has_text="WebRTC").wait_for(timeout=30_000)
