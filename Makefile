@@ -45,6 +45,8 @@ bench: install translations  ## Print the benchmark figures with their setup.
 	$(PY) bench/consultation_load.py
 	$(PY) bench/analytics_bench.py
 	$(PY) bench/forms_bench.py
+	$(PY) bench/chat_load.py
+	$(PY) bench/media_bench.py
 
 lint: install
 	$(VENV)/bin/ruff check .

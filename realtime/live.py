@@ -30,11 +30,12 @@ started_at}`` (from the media service); to the moderators' room ``held``
 from __future__ import annotations
 
 import functools
+import threading
 
 from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room, leave_room, rooms
+from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_room, rooms
 from flask_wtf.csrf import ValidationError, validate_csrf
 
 from app.events import captions, chat, media, qa
@@ -143,6 +144,37 @@ def tell_stream(event: Event) -> None:
     socketio().emit("stream", media.describe(event), to=room(event.id), namespace=NAMESPACE)
 
 
+#: the presence count is told to a room at most once per this many seconds: 2,000 people
+#: joining would otherwise send 2,000 counts to 2,000 people (bench/chat_load.py)
+PRESENCE_EVERY = 1.0
+_presence_due: set[int] = set()
+_presence_lock = threading.Lock()
+
+
+def tell_presence(event_id: int) -> None:
+    """Tell the room its count soon (once for every change in the next second). Sent from a
+    background task, never from inside the handler: a disconnect found while emitting does
+    not emit again from within that emit."""
+    from realtime import socketio
+
+    with _presence_lock:
+        if event_id in _presence_due:
+            return
+        _presence_due.add(event_id)
+    sio = socketio()
+    app = current_app._get_current_object()
+
+    def send() -> None:
+        sio.sleep(PRESENCE_EVERY)
+        with _presence_lock:
+            _presence_due.discard(event_id)
+        with app.app_context():
+            count = app.extensions["koe_presence"].count(event_id)
+        sio.emit("presence", {"count": count}, to=room(event_id), namespace=NAMESPACE)
+
+    sio.start_background_task(send)
+
+
 def tell_caption(event: Event, line) -> None:
     from realtime import socketio
 
@@ -209,8 +241,8 @@ class Live(Namespace):
         for name in list(rooms()):
             if name.startswith("event-"):
                 event_id = int(name.removeprefix("event-"))
-                count = presence.leave(event_id, request.sid)
-                emit("presence", {"count": count}, to=name, include_self=False)
+                presence.leave(event_id, request.sid)
+                tell_presence(event_id)
 
     @guarded
     def on_join(self, data):
@@ -224,8 +256,8 @@ class Live(Namespace):
             join_room(name)
             if chat.is_moderator(user):
                 join_room(moderators_room(event.id))
-            count = current_app.extensions["koe_presence"].join(event.id, request.sid)
-            emit("presence", {"count": count}, to=name)
+            current_app.extensions["koe_presence"].join(event.id, request.sid)
+            tell_presence(event.id)
         return {
             "ok": True,
             "messages": chat.history(event, user, since=since),
@@ -244,8 +276,8 @@ class Live(Namespace):
         event = _event(data)
         leave_room(room(event.id))
         leave_room(moderators_room(event.id))
-        count = current_app.extensions["koe_presence"].leave(event.id, request.sid)
-        emit("presence", {"count": count}, to=room(event.id))
+        current_app.extensions["koe_presence"].leave(event.id, request.sid)
+        tell_presence(event.id)
         return {"ok": True}
 
     @guarded

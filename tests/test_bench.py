@@ -24,6 +24,14 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
             "every acknowledged opinion stored exactly once (SQLite): PASS",
         ),
         ("forms_bench.py", ["--only", "sqlite"], "repeats gave the same receipt: PASS"),
+        # one web process and 50 WebSocket clients in another; its check decides the status
+        (
+            "chat_load.py",
+            ["--only", "sqlite"],
+            "every message delivered once to every viewer: PASS",
+        ),
+        # the media service in its own process, an aiortc presenter and two WebRTC viewers
+        ("media_bench.py", [], "media benchmark: done"),
     ],
 )
 def test_bench_runs(script, args, expected, tmp_path):
