@@ -269,7 +269,7 @@ def test_config_from_environment(tmp_path, monkeypatch):
     assert config.media_root == tmp_path / "media"
     assert (config.web_url, config.webrtc_max, config.report_seconds) == (
         "http://127.0.0.1:5000",
-        10,
+        8,
         10.0,
     )
     assert config.ice_servers == []
