@@ -5,7 +5,6 @@ pages reach the media service. The media service itself is tested in tests/media
 from __future__ import annotations
 
 import json
-import re
 import time
 from datetime import timedelta
 
@@ -22,6 +21,7 @@ from app.extensions import db as _db
 from app.timeutil import utcnow
 from realtime.media import TOKEN_SALT, WEBHOOK_PATH, sign_body
 from tests.test_live_chat import NS, Person, new_event
+from tests.test_live_qa import edit_form
 
 
 @pytest.fixture
@@ -194,19 +194,7 @@ def test_an_external_engine_through_the_same_contract(app, people):
     event, person, staff = people
     office = Person(app, staff)
     page = office.http.get(f"/events/{event.id}/edit").get_data(as_text=True)
-    form = dict(
-        re.findall(r'name="(\w+)"[^>]*value="([^"]*)"', page),
-        csrf_token=office.csrf,
-        title="防災講座",
-        starts_at=(utcnow() + timedelta(hours=9)).strftime("%Y-%m-%dT%H:%M"),
-        ends_at=(utcnow() + timedelta(hours=11)).strftime("%Y-%m-%dT%H:%M"),
-        mode="online",
-        audience="everyone",
-        slow_mode_seconds="0",
-        engine="external",
-    )
-    for name in ("registration_required", "capacity"):
-        form.pop(name, None)
+    form = edit_form(office, page, engine="external")
     for bad in ({}, {"external_playback_url": "javascript:alert(1)"},
                 {"external_playback_url": "https://user:pw@cdn.example.jp/a.m3u8"}):  # fmt: skip
         refused = office.http.post(f"/events/{event.id}/edit", data=form | bad)

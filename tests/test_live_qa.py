@@ -360,27 +360,32 @@ def test_captions_of_a_private_event_are_private(app, people, make_user):
     assert person().http.get(f"/events/{event.id}/captions.vtt").status_code == 200
 
 
+def edit_form(office: Person, page: str, **fields) -> dict:
+    """The event form as its page fills it, with an online event two hours long from nine
+    hours ahead and ``fields``; the check boxes not named are left unticked."""
+    form = dict(re.findall(r'name="(\w+)"[^>]*value="([^"]*)"', page))
+    for box in ("chat_enabled", "questions_anonymous", "registration_required", "capacity"):
+        form.pop(box, None)
+    return form | {
+        "csrf_token": office.csrf,
+        "title": "防災講座",
+        "starts_at": (utcnow() + timedelta(hours=9)).strftime("%Y-%m-%dT%H:%M"),
+        "ends_at": (utcnow() + timedelta(hours=11)).strftime("%Y-%m-%dT%H:%M"),
+        "mode": "online",
+        "audience": "everyone",
+        "slow_mode_seconds": "0",
+        **fields,
+    }
+
+
 def test_event_form_sets_chat_and_questions(app, people):
     event, _person, staff = people
     office = Person(app, staff)
     page = office.http.get(f"/events/{event.id}/edit").get_data(as_text=True)
     assert 'name="questions_moderated"' in page and 'name="slow_mode_seconds"' in page
-    form = dict(
-        re.findall(r'name="(\w+)"[^>]*value="([^"]*)"', page),
-        csrf_token=office.csrf,
-        title="防災講座",
-        starts_at=(utcnow() + timedelta(hours=9)).strftime("%Y-%m-%dT%H:%M"),
-        ends_at=(utcnow() + timedelta(hours=11)).strftime("%Y-%m-%dT%H:%M"),
-        mode="online",
-        audience="everyone",
-        slow_mode_seconds="10",
-        questions_enabled="y",
-        questions_moderated="y",
+    form = edit_form(
+        office, page, slow_mode_seconds="10", questions_enabled="y", questions_moderated="y"
     )
-    form.pop("chat_enabled", None)
-    form.pop("questions_anonymous", None)
-    form.pop("registration_required", None)
-    form.pop("capacity", None)
     saved = office.http.post(f"/events/{event.id}/edit", data=form)
     assert saved.status_code == 302, saved.get_data(as_text=True)[:3000]
     _db.session.refresh(event)

@@ -129,16 +129,12 @@ def post(event: Event, user: User | None, client_id: object, text: object) -> Po
         raise ChatRefused("banned")
     if measure is not None and measure.kind == MeasureKind.TIMEOUT:
         raise ChatRefused("timeout")
-    text = unicodedata.normalize("NFC", text).strip() if isinstance(text, str) else ""
-    if not text:
-        raise ChatRefused("empty")
-    if len(text) > CHAT_MAX:
-        over = len(text) - CHAT_MAX
-        raise ChatRefused(
-            "too_long",
-            str(_l("Shorten the message by %(over)d characters (at most %(max)d).", over=over,
-                   max=CHAT_MAX)),
-        )  # fmt: skip
+    text = written(
+        text,
+        CHAT_MAX,
+        ChatRefused("empty"),
+        _l("Shorten the message by %(over)d characters (at most %(max)d)."),
+    )
     _check_pace(event, user, now)
     scan = moderation_ops.scan_text(text, user, spam=True)
     if scan.verdict == "reject":
@@ -160,6 +156,17 @@ def post(event: Event, user: User | None, client_id: object, text: object) -> Po
     item = moderation_ops.record(CHAT, message.id, user, scan)
     db.session.flush()
     return Posted(message, item, created=True)
+
+
+def written(text: object, limit: int, empty: ChatRefused, too_long) -> str:
+    """What a person wrote, NFC and stripped; refused when empty or over ``limit`` characters
+    (``too_long`` says by how much, with ``%(over)d`` and ``%(max)d``)."""
+    text = unicodedata.normalize("NFC", text).strip() if isinstance(text, str) else ""
+    if not text:
+        raise empty
+    if len(text) > limit:
+        raise ChatRefused("too_long", too_long % {"over": len(text) - limit, "max": limit})
+    return text
 
 
 def _check_pace(event: Event, user: User, now: datetime) -> None:

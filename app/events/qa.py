@@ -8,7 +8,6 @@ and the plain forms in ``app.events.live_routes`` do, after their commit.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 from flask_babel import get_locale
@@ -20,7 +19,14 @@ from app import audit, jobs
 from app.auth.models import Role, User
 from app.consultations import operations as consultation_ops
 from app.consultations.models import Channel, Consultation, Opinion
-from app.events.chat import CLIENT_ID, ChatRefused, chat_open, is_moderator, measure_in_force
+from app.events.chat import (
+    CLIENT_ID,
+    ChatRefused,
+    chat_open,
+    is_moderator,
+    measure_in_force,
+    written,
+)
 from app.events.chat_models import MeasureKind
 from app.events.models import Event
 from app.events.operations import may_watch
@@ -100,16 +106,12 @@ def ask(
     measure = measure_in_force(event, user)
     if measure is not None and measure.kind in (MeasureKind.BAN, MeasureKind.TIMEOUT):
         raise ChatRefused("banned" if measure.kind == MeasureKind.BAN else "timeout")
-    text = unicodedata.normalize("NFC", text).strip() if isinstance(text, str) else ""
-    if not text:
-        raise _refuse("question_empty")
-    if len(text) > QUESTION_MAX:
-        over = len(text) - QUESTION_MAX
-        raise ChatRefused(
-            "too_long",
-            str(_l("Shorten the question by %(over)d characters (at most %(max)d).", over=over,
-                   max=QUESTION_MAX)),
-        )  # fmt: skip
+    text = written(
+        text,
+        QUESTION_MAX,
+        _refuse("question_empty"),
+        _l("Shorten the question by %(over)d characters (at most %(max)d)."),
+    )
     scan = moderation_ops.scan_text(text, user, spam=True)
     if scan.verdict == "reject":
         raise ChatRefused("rejected", scan.verdict.message(str(get_locale())))
