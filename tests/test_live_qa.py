@@ -53,6 +53,8 @@ def test_ask_upvote_answer_and_archive_reach_everyone(people):
     assert asked["ok"], asked
     question = asked["question"]
     assert question["state"] == "open" and question["mine"] and question["votes"] == 0
+    # its event: the asker's other pages (their own room reaches them all) leave it out
+    assert question["event"] == event.id
     for p in (ichiro, mod, guest):
         (got,) = p.received("question")
         assert got["id"] == question["id"] and got["text"] == "避難所にペットは連れて行けますか？"

@@ -240,6 +240,7 @@ def describe(rows, viewer: User | None = None) -> list[dict]:
     return [
         {
             "id": m.id,
+            "event": m.event_id,
             "client_id": m.client_id if viewer is not None and viewer.id == m.author_id else None,
             "author": names.get(m.author_id) or anonymous,
             "text": item.public_text,

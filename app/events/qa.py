@@ -197,6 +197,7 @@ def describe(rows, viewer: User | None = None, voted: set[int] = frozenset()) ->
     return [
         {
             "id": q.id,
+            "event": q.event_id,
             "author": anonymous if q.anonymous else (names.get(q.author_id) or anonymous),
             "text": item.public_text,
             "state": q.state.value,

@@ -54,7 +54,16 @@
     return item;
   }
 
+  // a person's own messages and questions reach every page they have open (their own room):
+  // a page shows those of its event only
+  function ours(payload) {
+    return !payload.event || payload.event === eventId;
+  }
+
   function show(message) {
+    if (!ours(message)) {
+      return;
+    }
     lastId = Math.max(lastId, message.id);
     var existing = document.getElementById("m-" + message.id);
     var item = itemFrom(message);
@@ -127,6 +136,9 @@
   });
   socket.on("chat", show);
   socket.on("held", function (message) { // moderators only
+    if (!ours(message)) {
+      return;
+    }
     var list = document.getElementById("held-list");
     var blank = document.getElementById("held-item-template");
     if (!list || !blank || document.getElementById("h-" + message.id)) {
@@ -249,7 +261,7 @@
   }
 
   function showQuestion(question) {
-    if (!qa || !questionTemplate) {
+    if (!qa || !questionTemplate || !ours(question)) {
       return;
     }
     var old = document.getElementById("q-" + question.id);
