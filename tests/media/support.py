@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -26,6 +27,15 @@ from realtime.media.server import Config, make_app
 from tests.conftest import free_port
 
 SECRET = "test-media-secret"
+
+
+def run(coroutine):
+    """``asyncio.run`` in a thread of its own: in the same pytest session, Playwright's sync
+    API (the e2e tests) keeps an event loop running in the main thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 WIDTH, HEIGHT = 320, 240
 NO_ICE_SERVERS = RTCConfiguration(iceServers=[])  # no STUN lookups: everything is local
 

@@ -10,7 +10,7 @@ import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from realtime.media.hls import HlsEncoder
-from tests.media.support import segments
+from tests.media.support import run, segments
 
 SPEEDUP = 2  # the source runs at twice real time: the test takes half as long
 
@@ -49,7 +49,7 @@ class Source(MediaStreamTrack):
 
 
 def test_encoder_writes_720p_h264_and_aac(tmp_path):
-    asyncio.run(_encode(tmp_path))
+    run(_encode(tmp_path))
 
 
 async def _encode(tmp_path):

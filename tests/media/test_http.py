@@ -27,6 +27,7 @@ from tests.media.support import (
     Presenter,
     fetch,
     post_sdp,
+    run,
     token,
 )
 from tests.media.support import media_service as service
@@ -78,7 +79,7 @@ def wrong_tokens(role: str) -> dict[str, str | None]:
 
 
 def test_tokens_are_checked(tmp_path):
-    asyncio.run(_tokens_are_checked(tmp_path))
+    run(_tokens_are_checked(tmp_path))
 
 
 async def _tokens_are_checked(tmp_path):
@@ -106,7 +107,7 @@ async def _tokens_are_checked(tmp_path):
 
 
 def test_bad_offers_are_refused_and_harm_nothing(tmp_path):
-    asyncio.run(_bad_offers(tmp_path))
+    run(_bad_offers(tmp_path))
 
 
 async def _bad_offers(tmp_path):
@@ -149,7 +150,7 @@ async def _bad_offers(tmp_path):
 
 
 def test_not_live_and_unknown_sessions(tmp_path):
-    asyncio.run(_not_live(tmp_path))
+    run(_not_live(tmp_path))
 
 
 async def _not_live(tmp_path):
@@ -168,7 +169,7 @@ async def _not_live(tmp_path):
 
 
 def test_hls_files_and_path_traversal(tmp_path):
-    asyncio.run(_hls_files(tmp_path))
+    run(_hls_files(tmp_path))
 
 
 async def _hls_files(tmp_path):
@@ -223,7 +224,7 @@ async def _hls_files(tmp_path):
 
 
 def test_cors_and_health(tmp_path):
-    asyncio.run(_cors(tmp_path))
+    run(_cors(tmp_path))
 
 
 async def _cors(tmp_path):
@@ -303,7 +304,7 @@ def test_command_line_runs_the_service(tmp_path):
         stderr=subprocess.STDOUT,
     )
     try:
-        body = asyncio.run(_poll_health(f"http://127.0.0.1:{port}/healthz", process))
+        body = run(_poll_health(f"http://127.0.0.1:{port}/healthz", process))
         assert body == {"ok": True, "live": [], "webrtc_viewers": 0}
         assert (tmp_path / "media" / "hls").is_dir()
     finally:
@@ -332,7 +333,7 @@ async def _poll_health(url: str, process: subprocess.Popen) -> dict:
 
 
 def test_a_presenter_who_never_connects_frees_the_event(tmp_path):
-    asyncio.run(_never_connects(tmp_path))
+    run(_never_connects(tmp_path))
 
 
 async def _never_connects(tmp_path):

@@ -6,8 +6,6 @@ UDP, PyAV to decode what the HLS encoder wrote, an aiohttp app receiving the web
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 import numpy as np
 
@@ -19,6 +17,7 @@ from tests.media.support import (
     decode_segment,
     fetch,
     post_sdp,
+    run,
     segments,
     token,
     wait_until,
@@ -29,7 +28,7 @@ from tests.media.support import (
 
 
 def test_presenter_viewers_hls_and_webhooks(tmp_path):
-    asyncio.run(_presenter_viewers_hls_and_webhooks(tmp_path))
+    run(_presenter_viewers_hls_and_webhooks(tmp_path))
 
 
 async def _presenter_viewers_hls_and_webhooks(tmp_path):
@@ -143,7 +142,7 @@ async def _presenter_viewers_hls_and_webhooks(tmp_path):
 
 
 def test_presenter_gone_ends_stream_and_going_live_again_appends(tmp_path):
-    asyncio.run(_presenter_gone(tmp_path))
+    run(_presenter_gone(tmp_path))
 
 
 async def _presenter_gone(tmp_path):
