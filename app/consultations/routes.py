@@ -21,7 +21,7 @@ from app import jobs
 from app.auth.forms import ActionForm
 from app.auth.models import Role
 from app.auth.permissions import can, policy, role_required
-from app.consultations import attachments, bp, operations
+from app.consultations import attachments, bp, listing, operations
 from app.consultations.forms import (
     AttachmentForm,
     ConsultationForm,
@@ -41,7 +41,6 @@ from app.consultations.models import (
     State,
 )
 from app.extensions import db
-from app.moderation import operations as moderation_ops
 from app.moderation.forms import ReportForm
 from app.moderation.models import ItemStatus
 from app.timeutil import utcnow
@@ -92,21 +91,17 @@ OPINIONS_PER_PAGE = 20  # light enough for a phone on a slow line
 
 def _render_show(consultation: Consultation, form: OpinionForm | None, status: int = 200):
     user = current_user._get_current_object() if current_user.is_authenticated else None
-    page = db.paginate(
-        operations.published_query(consultation), per_page=OPINIONS_PER_PAGE, error_out=False
+    page = listing.PublicPage(
+        consultation.id, user.id if user else None, per_page=OPINIONS_PER_PAGE, error_out=False
     )
-    ids = [opinion.id for opinion in page.items]
     return (
         render_template(
             "consultations/show.html",
             consultation=consultation,
             page=page,
-            opinions=operations.with_items(page.items),
-            counts=operations.reaction_counts(ids),
-            names=moderation_ops.public_names(
-                [o.author for o in page.items if o.show_name and o.author is not None]
-            ),
-            mine=operations.my_reactions(ids, user) if user else {},
+            headings={s.id: s.heading for s in consultation.sections},
+            # what the opinion form's fields show besides their fixed labels and choices
+            form_sections=tuple((s.id, s.position, s.heading) for s in consultation.sections),
             form=form,
             action_form=ActionForm(),
             report_form=ReportForm() if user else None,
