@@ -19,7 +19,7 @@ from app.consultations import results
 from app.consultations.importing import import_opinions
 from app.consultations.models import Channel, Consultation, Disposition, State
 from app.events import operations as event_ops
-from app.events.models import Audience, Event, Mode, StreamState
+from app.events.models import Attendance, Audience, Event, Mode, StreamState
 from app.extensions import db
 from app.forms import operations as forms_ops
 from app.forms.models import FieldKind, FormState, OnlineForm
@@ -128,7 +128,8 @@ def seed_events() -> None:
             ends_at=lecture + timedelta(hours=2),
             mode=Mode.HYBRID,
             venue="声区役所 本庁舎2階 大会議室（声駅から徒歩5分）",
-            capacity=80,
+            venue_capacity=80,  # the room's seats; online places: no limit
+            capacity=None,
             registration_required=True,
             audience=Audience.EVERYONE,
         ),
@@ -151,7 +152,7 @@ def seed_events() -> None:
     upcoming = db.session.scalar(select(Event).order_by(Event.starts_at.desc()))
     resident = operations.find_by_email("resident@demo.koe.example")
     if resident is not None:
-        event_ops.register(upcoming, resident, locale="ja")
+        event_ops.register(upcoming, resident, locale="ja", attendance=Attendance.VENUE)
     past = db.session.scalar(select(Event).order_by(Event.starts_at))
     seed_event_archive(past, staff, resident)
 

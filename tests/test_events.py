@@ -15,7 +15,15 @@ from app import jobs
 from app.audit import AuditEntry
 from app.auth.models import Role
 from app.events import operations
-from app.events.models import Audience, Event, EventState, Mode, Registration, RegistrationStatus
+from app.events.models import (
+    Attendance,
+    Audience,
+    Event,
+    EventState,
+    Mode,
+    Registration,
+    RegistrationStatus,
+)
 from app.timeutil import TOKYO, as_utc, utcnow
 from tests.conftest import login, post_form
 from tests.test_naughty_strings import assert_escaped, naughty  # noqa: F401  (a fixture)
@@ -74,9 +82,16 @@ def resident(app, make_user, **kwargs):
     return client, user
 
 
-def register(client, event: Event):
+def register(client, event: Event, attendance: str | None = "online"):
+    """Press Register (a hybrid event asks how one takes part; online unless told)."""
     page = f"/events/{event.id}"
-    return post_form(client, f"{page}/register", {}, page=page)
+    data = {"attendance": attendance} if attendance else {}
+    return post_form(client, f"{page}/register", data, page=page)
+
+
+def move(client, event: Event, attendance: str):
+    page = f"/events/{event.id}"
+    return post_form(client, f"{page}/attendance", {"attendance": attendance}, page=page)
 
 
 def status_of(db, event: Event, user) -> RegistrationStatus | None:
@@ -234,7 +249,10 @@ def test_capacity_holds_when_many_register_at_once(app, db, staff_client, make_u
 
     def press(client, user):
         start.wait()
-        response = client.post(f"/events/{event.id}/register", data={"csrf_token": tokens[user.id]})
+        response = client.post(
+            f"/events/{event.id}/register",
+            data={"csrf_token": tokens[user.id], "attendance": "online"},
+        )
         codes.append(response.status_code)
 
     threads = [threading.Thread(target=press, args=pair) for pair in clients]
@@ -405,3 +423,132 @@ def test_naughty_strings_in_every_field(staff_client, db, naughty):  # noqa: F81
             else response
         ).get_data(as_text=True)
         assert_escaped(html, text)
+
+
+# --- a hybrid event's places at the venue and online ----------------------------------------
+
+
+def attendance_of(db, event: Event, user) -> Attendance:
+    db.session.expire_all()
+    return operations.registration_of(event, user).attendance
+
+
+def test_a_hybrid_event_counts_its_places_at_the_venue_and_online_apart(
+    app, db, staff_client, make_user, mailbox
+):
+    event = create(staff_client, venue_capacity="1", capacity="1")
+    (a_client, a), (b_client, b), (c_client, c), (d_client, d) = (
+        resident(app, make_user) for _ in range(4)
+    )
+    page = a_client.get(f"/events/{event.id}", headers={"Accept-Language": "en"})
+    html = page.get_data(as_text=True)
+    assert "How will you take part?" in html and 'name="attendance" value="venue"' in html
+    # no choice: said why, nothing stored
+    response = register(a_client, event, attendance=None)
+    assert response.status_code == 302 and status_of(db, event, a) is None
+    html = a_client.get(f"/events/{event.id}").get_data(as_text=True)
+    assert "参加方法を選んでください（会場またはオンライン）。" in html
+    assert register(a_client, event, "somewhere").status_code == 302
+    assert status_of(db, event, a) is None
+    register(a_client, event, "venue")
+    register(b_client, event, "venue")
+    register(c_client, event, "online")
+    register(d_client, event, "online")
+    assert [(status_of(db, event, u), attendance_of(db, event, u)) for u in (a, b, c, d)] == [
+        (RegistrationStatus.CONFIRMED, Attendance.VENUE),
+        (RegistrationStatus.WAITING, Attendance.VENUE),
+        (RegistrationStatus.CONFIRMED, Attendance.ONLINE),
+        (RegistrationStatus.WAITING, Attendance.ONLINE),
+    ]
+    # each waiting list has its own numbers
+    b_reg = operations.registration_of(event, b)
+    d_reg = operations.registration_of(event, d)
+    assert operations.waiting_position(b_reg) == operations.waiting_position(d_reg) == 1
+    html = b_client.get(f"/events/{event.id}", headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )
+    assert "number 1 on the waiting list" in html and "places at the venue" in html
+    jobs.run_pending()
+    assert "会場で参加" in mailbox.body(mailbox.last_to(a.email))
+    assert "オンラインで参加" in mailbox.body(mailbox.last_to(c.email))
+    # a confirmed person moves only to a free place, and otherwise keeps theirs
+    assert move(a_client, event, "online").status_code == 302
+    assert (status_of(db, event, a), attendance_of(db, event, a)) == (
+        RegistrationStatus.CONFIRMED,
+        Attendance.VENUE,
+    )
+    # someone waiting for the venue moves to the end of the online list
+    move(b_client, event, "online")
+    assert (status_of(db, event, b), attendance_of(db, event, b)) == (
+        RegistrationStatus.WAITING,
+        Attendance.ONLINE,
+    )
+    assert operations.waiting_position(operations.registration_of(event, b)) == 2
+    # the seat freed goes to nobody (its list is empty); then b takes it
+    post_form(a_client, f"/events/{event.id}/unregister", {}, page=f"/events/{event.id}")
+    assert status_of(db, event, a) == RegistrationStatus.CANCELLED
+    assert status_of(db, event, b) == RegistrationStatus.WAITING
+    move(b_client, event, "venue")
+    assert (status_of(db, event, b), attendance_of(db, event, b)) == (
+        RegistrationStatus.CONFIRMED,
+        Attendance.VENUE,
+    )
+    # c leaves online: its place goes to d, the first waiting online
+    post_form(c_client, f"/events/{event.id}/unregister", {}, page=f"/events/{event.id}")
+    assert status_of(db, event, d) == RegistrationStatus.CONFIRMED
+    counts = {
+        c.attendance: (c.confirmed, c.waiting, c.left) for c in operations.place_counts(event)
+    }
+    assert counts == {Attendance.VENUE: (1, 0, 0), Attendance.ONLINE: (1, 0, 0)}
+
+
+def test_an_online_event_takes_no_venue_places(app, db, staff_client, make_user):
+    response = post_form(
+        staff_client,
+        "/events/new",
+        event_form(mode="online", venue="", venue_capacity="10"),
+        page="/events/new",
+    )
+    assert response.status_code == 400
+    assert "会場の席" in response.get_data(as_text=True) or "venue" in response.get_data(
+        as_text=True
+    )
+    event = create(staff_client, mode="online", venue="", capacity="1")
+    client, user = resident(app, make_user)
+    register(client, event, attendance="venue")  # ignored: an online event is online
+    assert attendance_of(db, event, user) == Attendance.ONLINE
+    # an event with people at the venue stays hybrid
+    hybrid = create(staff_client, venue_capacity="5")
+    client, user = resident(app, make_user)
+    register(client, hybrid, "venue")
+    page = f"/events/{hybrid.id}/edit"
+    response = post_form(staff_client, page, event_form(mode="online", venue=""), page=page)
+    assert response.status_code == 400
+    db.session.expire_all()
+    assert db.session.get(Event, hybrid.id).mode == Mode.HYBRID
+
+
+def test_staff_download_the_registrations_as_csv(app, db, staff_client, make_user):
+    event = create(staff_client, venue_capacity="1")
+    first, _ = resident(app, make_user, display_name='=HYPERLINK("http://evil")')
+    second, _ = resident(app, make_user, display_name="区民 花子")
+    register(first, event, "venue")
+    register(second, event, "venue")
+    page = staff_client.get(f"/events/{event.id}/registrations").get_data(as_text=True)
+    assert f"/events/{event.id}/registrations.csv" in page
+    response = staff_client.get(f"/events/{event.id}/registrations.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Cache-Control"] == "no-store"
+    lines = response.get_data().decode("utf-8-sig").splitlines()
+    assert len(lines) == 3
+    assert lines[0] == "名前,参加方法,状態,キャンセル待ち番号,申込日時"
+    # a name a spreadsheet would run as a formula starts with an apostrophe
+    assert lines[1].startswith('"\'=HYPERLINK(""http://evil"")",会場,申込済み,,')
+    assert lines[1].endswith("+09:00")  # Tokyo time
+    assert lines[2].startswith("区民 花子,") and lines[2].split(",")[3] == "1"  # waiting no. 1
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "event.registrations_export")
+    ).one()
+    assert entry.details == {"rows": 2}
+    # a resident may not
+    assert first.get(f"/events/{event.id}/registrations.csv").status_code == 403

@@ -85,8 +85,15 @@ class EventForm(FlaskForm):
         default=True,
     )
     capacity = IntegerField(
-        _l("Places"),
+        _l("Places online"),
         description=_l("Empty: no limit."),
+        validators=[Optional(), NumberRange(1, 100_000, message=_l("Enter 1 to 100,000."))],
+    )
+    venue_capacity = IntegerField(
+        _l("Places at the venue"),
+        description=_l(
+            "For a hybrid event: the seats in the room, apart from the places online. Empty: no limit."  # noqa: E501
+        ),
         validators=[Optional(), NumberRange(1, 100_000, message=_l("Enter 1 to 100,000."))],
     )
     audience = SelectField(
@@ -173,6 +180,14 @@ class EventForm(FlaskForm):
             raise ValidationError(
                 _l("Places are counted by registration: require it, or leave this empty.")
             )
+
+    def validate_venue_capacity(self, field) -> None:
+        if field.data is not None and not self.registration_required.data:
+            raise ValidationError(
+                _l("Places are counted by registration: require it, or leave this empty.")
+            )
+        if field.data is not None and self.mode.data != Mode.HYBRID.value:
+            raise ValidationError(_l("Only a hybrid event has places at a venue."))
 
     def validate_audience(self, field) -> None:
         if field.data == Audience.REGISTERED.value and not self.registration_required.data:

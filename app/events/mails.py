@@ -51,6 +51,7 @@ def event_mail(registration_id: int, about: str, locale: str | None = None) -> N
         locale,
         attachments=[lambda: ics.attachment(event)] if kind in WITH_CALENDAR else [],
         event=event,
+        attendance=registration.attendance.value,
         position=position,
         url=url_for("events.show", event_id=event.id, _external=True),
     )

@@ -47,6 +47,13 @@ class Engine(enum.StrEnum):
     EXTERNAL = "external"  # any WHIP ingest and HLS playback (MediaMTX, LiveKit, …)
 
 
+class Attendance(enum.StrEnum):
+    """How a registered person takes part: a hybrid event has places of each kind."""
+
+    VENUE = "venue"
+    ONLINE = "online"
+
+
 class RegistrationStatus(enum.StrEnum):
     CONFIRMED = "confirmed"
     WAITING = "waiting"  # the event was full: moved up, in order, when a place frees
@@ -65,8 +72,10 @@ class Event(db.Model):
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     mode: Mapped[Mode] = mapped_column(db_enum(Mode, "event_mode"), default=Mode.ONLINE)
     venue: Mapped[str] = mapped_column(String(300), default="")  # hybrid: where, and access
-    #: at most this many confirmed registrations (None: no limit); then the waiting list
+    #: at most this many confirmed registrations online (None: no limit), then a waiting list;
+    #: a hybrid event's places at the venue are counted apart, with a waiting list of their own
     capacity: Mapped[int | None] = mapped_column(Integer)
+    venue_capacity: Mapped[int | None] = mapped_column(Integer)
     registration_required: Mapped[bool] = mapped_column(default=True)
     audience: Mapped[Audience] = mapped_column(
         db_enum(Audience, "event_audience"), default=Audience.EVERYONE
@@ -130,6 +139,17 @@ class Event(db.Model):
     def has_started(self, now: datetime | None = None) -> bool:
         return as_utc(now or utcnow()) >= as_utc(self.starts_at)
 
+    @property
+    def attendances(self) -> tuple[Attendance, ...]:
+        """How one may take part: online, and at the venue too for a hybrid event."""
+        if self.mode == Mode.HYBRID:
+            return (Attendance.VENUE, Attendance.ONLINE)
+        return (Attendance.ONLINE,)
+
+    def places(self, attendance: Attendance) -> int | None:
+        """The places of that kind (None: no limit)."""
+        return self.venue_capacity if attendance == Attendance.VENUE else self.capacity
+
     def takes_registrations(self, now: datetime | None = None) -> bool:
         """Registration is open until the event ends (people join late), unless cancelled."""
         return (
@@ -159,6 +179,12 @@ class Registration(db.Model):
     queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    attendance: Mapped[Attendance] = mapped_column(
+        db_enum(Attendance, "event_attendance"),
+        default=Attendance.ONLINE,
+        server_default=Attendance.ONLINE.value,
+    )
 
     event: Mapped[Event] = relationship(back_populates="registrations")
     user: Mapped[User] = relationship()

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from app import audit, jobs
 from app.auth.models import Role, User
 from app.events.models import (
+    Attendance,
     Audience,
     Engine,
     Event,
@@ -48,7 +50,7 @@ class EventData:
     ends_at: datetime
     mode: Mode
     venue: str
-    capacity: int | None
+    capacity: int | None  # online
     registration_required: bool
     audience: Audience
     chat_enabled: bool = True
@@ -59,6 +61,7 @@ class EventData:
     engine: Engine = Engine.KOE
     external_ingest_url: str = ""
     external_playback_url: str = ""
+    venue_capacity: int | None = None  # a hybrid event's places at the venue
 
 
 def save_event(event: Event | None, data: EventData, staff: User) -> Event:
@@ -137,8 +140,9 @@ def _serialise(event: Event) -> None:
     )
 
 
-def confirmed_count(event: Event) -> int:
-    return db.session.scalar(
+def confirmed_count(event: Event, attendance: Attendance | None = None) -> int:
+    """Confirmed places, of one kind or (None) of every kind."""
+    query = (
         select(func.count())
         .select_from(Registration)
         .where(
@@ -146,6 +150,44 @@ def confirmed_count(event: Event) -> int:
             Registration.status == RegistrationStatus.CONFIRMED,
         )
     )
+    if attendance is not None:
+        query = query.where(Registration.attendance == attendance)
+    return db.session.scalar(query)
+
+
+def has_venue_registrations(event: Event) -> bool:
+    """Whether someone holds, or waits for, a place at the venue."""
+    return (
+        db.session.scalar(
+            select(Registration.id)
+            .where(
+                Registration.event_id == event.id,
+                Registration.attendance == Attendance.VENUE,
+                Registration.status != RegistrationStatus.CANCELLED,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _full(event: Event, attendance: Attendance) -> bool:
+    places = event.places(attendance)
+    return places is not None and confirmed_count(event, attendance) >= places
+
+
+def choose_attendance(event: Event, wanted: str | None) -> Attendance:
+    """How a person takes part: what they chose, among what the event offers; online for an
+    online event. A hybrid event needs the choice."""
+    if len(event.attendances) == 1:
+        return event.attendances[0]
+    try:
+        attendance = Attendance(wanted or "")
+    except ValueError:
+        raise NotAllowed("attendance") from None
+    if attendance not in event.attendances:
+        raise NotAllowed("attendance")
+    return attendance
 
 
 def registration_of(event: Event, user: User | None) -> Registration | None:
@@ -165,25 +207,36 @@ def active_registration(event: Event, user: User | None) -> Registration | None:
     return registration
 
 
-def register(event: Event, user: User, locale: str | None = None) -> Registration:
-    """Give ``user`` a place, or a place on the waiting list when the event is full. Registering
-    twice is harmless (the same registration comes back); the capacity holds under concurrency."""
+def register(
+    event: Event,
+    user: User,
+    locale: str | None = None,
+    attendance: Attendance = Attendance.ONLINE,
+) -> Registration:
+    """Give ``user`` a place of the kind asked for (at the venue or online), or a place on that
+    kind's waiting list when those places are taken. Registering twice is harmless (the same
+    registration comes back); the places hold under concurrency."""
     if not event.takes_registrations():
         raise NotAllowed("closed")
     if not user.is_verified:
         raise NotAllowed("unverified")
+    if attendance not in event.attendances:
+        raise NotAllowed("attendance")
     _serialise(event)
     registration = registration_of(event, user)
     if registration is not None and registration.status != RegistrationStatus.CANCELLED:
         return registration
-    full = event.capacity is not None and confirmed_count(event) >= event.capacity
+    full = _full(event, attendance)
     status = RegistrationStatus.WAITING if full else RegistrationStatus.CONFIRMED
     now = utcnow()
     if registration is None:
-        registration = Registration(event=event, user=user, status=status, queued_at=now)
+        registration = Registration(
+            event=event, user=user, status=status, queued_at=now, attendance=attendance
+        )
         db.session.add(registration)
     else:
         registration.status, registration.queued_at, registration.cancelled_at = status, now, None
+        registration.attendance = attendance
     db.session.flush()
     jobs.enqueue("event_mail", registration_id=registration.id, about=status.value, locale=locale)
     return registration
@@ -205,37 +258,78 @@ def unregister(event: Event, user: User) -> Registration:
     return registration
 
 
+def change_attendance(event: Event, user: User, attendance: Attendance) -> Registration:
+    """Take part the other way (at the venue instead of online, or back). A confirmed person
+    moves only to a free place and otherwise keeps theirs; the place left goes to the first
+    waiting for it. Someone waiting joins the end of the other kind's list, or takes a free
+    place there."""
+    _serialise(event)
+    registration = active_registration(event, user)
+    if registration is None:
+        raise NotAllowed("not_registered")
+    if not event.takes_registrations():
+        raise NotAllowed("closed")
+    if attendance not in event.attendances:
+        raise NotAllowed("attendance")
+    if registration.attendance == attendance:
+        return registration
+    full = _full(event, attendance)
+    if registration.status == RegistrationStatus.CONFIRMED:
+        if full:
+            raise NotAllowed("other_full")
+        registration.attendance = attendance
+    else:
+        registration.attendance, registration.queued_at = attendance, utcnow()
+        if not full:
+            registration.status = RegistrationStatus.CONFIRMED
+    db.session.flush()
+    about = "confirmed" if registration.status == RegistrationStatus.CONFIRMED else "waiting"
+    jobs.enqueue("event_mail", registration_id=registration.id, about=about)
+    _fill_places(event)
+    return registration
+
+
 def _fill_places(event: Event) -> list[Registration]:
-    """Move people up from the waiting list, in the order they asked, while places are free."""
+    """Move people up from each waiting list, in the order they asked, while places are free."""
+    promoted: list[Registration] = []
+    for attendance in event.attendances:
+        promoted += _fill(event, attendance)
+    db.session.flush()
+    return promoted
+
+
+def _fill(event: Event, attendance: Attendance) -> list[Registration]:
     waiting = list(
         db.session.scalars(
             select(Registration)
             .where(
                 Registration.event_id == event.id,
                 Registration.status == RegistrationStatus.WAITING,
+                Registration.attendance == attendance,
             )
             .order_by(Registration.queued_at, Registration.id)
         )
     )
     if not waiting:
         return []
-    free = len(waiting) if event.capacity is None else event.capacity - confirmed_count(event)
+    places = event.places(attendance)
+    free = len(waiting) if places is None else places - confirmed_count(event, attendance)
     promoted = waiting[: max(free, 0)]
     for registration in promoted:
         registration.status = RegistrationStatus.CONFIRMED
         jobs.enqueue("event_mail", registration_id=registration.id, about="promoted")
-    db.session.flush()
     return promoted
 
 
 def waiting_position(registration: Registration) -> int:
-    """1 for the first on the waiting list."""
+    """1 for the first on the waiting list (of the places of its kind)."""
     return 1 + db.session.scalar(
         select(func.count())
         .select_from(Registration)
         .where(
             Registration.event_id == registration.event_id,
             Registration.status == RegistrationStatus.WAITING,
+            Registration.attendance == registration.attendance,
             (Registration.queued_at < registration.queued_at)
             | (
                 (Registration.queued_at == registration.queued_at)
@@ -245,24 +339,76 @@ def waiting_position(registration: Registration) -> int:
     )
 
 
-def places_left(event: Event) -> int | None:
-    if event.capacity is None:
+def places_left(event: Event, attendance: Attendance = Attendance.ONLINE) -> int | None:
+    """Free places of that kind (None: no limit)."""
+    places = event.places(attendance)
+    if places is None:
         return None
-    return max(event.capacity - confirmed_count(event), 0)
+    return max(places - confirmed_count(event, attendance), 0)
 
 
-def registrations(event: Event) -> list[Registration]:
-    """Everyone registered or waiting, in the order they asked (for staff)."""
-    return list(
-        db.session.scalars(
-            select(Registration)
-            .where(
-                Registration.event_id == event.id,
-                Registration.status != RegistrationStatus.CANCELLED,
-            )
-            .order_by(Registration.status, Registration.queued_at, Registration.id)
+@dataclass(frozen=True)
+class PlaceCount:
+    attendance: Attendance
+    places: int | None  # None: no limit
+    confirmed: int
+    waiting: int
+
+    @property
+    def left(self) -> int | None:
+        return None if self.places is None else max(self.places - self.confirmed, 0)
+
+
+def place_counts(event: Event) -> list[PlaceCount]:
+    """For each way of taking part the event offers: places, confirmed, waiting (one query)."""
+    rows = db.session.execute(
+        select(Registration.attendance, Registration.status, func.count())
+        .where(
+            Registration.event_id == event.id,
+            Registration.status != RegistrationStatus.CANCELLED,
         )
+        .group_by(Registration.attendance, Registration.status)
     )
+    counts = {(attendance, status): n for attendance, status, n in rows}
+    return [
+        PlaceCount(
+            attendance,
+            event.places(attendance),
+            counts.get((attendance, RegistrationStatus.CONFIRMED), 0),
+            counts.get((attendance, RegistrationStatus.WAITING), 0),
+        )
+        for attendance in event.attendances
+    ]
+
+
+@dataclass(frozen=True)
+class RegistrationRow:
+    registration: Registration
+    position: int | None  # on the waiting list of its kind; None when confirmed
+
+
+def registrations(event: Event) -> list[RegistrationRow]:
+    """Everyone registered or waiting (for staff): the confirmed in the order they asked, then
+    each waiting list in its order, with each one's number on it."""
+    rows = db.session.scalars(
+        select(Registration)
+        .options(selectinload(Registration.user))
+        .where(
+            Registration.event_id == event.id,
+            Registration.status != RegistrationStatus.CANCELLED,
+        )
+        .order_by(Registration.status, Registration.queued_at, Registration.id)
+    )
+    numbers: dict[Attendance, int] = {}
+    listed = []
+    for registration in rows:
+        position = None
+        if registration.status == RegistrationStatus.WAITING:
+            position = numbers[registration.attendance] = (
+                numbers.get(registration.attendance, 0) + 1
+            )
+        listed.append(RegistrationRow(registration, position))
+    return listed
 
 
 def may_watch(event: Event, user: User | None) -> bool:

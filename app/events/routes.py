@@ -11,14 +11,29 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from app import audit
+from app.api import csvfile
 from app.auth.models import Role
 from app.auth.permissions import can, policy, role_required
 from app.events import bp, ics, operations
 from app.events.forms import EventForm
-from app.events.models import Audience, Engine, Event, EventState, Mode, RegistrationStatus
+from app.events.models import (
+    Attendance,
+    Audience,
+    Engine,
+    Event,
+    EventState,
+    Mode,
+    RegistrationStatus,
+)
 from app.extensions import db
-from app.timeutil import TOKYO, utcnow
+from app.timeutil import TOKYO, to_tokyo, utcnow
 
+ATTENDANCES = {Attendance.VENUE: _l("At the venue"), Attendance.ONLINE: _l("Online")}
+MOVED = {
+    Attendance.VENUE: _l("Done: you now take part at the venue."),
+    Attendance.ONLINE: _l("Done: you now take part online."),
+}
 REFUSALS = {
     "closed": _l("This event does not take registrations now."),
     "unverified": _l("Confirm your e-mail address first: the confirmation is sent there."),
@@ -26,6 +41,8 @@ REFUSALS = {
     "over": _l("This event is over."),
     "not_draft": _l("This event is already published."),
     "not_cancellable": _l("Only a published event that has not ended can be cancelled."),
+    "attendance": _l("Choose how you take part: at the venue or online."),
+    "other_full": _l("There is no free place that way now; you keep the place you have."),
 }
 
 
@@ -96,12 +113,15 @@ def show(event_id: int):
     position = None
     if registration is not None and registration.status == RegistrationStatus.WAITING:
         position = operations.waiting_position(registration)
+    counts = operations.place_counts(event) if event.registration_required else []
     return render_template(
         "events/show.html",
         event=event,
         registration=registration,
         position=position,
-        places_left=operations.places_left(event),
+        counts=counts,
+        full=bool(counts) and all(c.left == 0 for c in counts),
+        attendances=ATTENDANCES,
         may_watch=operations.may_watch(event, user),
         staff=_staff(),
         now=utcnow(),
@@ -130,7 +150,10 @@ def _refuse(event: Event, exc: operations.NotAllowed):
 def register(event_id: int):
     event = _load(event_id)
     try:
-        registration = operations.register(event, _user(), locale=str(get_locale()))
+        attendance = operations.choose_attendance(event, request.form.get("attendance"))
+        registration = operations.register(
+            event, _user(), locale=str(get_locale()), attendance=attendance
+        )
     except operations.NotAllowed as exc:
         return _refuse(event, exc)
     db.session.commit()
@@ -142,6 +165,29 @@ def register(event_id: int):
         flash(
             _(
                 "The event is full: you are on the waiting list. We will e-mail you if a place becomes free."  # noqa: E501
+            ),
+            "success",
+        )
+    return redirect(url_for("events.show", event_id=event.id))
+
+
+@bp.post("/<int:event_id>/attendance")
+@login_required
+def change_attendance(event_id: int):
+    """Take part the other way: at the venue instead of online, or back."""
+    event = _load(event_id)
+    try:
+        attendance = operations.choose_attendance(event, request.form.get("attendance"))
+        registration = operations.change_attendance(event, _user(), attendance)
+    except operations.NotAllowed as exc:
+        return _refuse(event, exc)
+    db.session.commit()
+    if registration.status == RegistrationStatus.CONFIRMED:
+        flash(str(MOVED[attendance]), "success")
+    else:
+        flash(
+            _(
+                "Those places are taken: you are on their waiting list. We will e-mail you if one becomes free."  # noqa: E501
             ),
             "success",
         )
@@ -176,6 +222,9 @@ def _data(form: EventForm) -> operations.EventData:
         mode=Mode(form.mode.data),
         venue=form.venue.data or "",
         capacity=form.capacity.data if required else None,
+        venue_capacity=(
+            form.venue_capacity.data if required and form.mode.data == Mode.HYBRID.value else None
+        ),
         registration_required=required,
         audience=Audience(form.audience.data),
         chat_enabled=bool(form.chat_enabled.data),
@@ -210,10 +259,15 @@ def edit(event_id: int):
         form.mode.data, form.audience.data = event.mode.value, event.audience.value
         form.engine.data = event.engine.value
     if form.validate_on_submit():
-        operations.save_event(event, _data(form), _user())
-        db.session.commit()
-        flash(_("The event is saved."), "success")
-        return redirect(url_for("events.show", event_id=event.id))
+        if form.mode.data != Mode.HYBRID.value and operations.has_venue_registrations(event):
+            form.mode.errors = [
+                _("People have places at the venue: an event with them stays hybrid.")
+            ]
+        else:
+            operations.save_event(event, _data(form), _user())
+            db.session.commit()
+            flash(_("The event is saved."), "success")
+            return redirect(url_for("events.show", event_id=event.id))
     status = 400 if form.errors else 200
     return render_template("events/edit.html", form=form, event=event), status
 
@@ -253,5 +307,40 @@ def registrations(event_id: int):
     """Who registered and who waits, by display name (their e-mail stays in their account)."""
     event = _load(event_id, "edit")
     return render_template(
-        "events/registrations.html", event=event, registrations=operations.registrations(event)
+        "events/registrations.html",
+        event=event,
+        rows=operations.registrations(event),
+        counts=operations.place_counts(event),
+        attendances=ATTENDANCES,
+    )
+
+
+@bp.get("/<int:event_id>/registrations.csv")
+@role_required(Role.STAFF)
+def registrations_csv(event_id: int):
+    """The same list for a spreadsheet (a reception desk's list): audited, never cached."""
+    event = _load(event_id, "edit")
+    rows = operations.registrations(event)
+    audit.record("event.registrations_export", event, actor=_user(), details={"rows": len(rows)})
+    db.session.commit()
+    body = csvfile.render(
+        [_("Name"), _("Takes part"), _("Status"), _("Waiting no."), _("Since")],
+        (
+            [
+                row.registration.user.display_name,
+                str(ATTENDANCES[row.registration.attendance]),
+                _("Has a place") if row.position is None else _("Waiting"),
+                row.position,
+                to_tokyo(row.registration.queued_at).isoformat(timespec="seconds"),
+            ]
+            for row in rows
+        ),
+    )
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="koe-event-{event.id}-registrations.csv"',
+            "Cache-Control": "no-store",
+        },
     )

@@ -7,6 +7,7 @@ axe checks every page."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from icalendar import Calendar
@@ -57,7 +58,7 @@ def test_create_register_wait_and_move_up(open_page, check_a11y, people, smtp_se
     staff.locator("#ends_at").fill((start + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
     staff.locator("#mode").select_option("hybrid")
     staff.locator("#venue").fill("声区役所 2階 大会議室")
-    staff.locator("#capacity").fill("1")
+    staff.locator("#venue_capacity").fill("1")  # the room's seat; online: no limit
     staff.get_by_role("button", name="保存").click()
     check_a11y(staff)
     staff.get_by_role("button", name="公開する").click()
@@ -68,10 +69,11 @@ def test_create_register_wait_and_move_up(open_page, check_a11y, people, smtp_se
     sign_in(ichiro, check_a11y, "ichiro@example.jp")
     ichiro.goto(event_url)
     check_a11y(ichiro)
-    assert "残り1席" in ichiro.locator("main").inner_text()
+    assert "会場: 定員1人 (残り1席) · オンライン: 制限なし" in ichiro.locator("main").inner_text()
+    ichiro.get_by_role("radio", name="会場").check()
     ichiro.get_by_role("button", name="参加を申し込む").click()
     check_a11y(ichiro)
-    assert "申し込み済みです。" in ichiro.locator("main").inner_text()
+    assert "申し込み済みです。 会場で参加します。" in ichiro.locator("main").inner_text()
     mail = smtp_server.wait_for("ichiro@example.jp")
     assert "申込を受け付けました" in mail["Subject"]
     (calendar,) = list(mail.iter_attachments())
@@ -83,7 +85,9 @@ def test_create_register_wait_and_move_up(open_page, check_a11y, people, smtp_se
     sign_in(hanako, check_a11y, "hanako@example.jp")
     hanako.goto(event_url)
     check_a11y(hanako)
-    hanako.get_by_role("button", name="キャンセル待ちに登録する").click()
+    assert "会場 (満席：キャンセル待ちになります)" in hanako.locator("fieldset").inner_text()
+    hanako.get_by_role("radio", name="会場").check()
+    hanako.get_by_role("button", name="参加を申し込む").click()
     check_a11y(hanako)
     assert "キャンセル待ち1番です" in hanako.locator("main").inner_text()
 
@@ -101,6 +105,11 @@ def test_create_register_wait_and_move_up(open_page, check_a11y, people, smtp_se
     check_a11y(staff)
     assert "区民 花子" in staff.locator("table").inner_text()
     assert "区民 一郎" not in staff.locator("table").inner_text()
+    with staff.expect_download() as download:
+        staff.get_by_role("link", name="この一覧をCSVでダウンロード").click()
+    listed = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert listed[0] == "名前,参加方法,状態,キャンセル待ち番号,申込日時"
+    assert listed[1].startswith("区民 花子,会場,申込済み,,")
 
 
 @pytest.mark.parametrize("locale", ["ja-JP", "en-US"])
