@@ -147,6 +147,9 @@ class Config:
         self.MEDIA_ROOT = _env("MEDIA_ROOT", str(instance / "media"))
         # the secret shared with it (default: derived from the secret key, see realtime.media)
         self.MEDIA_SECRET = _env("MEDIA_SECRET")
+        # a live stream the media service has not reported for this long has ended (the
+        # service repeats "live" every KOE_MEDIA_REPORT_SECONDS, 10 by default)
+        self.MEDIA_SILENT_SECONDS = _env_int("MEDIA_SILENT_SECONDS", 60)
         self.VERIFY_TOKEN_HOURS = _env_int("VERIFY_TOKEN_HOURS", 48)
         self.RESET_TOKEN_MINUTES = _env_int("RESET_TOKEN_MINUTES", 60)
         # Argon2id cost; the defaults follow argon2-cffi's RFC 9106 low-memory profile.

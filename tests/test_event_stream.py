@@ -214,3 +214,43 @@ def test_an_external_engine_through_the_same_contract(app, people):
     assert info.get_json()["whep"] == ""  # HLS only
     studio = office.http.get(f"/events/{event.id}/studio").get_data(as_text=True)
     assert "https://live.example.jp/lecture/whip" in studio
+
+
+def test_a_stream_the_media_service_stopped_reporting_is_ended(app, people):
+    """The media service died while live: the jobs worker's round ends the stream and tells
+    the room; without the worker, the next page of the event does."""
+    event, person, _staff = people
+    viewer = person(role=None)
+    viewer.connect()
+    viewer.join(event)
+    viewer.received()
+    client = app.test_client()
+    live = {"event": event.id, "state": "live", "viewers": 2, "hls": f"/hls/{event.id}/index.m3u8"}
+    assert report(app, client, live).status_code == 200
+    _db.session.expire_all()
+    seen = _db.session.get(Event, event.id).stream_seen_at
+    assert seen is not None
+    silent = app.config["MEDIA_SILENT_SECONDS"]
+    # still reported within the limit: live
+    assert media.end_silent_streams(now=seen + timedelta(seconds=silent - 1)) == 0
+    # silent for longer: ended, no recording offered, the room told, audited
+    assert media.end_silent_streams(now=seen + timedelta(seconds=silent + 1)) == 1
+    _db.session.expire_all()
+    row = _db.session.get(Event, event.id)
+    assert row.stream_state == StreamState.ENDED and row.stream_viewers == 0
+    assert row.stream_ended_at == seen and row.recording_url == ""
+    assert viewer.received("stream")[-1]["state"] == "ended"
+    assert _db.session.scalar(
+        select(AuditEntry.action).where(AuditEntry.action == "event.stream_interrupted")
+    )
+    # the service comes back and reports again: live again
+    assert report(app, client, live).status_code == 200
+    _db.session.expire_all()
+    assert _db.session.get(Event, event.id).stream_state == StreamState.LIVE
+    # it falls silent again, and nobody runs the worker: the next page settles it
+    row = _db.session.get(Event, event.id)
+    row.stream_seen_at = utcnow() - timedelta(seconds=silent + 5)
+    _db.session.commit()
+    state = client.get(f"/events/{event.id}/stream.json").get_json()
+    assert state["state"] == "ended"
+    assert viewer.received("stream")[-1]["state"] == "ended"

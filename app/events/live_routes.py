@@ -30,6 +30,7 @@ def _watchable(event_id: int) -> Event:
     event = _load(event_id)
     if not may_watch(event, _user()):
         abort(403)
+    media.settle(event)
     return event
 
 

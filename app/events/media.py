@@ -1,23 +1,26 @@
 """The web app's side of the stream's control plane (the contract is in ``realtime.media``):
 short-lived signed tokens for the presenter and the viewers, the addresses the pages use, and
 the signed webhook by which the media service (or an external engine's adapter) reports the
-stream's state. These operations never commit and never emit.
+stream's state. These operations never commit and never emit, but for the two that end a
+live stream the media service stopped reporting: :func:`settle` (when a page of the event is
+asked for) and the jobs worker's :func:`end_silent_streams`.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import select
 
-from app import audit
+from app import audit, jobs
 from app.auth.models import User
 from app.events.models import Engine, Event, EventState, StreamState
 from app.extensions import db
-from app.timeutil import utcnow
+from app.timeutil import as_utc, utcnow
 from realtime.media import TOKEN_SALT, media_secret, verify_body
 
 
@@ -104,7 +107,59 @@ def apply_report(report: dict, now: datetime | None = None) -> Event | None:
         audit.record("event.stream_ended", event, details={"event": event.id})
     event.stream_state = state
     event.stream_viewers = report["viewers"] if state == StreamState.LIVE else 0
+    event.stream_seen_at = now
     return event
+
+
+def silent(event: Event, now: datetime | None = None) -> bool:
+    """A stream the media service says is live but has not reported for too long (it died,
+    or lost its way to the web app): it cannot be watched any more."""
+    if event.stream_state != StreamState.LIVE:
+        return False
+    last = event.stream_seen_at or event.stream_started_at
+    limit = timedelta(seconds=current_app.config["MEDIA_SILENT_SECONDS"])
+    return last is None or as_utc(now or utcnow()) - as_utc(last) > limit
+
+
+def end_if_silent(event: Event, now: datetime | None = None) -> bool:
+    """End a silent stream (the caller commits and tells the room); whether it did. No
+    recording is offered: what the service wrote before it stopped was never closed."""
+    if not silent(event, now):
+        return False
+    event.stream_state = StreamState.ENDED
+    event.stream_ended_at = event.stream_seen_at or now or utcnow()
+    event.stream_viewers = 0
+    audit.record("event.stream_interrupted", event, details={"event": event.id})
+    return True
+
+
+def settle(event: Event) -> None:
+    """End the event's stream now if it fell silent, so that its pages never show a dead
+    stream as live (with or without the jobs worker, with or without Redis)."""
+    if end_if_silent(event):
+        from realtime.live import tell_stream
+
+        db.session.commit()
+        tell_stream(event)
+
+
+@jobs.every(30)
+def end_silent_streams(now: datetime | None = None) -> int:
+    """The jobs worker's round: end every live stream the media service stopped reporting,
+    and tell its room (through Redis, when the processes share it); return how many."""
+    from realtime.live import tell_stream
+
+    ended = [
+        event
+        for event in db.session.scalars(
+            select(Event).where(Event.stream_state == StreamState.LIVE)
+        ).all()
+        if end_if_silent(event, now)
+    ]
+    db.session.commit()
+    for event in ended:
+        tell_stream(event)
+    return len(ended)
 
 
 def describe(event: Event) -> dict:

@@ -113,6 +113,8 @@ class Event(db.Model):
     )
     stream_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     stream_ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: the media service's last report (it repeats "live" every few seconds while live)
+    stream_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     stream_viewers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     recording_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
     #: the questions grouped by theme (analytics.cluster_texts, a job): [{"keywords": [...],

@@ -19,6 +19,7 @@ from app.extensions import csrf, db, limiter
 def studio(event_id: int):
     """The presenter goes live from the browser (camera or screen, and microphone)."""
     event = _load(event_id, "edit")
+    media.settle(event)
     return render_template(
         "events/studio.html", event=event, endpoints=media.endpoints(event), Engine=Engine
     )

@@ -37,7 +37,9 @@ Webhook (media → web): ``POST <KOE_WEB_URL>/events/media/webhook`` with a JSON
 (Unix seconds) and ``X-Koe-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">``.
 Sent when a stream starts, every ``KOE_MEDIA_REPORT_SECONDS`` (10) while live (the viewer
 count) and when it ends; the web app refuses a bad signature and a timestamp more than five
-minutes away.
+minutes away. A live stream not reported for ``KOE_MEDIA_SILENT_SECONDS`` (60) is ended by the
+web app (``app.events.media.end_silent_streams``): an external engine's adapter must repeat
+"live" too.
 """
 
 from __future__ import annotations
