@@ -150,6 +150,13 @@ class Config:
         # a live stream the media service has not reported for this long has ended (the
         # service repeats "live" every KOE_MEDIA_REPORT_SECONDS, 10 by default)
         self.MEDIA_SILENT_SECONDS = _env_int("MEDIA_SILENT_SECONDS", 60)
+        # the origins whose players an event may embed (an external engine's page, such as
+        # https://www.youtube-nocookie.com): none unless set, as each is a third party
+        self.EMBED_ORIGINS = tuple(
+            origin
+            for origin in (_origin(x).lower() for x in _env("EMBED_ORIGINS", "").split())
+            if origin.startswith("https://") and len(origin) > len("https://")
+        )
         self.VERIFY_TOKEN_HOURS = _env_int("VERIFY_TOKEN_HOURS", 48)
         self.RESET_TOKEN_MINUTES = _env_int("RESET_TOKEN_MINUTES", 60)
         # Argon2id cost; the defaults follow argon2-cffi's RFC 9106 low-memory profile.

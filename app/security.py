@@ -16,10 +16,14 @@ def csp_nonce() -> str:
     return g.csp_nonce
 
 
-def content_security_policy(nonce: str, media_origins: tuple[str, ...] = ()) -> str:
+def content_security_policy(
+    nonce: str, media_origins: tuple[str, ...] = (), embed_origins: tuple[str, ...] = ()
+) -> str:
     """The policy; ``media_origins``: where the live video comes from (the media service,
-    an external engine), which pages may fetch (WHIP, WHEP, HLS) and play."""
+    an external engine), which pages may fetch (WHIP, WHEP, HLS) and play; ``embed_origins``:
+    the external players an event may embed."""
     media = "".join(f" {origin}" for origin in media_origins)
+    embeds = "".join(f" {origin}" for origin in embed_origins)
     return "; ".join(
         [
             "default-src 'self'",
@@ -28,6 +32,7 @@ def content_security_policy(nonce: str, media_origins: tuple[str, ...] = ()) -> 
             "img-src 'self' data:",
             f"connect-src 'self'{media}",
             f"media-src 'self' blob:{media}",
+            f"frame-src 'self'{embeds}",
             "object-src 'none'",
             "base-uri 'none'",
             "form-action 'self'",
@@ -39,7 +44,7 @@ def content_security_policy(nonce: str, media_origins: tuple[str, ...] = ()) -> 
 def set_security_headers(response: Response) -> Response:
     headers = response.headers
     headers["Content-Security-Policy"] = content_security_policy(
-        csp_nonce(), current_app.config["MEDIA_ORIGINS"]
+        csp_nonce(), current_app.config["MEDIA_ORIGINS"], current_app.config["EMBED_ORIGINS"]
     )
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "strict-origin-when-cross-origin"

@@ -216,6 +216,45 @@ def test_an_external_engine_through_the_same_contract(app, people):
     assert "https://live.example.jp/lecture/whip" in studio
 
 
+def test_an_external_engine_s_own_player_embedded(app, people, monkeypatch):
+    """An engine with no HLS for the page (YouTube Live, Vimeo): its player in a frame, only
+    from the origins the site allows, which the CSP lets the page frame."""
+    event, person, staff = people
+    office = Person(app, staff)
+    page = office.http.get(f"/events/{event.id}/edit").get_data(as_text=True)
+    form = edit_form(office, page, engine="external")
+    embed = {"external_embed_url": "https://www.youtube-nocookie.com/embed/abc123"}
+    refused = office.http.post(f"/events/{event.id}/edit", data=form | embed)
+    assert refused.status_code == 400 and "KOE_EMBED_ORIGINS" in refused.get_data(as_text=True)
+    monkeypatch.setitem(app.config, "EMBED_ORIGINS", ("https://www.youtube-nocookie.com",))
+    for bad in (
+        "http://www.youtube-nocookie.com/embed/abc123",
+        "https://evil.example.jp/embed/abc123",
+        "https://www.youtube-nocookie.com.evil.example.jp/embed/abc123",
+        "javascript:alert(1)",
+    ):
+        refused = office.http.post(
+            f"/events/{event.id}/edit", data=form | {"external_embed_url": bad}
+        )
+        assert refused.status_code == 400, bad
+    assert office.http.post(f"/events/{event.id}/edit", data=form | embed).status_code == 302
+    viewer = person()
+    live = viewer.http.get(f"/events/{event.id}/live")
+    html = live.get_data(as_text=True)
+    assert 'class="player embed" src="https://www.youtube-nocookie.com/embed/abc123"' in html
+    assert 'id="player"' not in html  # no video of our own to play
+    assert (
+        "frame-src 'self' https://www.youtube-nocookie.com"
+        in live.headers["Content-Security-Policy"]
+    )
+    # the archive shows the same player (the service keeps the recording there)
+    row = _db.session.get(Event, event.id)
+    row.stream_state = StreamState.ENDED
+    _db.session.commit()
+    archive = viewer.http.get(f"/events/{event.id}/archive").get_data(as_text=True)
+    assert 'src="https://www.youtube-nocookie.com/embed/abc123"' in archive
+
+
 def test_a_stream_the_media_service_stopped_reporting_is_ended(app, people):
     """The media service died while live: the jobs worker's round ends the stream and tells
     the room; without the worker, the next page of the event does."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
@@ -37,6 +38,23 @@ class StreamURL:
         if any(c.isspace() for c in value):
             raise ValidationError(_l("Enter an address starting with https://."))
         field.data = value
+
+
+class EmbeddablePlayer:
+    """An https page from an origin the site allows to be embedded (KOE_EMBED_ORIGINS)."""
+
+    def __call__(self, form, field) -> None:
+        parts = urlsplit(field.data or "")
+        origin = f"{parts.scheme}://{parts.netloc}".lower()
+        if parts.scheme != "https" or origin not in current_app.config["EMBED_ORIGINS"]:
+            allowed = " ".join(current_app.config["EMBED_ORIGINS"]) or _l("none")
+            raise ValidationError(
+                _l(
+                    "This site embeds players only from the addresses its administrator "
+                    "allows (KOE_EMBED_ORIGINS: %(allowed)s).",
+                    allowed=allowed,
+                )
+            )
 
 
 SLOW_MODES = {
@@ -123,6 +141,14 @@ class EventForm(FlaskForm):
         ),
         validators=[OptionalText(), MaxChars(500), StreamURL()],
     )
+    external_embed_url = StringField(
+        _l("External engine: a player to embed"),
+        description=_l(
+            "Instead of the HLS address: the page of the engine's player, "
+            "e.g. https://www.youtube-nocookie.com/embed/…"
+        ),
+        validators=[OptionalText(), MaxChars(500), StreamURL(), EmbeddablePlayer()],
+    )
     chat_enabled = BooleanField(
         _l("Live chat"),
         description=_l("Viewers can write in a chat beside the video."),
@@ -167,10 +193,14 @@ class EventForm(FlaskForm):
         if self.mode.data == Mode.HYBRID.value and not self.venue.data:
             self.venue.errors = [*self.venue.errors, _l("A hybrid event needs its venue.")]
             valid = False
-        if self.engine.data == Engine.EXTERNAL.value and not self.external_playback_url.data:
+        if (
+            self.engine.data == Engine.EXTERNAL.value
+            and not self.external_playback_url.data
+            and not self.external_embed_url.data
+        ):
             self.external_playback_url.errors = [
                 *self.external_playback_url.errors,
-                _l("An external engine needs the HLS address viewers play."),
+                _l("An external engine needs the HLS address viewers play, or a player to embed."),
             ]
             valid = False
         return valid

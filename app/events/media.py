@@ -44,11 +44,15 @@ class Endpoints:
     whip: str  # the presenter's WHIP endpoint
     whep: str  # WebRTC viewers ("" with an external engine: HLS only)
     hls: str  # the HLS playlist (live, then the recording)
+    embed: str = ""  # an external engine's player page, shown in a frame (when there is no HLS)
 
 
 def endpoints(event: Event) -> Endpoints:
     if event.engine == Engine.EXTERNAL:
-        return Endpoints(event.external_ingest_url, "", event.external_playback_url)
+        hls = event.external_playback_url
+        return Endpoints(
+            event.external_ingest_url, "", hls, "" if hls else event.external_embed_url
+        )
     base = current_app.config["MEDIA_URL"]
     return Endpoints(
         f"{base}/whip/{event.id}", f"{base}/whep/{event.id}", f"{base}/hls/{event.id}/index.m3u8"

@@ -106,6 +106,8 @@ class Event(db.Model):
     )
     external_ingest_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
     external_playback_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    #: or a player to embed (an https page from KOE_EMBED_ORIGINS), e.g. YouTube Live's
+    external_embed_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
     stream_state: Mapped[StreamState] = mapped_column(
         db_enum(StreamState, "event_stream_state"),
         default=StreamState.IDLE,

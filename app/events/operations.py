@@ -61,6 +61,7 @@ class EventData:
     engine: Engine = Engine.KOE
     external_ingest_url: str = ""
     external_playback_url: str = ""
+    external_embed_url: str = ""
     venue_capacity: int | None = None  # a hybrid event's places at the venue
 
 

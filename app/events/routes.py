@@ -235,6 +235,7 @@ def _data(form: EventForm) -> operations.EventData:
         engine=Engine(form.engine.data),
         external_ingest_url=form.external_ingest_url.data or "",
         external_playback_url=form.external_playback_url.data or "",
+        external_embed_url=form.external_embed_url.data or "",
     )
 
 

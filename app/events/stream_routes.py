@@ -92,4 +92,5 @@ def archive(event_id: int):
         me=user,
         staff=staff,
         question_themes=qa.themes_of(event) if staff else None,
+        embed=media.endpoints(event).embed,
     )
