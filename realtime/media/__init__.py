@@ -29,10 +29,13 @@ HTTP (``KOE_MEDIA_URL``, default http://127.0.0.1:5001):
   ``KOE_MEDIA_ROOT/hls/<event>/`` that a CDN can cache (segments immutable, the playlist
   ``no-cache``). The playlist is of type EVENT: it keeps every segment, and when the stream
   ends it gets ``#EXT-X-ENDLIST`` and becomes the recording the archive plays.
-- ``GET /healthz`` → ``{"ok": true, "live": [event ids], "webrtc_viewers": n}``.
+- ``GET /healthz`` → ``{"ok": true, "live": [event ids], "webrtc_viewers": n,
+  "hls_viewers": n}``. An HLS viewer is a player that fetched a live playlist in the last
+  ``HLS_VIEWER_WINDOW`` (20) seconds, told apart by the id the live page adds (``?v=``) or by
+  address and browser.
 
 Webhook (media → web): ``POST <KOE_WEB_URL>/events/media/webhook`` with a JSON body
-``{"event": id, "state": "live" | "ended", "viewers": n, "webrtc": n, "hls":
+``{"event": id, "state": "live" | "ended", "viewers": n, "webrtc": n, "hls_viewers": n, "hls":
 "/hls/<event>/index.m3u8", "at": ISO 8601 time}``, signed: header ``X-Koe-Timestamp``
 (Unix seconds) and ``X-Koe-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">``.
 Sent when a stream starts, every ``KOE_MEDIA_REPORT_SECONDS`` (10) while live (the viewer

@@ -13,6 +13,7 @@ cannot use is answered with a 4xx and touches no other session.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import re
@@ -117,6 +118,40 @@ class Stream:
     announced: bool = False  # the web app was told (after the last stream's "ended")
     ended: bool = False
     watchdog: asyncio.Task | None = None
+    #: HLS players by key (the page's own id, else address and browser), when each last
+    #: fetched the live playlist: a player reloads it every segment or so while it plays
+    hls_seen: dict[str, float] = field(default_factory=dict)
+
+    def hls_viewers(self, now: float) -> int:
+        """The players that fetched the playlist within ``HLS_VIEWER_WINDOW`` seconds."""
+        gone = [key for key, at in self.hls_seen.items() if now - at > HLS_VIEWER_WINDOW]
+        for key in gone:
+            del self.hls_seen[key]
+        return len(self.hls_seen)
+
+    def saw_hls(self, key: str, now: float) -> None:
+        if key not in self.hls_seen and len(self.hls_seen) >= HLS_VIEWERS_TRACKED:
+            self.hls_viewers(now)  # drop the ones gone first; beyond the cap, count no more
+            if len(self.hls_seen) >= HLS_VIEWERS_TRACKED:
+                return
+        self.hls_seen[key] = now
+
+
+#: a player counts as watching for this long after its last fetch of the live playlist (it
+#: reloads it about every segment, SEGMENT_SECONDS; hls.js waits longer after an error)
+HLS_VIEWER_WINDOW = 20.0
+HLS_VIEWERS_TRACKED = 100_000  # per stream: memory stays bounded whatever is sent
+_VIEWER_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+def hls_viewer_key(request: web.Request) -> str:
+    """Who fetched the playlist: the id the live page adds (``?v=``), else a hash of the
+    address and the browser (a native player, a link opened in VLC)."""
+    own = request.query.get("v", "")
+    if _VIEWER_KEY.fullmatch(own):
+        return "v:" + own
+    seen = f"{request.remote}|{request.headers.get('User-Agent', '')}".encode()
+    return "h:" + hashlib.sha256(seen).hexdigest()[:24]
 
 
 class InOrder(MediaStreamTrack):
@@ -223,10 +258,18 @@ class MediaService:
             self.webhook.retry()
             for stream in list(self.streams.values()):
                 if stream.announced and not stream.ended:
-                    self.webhook.send(report(stream.event, "live", len(stream.viewers)))
+                    self.webhook.send(self._live_report(stream))
+
+    def _live_report(self, stream: Stream) -> dict:
+        hls = stream.hls_viewers(asyncio.get_running_loop().time())
+        return report(stream.event, "live", len(stream.viewers), hls)
 
     def webrtc_viewers(self) -> int:
         return len(self.viewers)
+
+    def hls_viewers(self) -> int:
+        now = asyncio.get_running_loop().time()
+        return sum(stream.hls_viewers(now) for stream in self.streams.values())
 
     # --- presenter ----------------------------------------------------------------------
 
@@ -308,7 +351,7 @@ class MediaService:
             await asyncio.gather(previous, return_exceptions=True)
         if not stream.ended:
             stream.announced = True
-            self.webhook.send(report(stream.event, "live", len(stream.viewers)))
+            self.webhook.send(self._live_report(stream))
 
     async def end_stream(self, stream: Stream, reason: str) -> None:
         if stream.ended:
@@ -558,6 +601,9 @@ async def hls_file(request: web.Request) -> web.StreamResponse:
     if path.parent != directory or not path.is_file():
         return _text(404, "not found")
     if name == PLAYLIST:
+        stream = service.streams.get(int(request.match_info["event"]))
+        if stream is not None and stream.live and not stream.ended:
+            stream.saw_hls(hls_viewer_key(request), asyncio.get_running_loop().time())
         headers = {
             "Cache-Control": "no-cache",
             "Content-Type": "application/vnd.apple.mpegurl",
@@ -574,7 +620,12 @@ async def healthz(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     live = sorted(event for event, stream in service.streams.items() if stream.live)
     return web.json_response(
-        {"ok": True, "live": live, "webrtc_viewers": service.webrtc_viewers()},
+        {
+            "ok": True,
+            "live": live,
+            "webrtc_viewers": service.webrtc_viewers(),
+            "hls_viewers": service.hls_viewers(),
+        },
         headers={"Cache-Control": "no-store"},
     )
 

@@ -24,12 +24,13 @@ TIMEOUT = 5  # seconds per attempt
 ENDED_ATTEMPTS = 60  # then the web app's own clean-up has to notice
 
 
-def report(event: int, state: str, webrtc: int) -> dict:
+def report(event: int, state: str, webrtc: int, hls: int = 0) -> dict:
     return {
         "event": event,
         "state": state,
-        "viewers": webrtc,  # HLS viewers are not counted (a CDN serves them)
+        "viewers": webrtc + hls,
         "webrtc": webrtc,
+        "hls_viewers": hls,  # players that fetched the live playlist lately (not behind a CDN)
         "hls": f"/hls/{event}/index.m3u8",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

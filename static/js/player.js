@@ -18,6 +18,14 @@
   var state = stage.dataset.state;
   var retry = null;
   var starting = false; // a start in flight: the viewer counts that arrive meanwhile wait
+  // this page's own id on its playlist requests: the media service counts HLS viewers by it
+  var viewerId = Array.prototype.map.call(crypto.getRandomValues(new Uint8Array(12)), function (b) {
+    return ("0" + b.toString(16)).slice(-2);
+  }).join("");
+
+  function counted(url) { // the playlist's address with this page's id
+    return url + (url.indexOf("?") < 0 ? "?" : "&") + "v=" + viewerId;
+  }
 
   function say(name) {
     status.textContent = stage.dataset["text" + name];
@@ -116,11 +124,11 @@
           schedule();
         }
       });
-      hls.loadSource(info.hls);
+      hls.loadSource(info.whep ? counted(info.hls) : info.hls); // (an external engine: as given)
       hls.attachMedia(video);
       playing = { kind: "hls", stop: function () { hls.destroy(); } };
     } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
-      video.src = info.hls;
+      video.src = info.whep ? counted(info.hls) : info.hls;
       playing = { kind: "hls", stop: function () { video.removeAttribute("src"); video.load(); } };
     } else {
       say("Failed");

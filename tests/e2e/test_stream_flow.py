@@ -105,6 +105,16 @@ def test_go_live_watch_over_webrtc_and_hls_then_the_archive(
     hanako.locator("#stream-status", has_text="HLS").wait_for(timeout=30_000)
     playing(hanako, "#player", timeout=90_000)
     check_a11y(hanako)
+    # the media service counts both: ichiro on WebRTC, hanako's player on HLS
+    deadline = time.monotonic() + 15
+    while True:
+        media = presenter.request.get("/healthz").json()["media"]
+        if (
+            media["webrtc_viewers"] >= 1 and media["hls_viewers"] >= 1
+        ) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert media["webrtc_viewers"] == 1 and media["hls_viewers"] >= 1, media
 
     # the chat beside the video; a moderator's deletion disappears for both
     moderator = enter(open_page, check_a11y, "mod@example.jp", live_event)

@@ -246,7 +246,7 @@ async def _cors(tmp_path):
             assert response.headers["Access-Control-Allow-Origin"] == "*"
         status, body, _ = await fetch(http, f"{base}/healthz")
         assert status == 200
-        assert body == b'{"ok": true, "live": [], "webrtc_viewers": 0}'
+        assert body == b'{"ok": true, "live": [], "webrtc_viewers": 0, "hls_viewers": 0}'
 
 
 def test_output_size_is_720p_at_most():
@@ -305,7 +305,7 @@ def test_command_line_runs_the_service(tmp_path):
     )
     try:
         body = run(_poll_health(f"http://127.0.0.1:{port}/healthz", process))
-        assert body == {"ok": True, "live": [], "webrtc_viewers": 0}
+        assert body == {"ok": True, "live": [], "webrtc_viewers": 0, "hls_viewers": 0}
         assert (tmp_path / "media" / "hls").is_dir()
     finally:
         process.terminate()

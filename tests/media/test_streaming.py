@@ -107,6 +107,15 @@ async def _presenter_viewers_hls_and_webhooks(tmp_path):
         assert kinds == {"video", "audio"}
         assert sizes and set(sizes) == {(WIDTH, HEIGHT)}
 
+        # HLS players are counted: by the id the live page adds, else by address and browser
+        for viewer_id in ("aaaaaaaaaaaa", "aaaaaaaaaaaa", "bbbbbbbbbbbb", "<bad id>"):
+            assert (await fetch(http, f"{playlist_url}?v={viewer_id}"))[0] == 200
+        # (this client without an id, or with a bad one, is one player; two ids are two more)
+        counted = await hooks.wait_for(lambda b: b["state"] == "live" and b["hls_viewers"] == 3)
+        assert counted["viewers"] == counted["webrtc"] + 3
+        status, body, _ = await fetch(http, f"{base}/healthz")
+        assert b'"hls_viewers": 3' in body
+
         # the viewer leaves: its seat is free again
         async with http.delete(base + viewer.location) as response:
             assert response.status == 200
@@ -204,3 +213,21 @@ async def _presenter_gone(tmp_path):
 
 async def _ready(value):
     return value
+
+
+def test_hls_players_count_while_they_fetch_and_memory_stays_bounded(monkeypatch):
+    from realtime.media import server
+
+    stream = server.Stream(event=1, session="s", user=None)
+    stream.saw_hls("v:one", 100.0)
+    stream.saw_hls("v:two", 105.0)
+    stream.saw_hls("v:one", 110.0)  # the same player again
+    assert stream.hls_viewers(112.0) == 2
+    assert stream.hls_viewers(100.0 + server.HLS_VIEWER_WINDOW + 5.5) == 1  # "two" stopped
+    assert stream.hls_viewers(110.0 + server.HLS_VIEWER_WINDOW + 1) == 0
+    monkeypatch.setattr(server, "HLS_VIEWERS_TRACKED", 3)
+    for n in range(10):
+        stream.saw_hls(f"v:{n}", 200.0)
+    assert stream.hls_viewers(200.0) == 3  # beyond the cap, no more are kept
+    stream.saw_hls("v:late", 200.0 + server.HLS_VIEWER_WINDOW + 1)  # the old ones make room
+    assert stream.hls_viewers(200.0 + server.HLS_VIEWER_WINDOW + 1) == 1
