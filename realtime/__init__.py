@@ -29,7 +29,9 @@ def init_app(app: Flask) -> SocketIO:
         engineio_logger=False,
     )
     sio.on_namespace(live.Live("/live"))
-    app.extensions["koe_presence"] = Presence(app.config["REDIS_URL"])
+    app.extensions["koe_presence"] = Presence(
+        app.config["REDIS_URL"], spawn=sio.start_background_task, sleep=sio.sleep
+    )
     return sio
 
 
