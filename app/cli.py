@@ -181,12 +181,16 @@ def seed_event_archive(event: Event, captioner: User, resident: User | None) -> 
     from pathlib import Path
 
     from realtime.media.demo import write_test_recording
+    from realtime.media.recording import MP4, write_mp4
 
-    write_test_recording(Path(current_app.config["MEDIA_ROOT"]) / "hls" / str(event.id))
+    directory = Path(current_app.config["MEDIA_ROOT"]) / "hls" / str(event.id)
+    write_test_recording(directory)
+    write_mp4(directory)
     event.stream_state = StreamState.ENDED
     event.stream_started_at = event.starts_at
     event.stream_ended_at = event.ends_at
     event.recording_url = f"{current_app.config['MEDIA_URL']}/hls/{event.id}/index.m3u8"
+    event.recording_download_url = f"{current_app.config['MEDIA_URL']}/hls/{event.id}/{MP4}"
     from app.events.chat_models import CHAT, ChatMessage
     from app.events.qa_models import (
         QUESTION,

@@ -82,6 +82,8 @@ def test_seed_demo_is_idempotent_and_prints_accounts(app, db):
     playlist = Path(app.config["MEDIA_ROOT"]) / "hls" / str(past.id) / "index.m3u8"
     assert "#EXT-X-ENDLIST" in playlist.read_text()
     assert past.recording_url.endswith(f"/hls/{past.id}/index.m3u8")
+    assert (playlist.parent / "recording.mp4").stat().st_size > 10_000  # and as one MP4
+    assert past.recording_download_url.endswith(f"/hls/{past.id}/recording.mp4")
     with app.test_request_context():  # (their names are in the page's language)
         assert len(chat.history(past, None)) == 2
         answered = qa.questions(past, None)

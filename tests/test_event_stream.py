@@ -91,11 +91,14 @@ def test_the_webhook_reports_live_viewers_and_the_end(app, people):
     row = _db.session.get(Event, event.id)
     assert row.stream_state == StreamState.LIVE and row.stream_viewers == 7
     started = row.stream_started_at
-    assert report(app, client, live | {"state": "ended", "viewers": 0}).status_code == 200
+    assert report(app, client, live | {"state": "ended", "download": 5}).status_code == 400
+    ended = live | {"state": "ended", "viewers": 0, "download": f"/hls/{event.id}/recording.mp4"}
+    assert report(app, client, ended).status_code == 200
     _db.session.expire_all()
     row = _db.session.get(Event, event.id)
     assert row.stream_state == StreamState.ENDED and row.stream_ended_at >= started
     assert row.recording_url == f"{app.config['MEDIA_URL']}/hls/{event.id}/index.m3u8"
+    assert row.recording_download_url == (f"{app.config['MEDIA_URL']}/hls/{event.id}/recording.mp4")
     assert viewer.received("stream")[-1]["state"] == "ended"
     actions = _db.session.scalars(
         select(AuditEntry.action)
@@ -159,6 +162,7 @@ def test_the_archive_plays_the_recording_with_captions_chat_and_questions(app, p
     event.stream_started_at = event.starts_at + timedelta(minutes=2)
     event.stream_state = StreamState.ENDED
     event.recording_url = f"{app.config['MEDIA_URL']}/hls/{event.id}/index.m3u8"
+    event.recording_download_url = f"{app.config['MEDIA_URL']}/hls/{event.id}/recording.mp4"
     said = event.starts_at + timedelta(minutes=3)
     _db.session.add(CaptionLine(event_id=event.id, text="<i>本日は</i>どうも", created_at=said))
     _db.session.commit()
@@ -166,6 +170,7 @@ def test_the_archive_plays_the_recording_with_captions_chat_and_questions(app, p
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert f'data-hls="{event.recording_url}"' in html
+    assert f'href="{event.recording_download_url}"' in html  # to keep, to watch offline
     assert f'src="/events/{event.id}/captions.vtt" default' in html
     assert "&lt;i&gt;本日は&lt;/i&gt;どうも" in html
     # the captions are timed from when the stream went live: one minute in

@@ -84,9 +84,10 @@ def read_report(body: bytes, timestamp: str | None, signature: str | None) -> di
     viewers = report.get("viewers", 0)
     if not isinstance(viewers, int) or isinstance(viewers, bool) or viewers < 0:
         raise BadReport(400, "viewers")
-    hls = report.get("hls", "")
-    if not isinstance(hls, str) or len(hls) > 500:
-        raise BadReport(400, "hls")
+    for name in ("hls", "download"):
+        value = report.get(name, "")
+        if not isinstance(value, str) or len(value) > 500:
+            raise BadReport(400, name)
     return report
 
 
@@ -104,10 +105,14 @@ def apply_report(report: dict, now: datetime | None = None) -> Event | None:
         audit.record("event.stream_live", event, details={"event": event.id})
     elif state == StreamState.ENDED and event.stream_state == StreamState.LIVE:
         event.stream_ended_at = now
+        base = current_app.config["MEDIA_URL"]
         if report.get("hls"):
-            base = current_app.config["MEDIA_URL"]
             path = report["hls"]
             event.recording_url = path if "://" in path else base + path
+        download = report.get("download", "")
+        event.recording_download_url = (
+            download if "://" in download or not download else base + download
+        )
         audit.record("event.stream_ended", event, details={"event": event.id})
     event.stream_state = state
     event.stream_viewers = report["viewers"] if state == StreamState.LIVE else 0

@@ -119,6 +119,8 @@ class Event(db.Model):
     stream_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     stream_viewers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     recording_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    #: the same recording as one MP4 file to download (Koe's media service writes it)
+    recording_download_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
     #: the questions grouped by theme (analytics.cluster_texts, a job): [{"keywords": [...],
     #: "questions": [ids]}], and when; None until staff ask for it
     question_themes: Mapped[list | None] = mapped_column(JSON)

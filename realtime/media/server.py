@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import secrets
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,13 +36,14 @@ from aiortc.sdp import SessionDescription
 
 from . import media_secret, read_token
 from .hls import PLAYLIST, HlsEncoder
+from .recording import MP4
 from .webhook import Webhook, report
 
 log = logging.getLogger(__name__)
 
 MAX_SDP = 64 * 1024  # bytes; real offers are a few kilobytes
 CLOSE_TIMEOUT = 5  # seconds to close a peer connection
-SEGMENT_RE = r"index\.m3u8|seg\d{1,9}\.ts"
+SEGMENT_RE = r"index\.m3u8|seg\d{1,9}\.ts|recording\.mp4"
 EVENT_RE = r"\d{1,18}"
 SESSION_RE = r"[A-Za-z0-9_-]{1,64}"
 CORS_PATHS = ("/whip/", "/whep/", "/hls/", "/healthz")
@@ -140,6 +142,7 @@ class Stream:
 #: a player counts as watching for this long after its last fetch of the live playlist (it
 #: reloads it about every segment, SEGMENT_SECONDS; hls.js waits longer after an error)
 HLS_VIEWER_WINDOW = 20.0
+MP4_SECONDS = 1800  # at most, to write a recording's MP4 (hours of video: it is only copied)
 HLS_VIEWERS_TRACKED = 100_000  # per stream: memory stays bounded whatever is sent
 _VIEWER_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
@@ -373,11 +376,51 @@ class MediaService:
         """Close the playlist (ENDLIST), the connection, then tell the web app."""
         if previous is not None:
             await asyncio.gather(previous, return_exceptions=True)
+        download = ""
         if stream.encoder is not None:
             await stream.encoder.stop()
+            download = await self._write_mp4(stream.event)
         await _close(stream.pc)
         if stream.live:
-            self.webhook.send(report(stream.event, "ended", 0))
+            self.webhook.send(report(stream.event, "ended", 0, download=download))
+
+    async def _write_mp4(self, event: int) -> str:
+        """The recording as one MP4, written by a process of its own (it reads every segment,
+        and FFmpeg failing there harms no live stream); its path for the webhook, or ""."""
+        root = Path(__file__).resolve().parents[2]
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
+        }
+        try:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "realtime.media.recording",
+                str(self.hls_dir(event)),
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+                env=env,
+            )
+        except OSError:
+            log.exception("event %s: the MP4 of the recording could not be written", event)
+            return ""
+        try:
+            _out, errors = await asyncio.wait_for(process.communicate(), MP4_SECONDS)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            log.warning("event %s: the MP4 of the recording took too long; left", event)
+            return ""
+        if process.returncode != 0:
+            log.warning(
+                "event %s: no MP4 of the recording (%s): %s",
+                event,
+                process.returncode,
+                errors.decode(errors="replace")[-500:],
+            )
+            return ""
+        return f"/hls/{event}/{MP4}"
 
     def _finished(self, event: int, task: asyncio.Task) -> None:
         if self._finishing.get(event) is task:
@@ -600,6 +643,14 @@ async def hls_file(request: web.Request) -> web.StreamResponse:
     path = (directory / name).resolve()
     if path.parent != directory or not path.is_file():
         return _text(404, "not found")
+    if name == MP4:  # the whole recording, to keep
+        filename = f"koe-event-{int(request.match_info['event'])}.mp4"
+        headers = {
+            "Cache-Control": "no-cache",  # written again when the event goes live again
+            "Content-Type": "video/mp4",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+        }
+        return web.FileResponse(path, headers=headers)
     if name == PLAYLIST:
         stream = service.streams.get(int(request.match_info["event"]))
         if stream is not None and stream.live and not stream.ended:

@@ -24,8 +24,10 @@ TIMEOUT = 5  # seconds per attempt
 ENDED_ATTEMPTS = 60  # then the web app's own clean-up has to notice
 
 
-def report(event: int, state: str, webrtc: int, hls: int = 0) -> dict:
+def report(event: int, state: str, webrtc: int, hls: int = 0, download: str = "") -> dict:
+    """A report; ``download``: the recording as one MP4 file (with "ended", when written)."""
     return {
+        "download": download,
         "event": event,
         "state": state,
         "viewers": webrtc + hls,

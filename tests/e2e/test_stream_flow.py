@@ -144,3 +144,9 @@ def test_go_live_watch_over_webrtc_and_hls_then_the_archive(
     assert viewer.locator("li", has_text="映像が見えています").count() == 1
     assert viewer.locator("li", has_text="宣伝です").count() == 0
     check_a11y(viewer)
+    # the recording to keep: one MP4 file, from the media service
+    link = viewer.get_by_role(
+        "link", name="録画をダウンロード（MP4ファイル、オフラインで見るために）"
+    )
+    mp4 = viewer.request.get(link.get_attribute("href"))
+    assert mp4.ok and mp4.headers["content-type"] == "video/mp4" and len(mp4.body()) > 10_000

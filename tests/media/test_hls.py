@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from fractions import Fraction
 
 import av
@@ -77,3 +78,57 @@ async def _encode(tmp_path):
         frames = list(container.decode(video=0))
     assert {(f.width, f.height) for f in frames} == {(1280, 720)}
     assert frames[0].key_frame
+
+
+def test_the_recording_as_one_mp4_with_its_parts_in_order(tmp_path):
+    """Two parts (the event went live twice): one MP4, H.264 and AAC copied, the second part
+    after the first, every picture's time later than the one before."""
+    import shutil
+
+    from realtime.media.demo import write_test_recording
+    from realtime.media.recording import write_mp4
+
+    write_test_recording(tmp_path / "a", seconds=4)
+    write_test_recording(tmp_path / "b", seconds=6)
+    joined = tmp_path / "joined"
+    joined.mkdir()
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:2"]
+    n = 0
+    for part in ("a", "b"):
+        if n:
+            lines.append("#EXT-X-DISCONTINUITY")
+        for segment in sorted((tmp_path / part).glob("seg*.ts")):
+            name = f"seg{n:05d}.ts"
+            shutil.copy(segment, joined / name)
+            lines += ["#EXTINF:2.0,", name]
+            n += 1
+    lines += ["#EXTINF:2.0,", "../a/seg00000.ts", "#EXT-X-ENDLIST"]  # outside: never read
+    (joined / "index.m3u8").write_text("\n".join(lines) + "\n")
+    mp4 = write_mp4(joined)
+    assert mp4 == joined / "recording.mp4"
+    assert not list(joined.glob(".*.part"))  # written aside, then put in place
+    with av.open(str(mp4)) as container:
+        assert [s.codec_context.name for s in container.streams] == ["h264", "aac"]
+        assert 9.9 < container.duration / av.time_base < 10.5
+        times = [frame.time for frame in container.decode(video=0)]
+    assert len(times) == 10 * 15  # every picture of both parts (15 fps)
+    assert all(later > earlier for earlier, later in itertools.pairwise(times))
+    with av.open(str(mp4)) as container:
+        sound = sum(frame.samples for frame in container.decode(audio=0))
+    assert 9.5 * 48_000 < sound < 10.5 * 48_000  # the audio decodes, both parts
+    # nothing to write: no playlist, or no segments
+    assert write_mp4(tmp_path / "nowhere") is None
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "index.m3u8").write_text("#EXTM3U\n#EXT-X-ENDLIST\n")
+    assert write_mp4(tmp_path / "empty") is None
+
+
+def test_the_mp4_is_written_by_a_command_of_its_own(tmp_path, capsys):
+    from realtime.media.demo import write_test_recording
+    from realtime.media.recording import main
+
+    assert main([]) == 2
+    assert main([str(tmp_path / "nowhere")]) == 1
+    write_test_recording(tmp_path / "one", seconds=2)
+    assert main([str(tmp_path / "one")]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "one" / "recording.mp4")

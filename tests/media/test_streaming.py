@@ -7,6 +7,7 @@ UDP, PyAV to decode what the HLS encoder wrote, an aiohttp app receiving the web
 from __future__ import annotations
 
 import aiohttp
+import av
 import numpy as np
 
 from tests.media.support import (
@@ -140,6 +141,14 @@ async def _presenter_viewers_hls_and_webhooks(tmp_path):
         assert ended["_signed"]
         status, body, _ = await fetch(http, playlist_url)
         assert status == 200 and body.decode().rstrip().endswith("#EXT-X-ENDLIST")
+        # and as one MP4 file to download
+        assert ended["download"] == f"/hls/{event}/recording.mp4"
+        status, data, headers = await fetch(http, base + ended["download"])
+        assert status == 200 and headers["Content-Type"] == "video/mp4"
+        assert headers["Content-Disposition"] == f'attachment; filename="koe-event-{event}.mp4"'
+        (tmp_path / "got.mp4").write_bytes(data)
+        with av.open(str(tmp_path / "got.mp4")) as container:
+            assert {s.codec_context.name for s in container.streams} == {"h264", "aac"}
         assert hooks.states(event)[-1] == "ended"
         status, body, _ = await fetch(http, f"{base}/healthz")
         assert b'"live": []' in body
