@@ -141,19 +141,17 @@ def _serialise(event: Event) -> None:
     )
 
 
-def confirmed_count(event: Event, attendance: Attendance | None = None) -> int:
-    """Confirmed places, of one kind or (None) of every kind."""
-    query = (
+def confirmed_count(event: Event, attendance: Attendance) -> int:
+    """Confirmed places of one kind."""
+    return db.session.scalar(
         select(func.count())
         .select_from(Registration)
         .where(
             Registration.event_id == event.id,
             Registration.status == RegistrationStatus.CONFIRMED,
+            Registration.attendance == attendance,
         )
     )
-    if attendance is not None:
-        query = query.where(Registration.attendance == attendance)
-    return db.session.scalar(query)
 
 
 def has_venue_registrations(event: Event) -> bool:
@@ -259,7 +257,9 @@ def unregister(event: Event, user: User) -> Registration:
     return registration
 
 
-def change_attendance(event: Event, user: User, attendance: Attendance) -> Registration:
+def change_attendance(
+    event: Event, user: User, attendance: Attendance, locale: str | None = None
+) -> Registration:
     """Take part the other way (at the venue instead of online, or back). A confirmed person
     moves only to a free place and otherwise keeps theirs; the place left goes to the first
     waiting for it. Someone waiting joins the end of the other kind's list, or takes a free
@@ -285,7 +285,7 @@ def change_attendance(event: Event, user: User, attendance: Attendance) -> Regis
             registration.status = RegistrationStatus.CONFIRMED
     db.session.flush()
     about = "confirmed" if registration.status == RegistrationStatus.CONFIRMED else "waiting"
-    jobs.enqueue("event_mail", registration_id=registration.id, about=about)
+    jobs.enqueue("event_mail", registration_id=registration.id, about=about, locale=locale)
     _fill_places(event)
     return registration
 
@@ -338,14 +338,6 @@ def waiting_position(registration: Registration) -> int:
             ),
         )
     )
-
-
-def places_left(event: Event, attendance: Attendance = Attendance.ONLINE) -> int | None:
-    """Free places of that kind (None: no limit)."""
-    places = event.places(attendance)
-    if places is None:
-        return None
-    return max(places - confirmed_count(event, attendance), 0)
 
 
 @dataclass(frozen=True)

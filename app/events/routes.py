@@ -178,7 +178,9 @@ def change_attendance(event_id: int):
     event = _load(event_id)
     try:
         attendance = operations.choose_attendance(event, request.form.get("attendance"))
-        registration = operations.change_attendance(event, _user(), attendance)
+        registration = operations.change_attendance(
+            event, _user(), attendance, locale=str(get_locale())
+        )
     except operations.NotAllowed as exc:
         return _refuse(event, exc)
     db.session.commit()
