@@ -77,7 +77,14 @@ class Config:
         instance = Path(_env("INSTANCE_PATH", str(instance_path or DEFAULT_INSTANCE)))
         self.INSTANCE_PATH = str(instance)
         self.SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{instance / 'koe.sqlite3'}")
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # connections kept open per process: at least the threads of a web worker (gunicorn
+        # --threads 8), else every request beyond the pool opens and closes a connection of
+        # its own (a new PostgreSQL backend each time: the POST's slow tail under load)
+        self.SQLALCHEMY_ENGINE_OPTIONS = {
+            "pool_pre_ping": True,
+            "pool_size": _env_int("DB_POOL_SIZE", 10),
+            "max_overflow": _env_int("DB_POOL_OVERFLOW", 10),
+        }
         self.BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
         self.REDIS_URL = _env("REDIS_URL")
         self.PROXY_FIX = _env_int("PROXY_FIX", 0)  # number of trusted proxies in front

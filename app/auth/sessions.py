@@ -15,6 +15,7 @@ from flask import current_app, session
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, login_user, logout_user
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import joinedload
 
 from app.auth.models import User, UserSession
 from app.extensions import db
@@ -80,7 +81,12 @@ def load_user(user_id: str) -> User | None:
     token_hash = current_token_hash()
     if not token_hash:
         return None
-    record = db.session.scalar(select(UserSession).where(UserSession.token_hash == token_hash))
+    record = db.session.scalar(
+        # the user with the session, in one query: every signed-in request asks for both
+        select(UserSession)
+        .where(UserSession.token_hash == token_hash)
+        .options(joinedload(UserSession.user))
+    )
     if record is None or str(record.user_id) != user_id:
         return None
     now = utcnow()

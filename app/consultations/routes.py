@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import secrets
 
 from flask import (
@@ -16,6 +17,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from app import jobs
 from app.auth.forms import ActionForm
@@ -59,8 +61,15 @@ def consultation_policy(user, action: str, consultation: Consultation) -> bool:
     return user is not None and user.has_role(Role.STAFF)
 
 
-def _load(consultation_id: int, action: str = "view") -> Consultation:
-    consultation = db.get_or_404(Consultation, consultation_id)
+@functools.cache
+def _whole() -> tuple:
+    """Load the consultation with its sections and documents in one query (the page shows
+    them all); built on first use, once the mappers are complete."""
+    return (joinedload(Consultation.sections), joinedload(Consultation.attachments))
+
+
+def _load(consultation_id: int, action: str = "view", options=()) -> Consultation:
+    consultation = db.get_or_404(Consultation, consultation_id, options=options)
     user = current_user._get_current_object() if current_user.is_authenticated else None
     if not can(user, action, consultation):
         abort(404 if action == "view" else 403)
@@ -79,7 +88,7 @@ def index():
 @bp.get("/<int:consultation_id>")
 def show(consultation_id: int):
     """Show a consultation: the draft by section, published opinions and the opinion form."""
-    consultation = _load(consultation_id)
+    consultation = _load(consultation_id, options=_whole())
     form = None
     if current_user.is_authenticated and consultation.accepts_opinions():
         form = OpinionForm(sections=consultation.sections, key=secrets.token_urlsafe(16))
@@ -113,7 +122,7 @@ def _render_show(consultation: Consultation, form: OpinionForm | None, status: i
 @bp.post("/<int:consultation_id>/opinions")
 def post_opinion(consultation_id: int):
     """Receive an opinion: moderate it, store it with a receipt code and its receipt mail."""
-    consultation = _load(consultation_id)
+    consultation = _load(consultation_id, options=_whole())
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
     form = OpinionForm(sections=consultation.sections)
