@@ -8,7 +8,7 @@ the list is one index range (``ix_opinions_listed``).
 
 :class:`PublicPage` reads one page of that list as the consultation page shows it: each
 opinion's public text, its author's public name, its reactions by kind and the reader's own,
-and the whole list's count, in one query and without building ORM objects (each query is a
+in one query, and the list's count in another, without building ORM objects (each query is a
 round trip to PostgreSQL and a few hundred microseconds of Python; the page was 14 of them,
 its costliest part when many read it at once: bench/consultation_load.py).
 """
@@ -38,7 +38,7 @@ from app.auth.models import User
 from app.consultations.models import Opinion, Reaction, ReactionKind
 from app.extensions import db
 from app.moderation.models import ItemStatus, ModerationItem
-from app.moderation.operations import DISPLAY_NAME
+from app.moderation.operations import DISPLAY_NAME, shown_name
 
 OPINION = "opinion"  # the moderation source of opinions
 
@@ -130,7 +130,11 @@ class PublicPage(Pagination):
                 text=row.text,
                 section_id=row.section_id,
                 author_id=row.author_id,
-                name=_public_name(row.show_name, row.display_name, row.name_status, row.name_text),
+                name=(
+                    shown_name(row.display_name, row.name_status, row.name_text)
+                    if row.show_name and row.display_name is not None
+                    else None
+                ),
                 created_at=row.created_at,
                 counts={
                     kind: n
@@ -212,13 +216,3 @@ def _statements() -> _Statements:
         .order_by(Opinion.created_at, Opinion.id)
     )
     return _Statements(count=select(func.count()).select_from(Opinion).where(listed), page=page)
-
-
-def _public_name(shown: bool, name: str | None, status, public_text: str | None) -> str | None:
-    """As moderation's public_names: the published copy of the name, the name itself for an
-    account from before names were moderated, nothing while it is held or refused."""
-    if not shown or name is None:
-        return None
-    if status is None:
-        return name
-    return public_text if status == ItemStatus.PUBLISHED else None

@@ -105,19 +105,21 @@ def apply_report(report: dict, now: datetime | None = None) -> Event | None:
         audit.record("event.stream_live", event, details={"event": event.id})
     elif state == StreamState.ENDED and event.stream_state == StreamState.LIVE:
         event.stream_ended_at = now
-        base = current_app.config["MEDIA_URL"]
         if report.get("hls"):
-            path = report["hls"]
-            event.recording_url = path if "://" in path else base + path
-        download = report.get("download", "")
-        event.recording_download_url = (
-            download if "://" in download or not download else base + download
-        )
+            event.recording_url = _address(report["hls"])
+        event.recording_download_url = _address(report.get("download", ""))
         audit.record("event.stream_ended", event, details={"event": event.id})
     event.stream_state = state
     event.stream_viewers = report["viewers"] if state == StreamState.LIVE else 0
     event.stream_seen_at = now
     return event
+
+
+def _address(path: str) -> str:
+    """A path the media service reported, as browsers reach it (a full address stays)."""
+    if not path or "://" in path:
+        return path
+    return current_app.config["MEDIA_URL"] + path
 
 
 def silent(event: Event, now: datetime | None = None) -> bool:

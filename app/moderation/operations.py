@@ -446,11 +446,21 @@ def public_names(users: list[User]) -> dict[int, str | None]:
     names: dict[int, str | None] = {}
     for user in users:
         item = items.get(str(user.id))
-        if item is None:
-            names[user.id] = user.display_name
-        else:
-            names[user.id] = item.public_text if item.status == ItemStatus.PUBLISHED else None
+        names[user.id] = shown_name(
+            user.display_name,
+            item.status if item else None,
+            item.public_text if item else None,
+        )
     return names
+
+
+def shown_name(display_name: str, status: ItemStatus | None, public_text: str | None) -> str | None:
+    """What others see of a display name, given its moderation item's status and public text
+    (None: no item, an account from before names were moderated): the published copy, the
+    name itself without an item, nothing while it is held or refused."""
+    if status is None:
+        return display_name
+    return public_text if status == ItemStatus.PUBLISHED else None
 
 
 def public_name(user: User) -> str:
