@@ -2,9 +2,13 @@
 the HLS segments put end to end without encoding again (H.264 and AAC copied; FFmpeg turns the
 AAC's ADTS headers into MP4's own), the parts of a stream that went live more than once one
 after the other, ``faststart`` so that a player starts before the whole file is there.
-Written beside the playlist once the stream has ended; replaced when it goes live again. The
-media service runs it as a process of its own (``python -m realtime.media.recording DIR``):
-whatever a file holds, FFmpeg failing there never takes a live stream down with it.
+An MP4 holds one description of its pictures: when the parts differ (the presenter turned
+from a landscape camera to an upright phone, or to a screen of another size), the pictures
+are encoded again instead, every part fitted into the first part's size with black bars,
+the sound still copied. Written beside the playlist once the stream has ended; replaced when
+it goes live again. The media service runs it as a process of its own (``python -m
+realtime.media.recording DIR``): whatever a file holds, FFmpeg failing there never takes a
+live stream down with it.
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
 
 log = logging.getLogger(__name__)
 
 MP4 = "recording.mp4"
 GAP = 0.04  # seconds between two parts of a recording (a frame at 25 fps)
+VIDEO_RATE = 90_000  # the clock of pictures encoded again (Hz), as in the segments
 
 
 def playlist_parts(playlist: Path) -> list[list[str]]:
@@ -41,24 +47,31 @@ def write_mp4(directory: Path, playlist_name: str = "index.m3u8") -> Path | None
     playlist = directory / playlist_name
     if not playlist.is_file():
         return None
-    parts = playlist_parts(playlist)
+    parts = [
+        [name for name in part if (directory / name).is_file()] for part in playlist_parts(playlist)
+    ]
+    parts = [part for part in parts if part]
     if not parts:
         return None
     target = directory / MP4
     partial = directory / f".{MP4}.part"
-    parts = [[name for name in part if (directory / name).is_file()] for part in parts]
-    parts = [part for part in parts if part]
-    if not parts:
-        return None
+    # one description of the pictures for all parts, or the pictures are encoded again
+    pictures = {_pictures(directory / part[0]) for part in parts} - {None}
     wrote = False
     with av.open(str(partial), "w", format="mp4", options={"movflags": "+faststart"}) as out:
         # every stream before the first packet (a muxer cannot take one later): a part may
         # have only pictures, the next pictures and sound
         outputs: dict[str, av.stream.Stream] = {}
+        fitted: _Fitted | None = None
         for part in parts:
             with av.open(str(directory / part[0])) as first:
                 for stream in first.streams:
-                    if stream.type in ("video", "audio") and stream.type not in outputs:
+                    if stream.type not in ("video", "audio") or stream.type in outputs:
+                        continue
+                    if stream.type == "video" and len(pictures) > 1:
+                        fitted = _Fitted(out, stream)
+                        outputs["video"] = fitted.stream
+                    else:
                         outputs[stream.type] = out.add_stream_from_template(stream)
         end = 0.0  # where the recording so far ends (seconds)
         for names in parts:
@@ -83,14 +96,77 @@ def write_mp4(directory: Path, playlist_name: str = "index.m3u8") -> Path | None
                         packet.dts += offset
                         finish = float((packet.pts + (packet.duration or 0)) * base)
                         end = max(end, finish)
+                        wrote = True
+                        if fitted is not None and packet.stream.type == "video":
+                            fitted.add(packet.decode(), base)
+                            continue
                         packet.stream = outputs[packet.stream.type]
                         out.mux(packet)
-                        wrote = True
+                    if fitted is not None:
+                        for stream in source.streams.video:
+                            fitted.add(
+                                stream.decode(None), stream.time_base
+                            )  # the decoder's last pictures
+        if fitted is not None:
+            fitted.flush()
     if not wrote:
         partial.unlink(missing_ok=True)
         return None
     os.replace(partial, target)
     return target
+
+
+def _pictures(segment: Path) -> tuple | None:
+    """What an MP4 says once for all its pictures: codec, size and parameter sets."""
+    with av.open(str(segment)) as container:
+        for stream in container.streams.video:
+            context = stream.codec_context
+            return context.name, context.width, context.height, bytes(context.extradata or b"")
+    return None
+
+
+class _Fitted:
+    """The pictures encoded again (H.264) at the first part's size: each part's pictures
+    scaled to fit, aspect kept, centred on black."""
+
+    def __init__(self, out, template) -> None:
+        self.out = out
+        self.width = template.codec_context.width
+        self.height = template.codec_context.height
+        rate = template.average_rate or 30
+        self.stream = out.add_stream("libx264", rate=rate, options={"preset": "veryfast"})
+        self.stream.width, self.stream.height = self.width, self.height
+        self.stream.pix_fmt = "yuv420p"
+        self.stream.time_base = self.stream.codec_context.time_base = Fraction(1, VIDEO_RATE)
+        self.last = -1
+
+    def add(self, frames, time_base: Fraction) -> None:
+        """Encode decoded pictures whose times are in ``time_base`` (the segment's)."""
+        for frame in frames:
+            if frame.pts is None:
+                continue
+            pts = max(round(frame.pts * (frame.time_base or time_base) * VIDEO_RATE), self.last + 1)
+            self.last = pts
+            picture = fit(frame, self.width, self.height)
+            picture.pts, picture.time_base = pts, Fraction(1, VIDEO_RATE)
+            self.out.mux(self.stream.encode(picture))
+
+    def flush(self) -> None:
+        self.out.mux(self.stream.encode(None))
+
+
+def fit(frame, width: int, height: int):
+    """``frame`` as a width×height yuv420p picture: scaled to fit, aspect kept, on black."""
+    if (frame.width, frame.height) == (width, height):
+        return frame.reformat(format="yuv420p")
+    scale = min(width / frame.width, height / frame.height)
+    inner_width = max(2, int(frame.width * scale) // 2 * 2)
+    inner_height = max(2, int(frame.height * scale) // 2 * 2)
+    inner = frame.reformat(inner_width, inner_height, format="rgb24").to_ndarray()
+    canvas = np.zeros((height, width, 3), dtype=np.uint8)
+    top, left = (height - inner_height) // 2, (width - inner_width) // 2
+    canvas[top : top + inner_height, left : left + inner_width] = inner
+    return av.VideoFrame.from_ndarray(canvas, format="rgb24").reformat(format="yuv420p")
 
 
 def main(argv: list[str]) -> int:

@@ -80,21 +80,16 @@ async def _encode(tmp_path):
     assert frames[0].key_frame
 
 
-def test_the_recording_as_one_mp4_with_its_parts_in_order(tmp_path):
-    """Two parts (the event went live twice): one MP4, H.264 and AAC copied, the second part
-    after the first, every picture's time later than the one before."""
+def _joined(tmp_path, *parts):
+    """One playlist of the parts' segments after one another (as a stream that went live
+    once per part leaves it), with a line outside the directory that must never be read."""
     import shutil
 
-    from realtime.media.demo import write_test_recording
-    from realtime.media.recording import write_mp4
-
-    write_test_recording(tmp_path / "a", seconds=4)
-    write_test_recording(tmp_path / "b", seconds=6)
     joined = tmp_path / "joined"
     joined.mkdir()
     lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:2"]
     n = 0
-    for part in ("a", "b"):
+    for part in parts:
         if n:
             lines.append("#EXT-X-DISCONTINUITY")
         for segment in sorted((tmp_path / part).glob("seg*.ts")):
@@ -104,6 +99,18 @@ def test_the_recording_as_one_mp4_with_its_parts_in_order(tmp_path):
             n += 1
     lines += ["#EXTINF:2.0,", "../a/seg00000.ts", "#EXT-X-ENDLIST"]  # outside: never read
     (joined / "index.m3u8").write_text("\n".join(lines) + "\n")
+    return joined
+
+
+def test_the_recording_as_one_mp4_with_its_parts_in_order(tmp_path):
+    """Two parts (the event went live twice): one MP4, H.264 and AAC copied, the second part
+    after the first, every picture's time later than the one before."""
+    from realtime.media.demo import write_test_recording
+    from realtime.media.recording import write_mp4
+
+    write_test_recording(tmp_path / "a", seconds=4)
+    write_test_recording(tmp_path / "b", seconds=6)
+    joined = _joined(tmp_path, "a", "b")
     mp4 = write_mp4(joined)
     assert mp4 == joined / "recording.mp4"
     assert not list(joined.glob(".*.part"))  # written aside, then put in place
@@ -121,6 +128,39 @@ def test_the_recording_as_one_mp4_with_its_parts_in_order(tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "index.m3u8").write_text("#EXTM3U\n#EXT-X-ENDLIST\n")
     assert write_mp4(tmp_path / "empty") is None
+
+
+def test_parts_of_different_sizes_are_fitted_into_the_first(tmp_path):
+    """A landscape part, then an upright one (a phone turned), then the landscape again: an
+    MP4 describes its pictures once, so they are encoded again at the first part's size, the
+    upright part between black bars; every picture decodes, in order; the sound is copied."""
+    from realtime.media.demo import write_test_recording
+    from realtime.media.recording import write_mp4
+
+    write_test_recording(tmp_path / "a", seconds=2, size=(640, 360))
+    write_test_recording(tmp_path / "b", seconds=4, size=(360, 640))
+    write_test_recording(tmp_path / "c", seconds=2, size=(640, 360))
+    mp4 = write_mp4(_joined(tmp_path, "a", "b", "c"))
+    with av.open(str(mp4)) as container:
+        assert [s.codec_context.name for s in container.streams] == ["h264", "aac"]
+        assert 7.9 < container.duration / av.time_base < 8.5
+        frames = [
+            (frame.time, frame.width, frame.height, frame.to_ndarray(format="gray"))
+            for frame in container.decode(video=0)
+        ]
+    assert len(frames) == 8 * 15  # every picture of the three parts
+    assert {(width, height) for _, width, height, _ in frames} == {(640, 360)}
+    times = [time for time, *_ in frames]
+    assert all(later > earlier for earlier, later in itertools.pairwise(times))
+    # the upright part (seconds 2 to 6): black bars left and right, the picture between
+    upright = frames[3 * 15][3]
+    assert upright[:, :150].max() < 30 and upright[:, -150:].max() < 30
+    assert upright[:, 230:410].mean() > 60
+    landscape = frames[15][3]  # the first part fills the whole width
+    assert landscape[:, :150].mean() > 60
+    with av.open(str(mp4)) as container:
+        sound = sum(frame.samples for frame in container.decode(audio=0))
+    assert 7.5 * 48_000 < sound < 8.5 * 48_000
 
 
 def test_the_mp4_is_written_by_a_command_of_its_own(tmp_path, capsys):
