@@ -298,3 +298,66 @@ def test_a_stream_the_media_service_stopped_reporting_is_ended(app, people):
     state = client.get(f"/events/{event.id}/stream.json").get_json()
     assert state["state"] == "ended"
     assert viewer.received("stream")[-1]["state"] == "ended"
+
+
+def test_a_recording_the_media_service_recovered_is_offered(app, people):
+    """The media service was killed while live and started again: it closes the recording
+    it left open and reports it late ("recovered"). Whether the web app had already ended
+    the stream for its silence or still thought it live, the archive offers it."""
+    event, person, _staff = people
+    viewer = person(role=None)
+    client = app.test_client()
+    hls = f"/hls/{event.id}/index.m3u8"
+    live = {"event": event.id, "state": "live", "viewers": 3, "hls": hls}
+    recovered = live | {
+        "state": "ended",
+        "viewers": 0,
+        "download": f"/hls/{event.id}/recording.mp4",
+        "recovered": True,
+    }
+    assert report(app, client, recovered | {"recovered": "yes"}).status_code == 400
+    media_url = app.config["MEDIA_URL"]
+
+    # 1. the web app already ended it (silent for too long), without a recording
+    assert report(app, client, live).status_code == 200
+    _db.session.expire_all()
+    seen = _db.session.get(Event, event.id).stream_seen_at
+    silent = app.config["MEDIA_SILENT_SECONDS"]
+    assert media.end_silent_streams(now=seen + timedelta(seconds=silent + 1)) == 1
+    _db.session.expire_all()
+    assert _db.session.get(Event, event.id).recording_url == ""
+    page = viewer.http.get(f"/events/{event.id}/archive").get_data(as_text=True)
+    assert "recording.mp4" not in page
+    assert report(app, client, recovered).status_code == 200
+    _db.session.expire_all()
+    row = _db.session.get(Event, event.id)
+    assert row.stream_state == StreamState.ENDED and row.stream_ended_at == seen
+    assert row.recording_url == media_url + hls
+    assert row.recording_download_url == f"{media_url}/hls/{event.id}/recording.mp4"
+    page = viewer.http.get(f"/events/{event.id}/archive").get_data(as_text=True)
+    assert f'data-hls="{media_url}{hls}"' in page and "recording.mp4" in page
+
+    # 2. it restarted before the web app noticed: the stream ends where it was last heard
+    row.recording_url = row.recording_download_url = ""
+    _db.session.commit()
+    assert report(app, client, live).status_code == 200
+    _db.session.expire_all()
+    seen = _db.session.get(Event, event.id).stream_seen_at
+    assert report(app, client, recovered).status_code == 200
+    _db.session.expire_all()
+    row = _db.session.get(Event, event.id)
+    assert row.stream_state == StreamState.ENDED and row.stream_ended_at == seen
+    assert row.recording_url == media_url + hls and row.stream_viewers == 0
+    actions = _db.session.scalars(
+        select(AuditEntry.action)
+        .where(AuditEntry.action.like("event.st%") | AuditEntry.action.like("event.rec%"))
+        .order_by(AuditEntry.id)
+    ).all()
+    assert actions == [
+        "event.stream_live",
+        "event.stream_interrupted",
+        "event.recording_recovered",
+        "event.stream_live",
+        "event.stream_interrupted",
+        "event.recording_recovered",
+    ]

@@ -88,6 +88,8 @@ def read_report(body: bytes, timestamp: str | None, signature: str | None) -> di
         value = report.get(name, "")
         if not isinstance(value, str) or len(value) > 500:
             raise BadReport(400, name)
+    if not isinstance(report.get("recovered", False), bool):
+        raise BadReport(400, "recovered")
     return report
 
 
@@ -99,16 +101,24 @@ def apply_report(report: dict, now: datetime | None = None) -> Event | None:
     if event is None or event.state != EventState.PUBLISHED:
         return None
     state = StreamState(report["state"])
+    # "recovered": the service stopped without ending the stream (killed, crashed, the
+    # machine went down) and, started again, closed what it had recorded
+    recovered = report.get("recovered") is True
     if state == StreamState.LIVE and event.stream_state != StreamState.LIVE:
         event.stream_started_at = now
         event.stream_ended_at = None
         audit.record("event.stream_live", event, details={"event": event.id})
-    elif state == StreamState.ENDED and event.stream_state == StreamState.LIVE:
-        event.stream_ended_at = now
+    elif state == StreamState.ENDED and (event.stream_state == StreamState.LIVE or recovered):
+        if event.stream_state == StreamState.LIVE:
+            # a recovered stream ended when it was last heard of, not now
+            event.stream_ended_at = (event.stream_seen_at or now) if recovered else now
+            action = "event.stream_interrupted" if recovered else "event.stream_ended"
+            audit.record(action, event, details={"event": event.id})
         if report.get("hls"):
             event.recording_url = _address(report["hls"])
         event.recording_download_url = _address(report.get("download", ""))
-        audit.record("event.stream_ended", event, details={"event": event.id})
+        if recovered:
+            audit.record("event.recording_recovered", event, details={"event": event.id})
     event.stream_state = state
     event.stream_viewers = report["viewers"] if state == StreamState.LIVE else 0
     event.stream_seen_at = now
@@ -134,7 +144,8 @@ def silent(event: Event, now: datetime | None = None) -> bool:
 
 def end_if_silent(event: Event, now: datetime | None = None) -> bool:
     """End a silent stream (the caller commits and tells the room); whether it did. No
-    recording is offered: what the service wrote before it stopped was never closed."""
+    recording is offered yet: what the service wrote before it stopped was never closed. A
+    media service started again closes it and reports it ("recovered", ``apply_report``)."""
     if not silent(event, now):
         return False
     event.stream_state = StreamState.ENDED

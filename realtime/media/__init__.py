@@ -36,7 +36,10 @@ HTTP (``KOE_MEDIA_URL``, default http://127.0.0.1:5001):
 
 Webhook (media → web): ``POST <KOE_WEB_URL>/events/media/webhook`` with a JSON body
 ``{"event": id, "state": "live" | "ended", "viewers": n, "webrtc": n, "hls_viewers": n, "hls":
-"/hls/<event>/index.m3u8", "at": ISO 8601 time}``, signed: header ``X-Koe-Timestamp``
+"/hls/<event>/index.m3u8", "download": "/hls/<event>/recording.mp4" or "", "at": ISO 8601
+time}`` (with "ended": ``download`` is the MP4 when it was written; ``"recovered": true`` when
+the service, started again after it stopped without ending the stream, closed the playlist
+it had left open and reports that recording late), signed: header ``X-Koe-Timestamp``
 (Unix seconds) and ``X-Koe-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">``.
 Sent when a stream starts, every ``KOE_MEDIA_REPORT_SECONDS`` (10) while live (the viewer
 count) and when it ends; the web app refuses a bad signature and a timestamp more than five

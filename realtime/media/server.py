@@ -19,6 +19,7 @@ import os
 import re
 import secrets
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -142,6 +143,9 @@ class Stream:
 #: a player counts as watching for this long after its last fetch of the live playlist (it
 #: reloads it about every segment, SEGMENT_SECONDS; hls.js waits longer after an error)
 HLS_VIEWER_WINDOW = 20.0
+#: a playlist left open by a stopped service is closed once nothing has written it for this
+#: long (seconds; a live encoder writes it every segment, SEGMENT_SECONDS)
+RECOVER_QUIET = 10.0
 MP4_SECONDS = 1800  # at most, to write a recording's MP4 (hours of video: it is only copied)
 HLS_VIEWERS_TRACKED = 100_000  # per stream: memory stays bounded whatever is sent
 _VIEWER_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -237,6 +241,42 @@ class MediaService:
         (self.config.media_root / "hls").mkdir(parents=True, exist_ok=True)
         self.webhook.start()
         self._reporter = asyncio.ensure_future(self._report_loop())
+        for event in self.left_open():
+            # a presenter of the event who comes in meanwhile waits for this, as for the end
+            # of a stream: the recording is closed first, the new part appended after it
+            task = self.spawn(self._recover(event))
+            self._finishing[event] = task
+            task.add_done_callback(lambda t, event=event: self._finished(event, t))
+
+    def left_open(self) -> list[int]:
+        """The events whose playlist was never closed: the service stopped without ending
+        their stream (killed, crashed, the machine went down). Nothing is live at start."""
+        events = []
+        for directory in (self.config.media_root / "hls").iterdir():
+            playlist = directory / PLAYLIST
+            named = re.fullmatch(EVENT_RE, directory.name)
+            if named and playlist.is_file() and not _closed(playlist):
+                events.append(int(directory.name))
+        return sorted(events)
+
+    async def _recover(self, event: int) -> None:
+        """Close the recording a stopped service left open (ENDLIST), write its MP4, and
+        report it to the web app as "ended", "recovered". Only once the playlist has been
+        left alone for ``RECOVER_QUIET`` seconds: never one another process still writes."""
+        playlist = self.hls_dir(event) / PLAYLIST
+        try:
+            while (quiet := time.time() - playlist.stat().st_mtime) < RECOVER_QUIET:
+                await asyncio.sleep(RECOVER_QUIET - quiet)
+            if _closed(playlist):
+                return
+        except FileNotFoundError:
+            return  # removed meanwhile (by hand): nothing to close
+        text = playlist.read_text(encoding="utf-8", errors="replace")
+        with playlist.open("a", encoding="utf-8") as out:
+            out.write(("" if text.endswith("\n") else "\n") + "#EXT-X-ENDLIST\n")
+        log.info("event %s: closed the recording a stopped service left open", event)
+        download = await self._write_mp4(event)
+        self.webhook.send(report(event, "ended", 0, download=download, recovered=True))
 
     async def shutdown(self, app: web.Application) -> None:
         if self._reporter is not None:
@@ -504,6 +544,11 @@ async def _local_answer(pc: RTCPeerConnection) -> str:
     except Exception as exc:
         raise BadOffer("the offer cannot be answered") from exc
     return pc.localDescription.sdp
+
+
+def _closed(playlist: Path) -> bool:
+    """Whether an HLS playlist says it is complete."""
+    return "#EXT-X-ENDLIST" in playlist.read_text(encoding="utf-8", errors="replace")
 
 
 def _when_transport_closes(pc: RTCPeerConnection, callback) -> None:

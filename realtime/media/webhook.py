@@ -24,9 +24,19 @@ TIMEOUT = 5  # seconds per attempt
 ENDED_ATTEMPTS = 60  # then the web app's own clean-up has to notice
 
 
-def report(event: int, state: str, webrtc: int, hls: int = 0, download: str = "") -> dict:
-    """A report; ``download``: the recording as one MP4 file (with "ended", when written)."""
+def report(
+    event: int,
+    state: str,
+    webrtc: int,
+    hls: int = 0,
+    download: str = "",
+    recovered: bool = False,
+) -> dict:
+    """A report; ``download``: the recording as one MP4 file (with "ended", when written);
+    ``recovered``: an "ended" sent late, for a recording a stopped service had left open."""
+    extra = {"recovered": True} if recovered else {}
     return {
+        **extra,
         "download": download,
         "event": event,
         "state": state,
