@@ -47,6 +47,7 @@ from app.extensions import db
 NAMESPACE = "/live"
 UNKNOWN = _l("This action is not known.")
 FAILED = _l("Something went wrong. Please try again.")
+REPORTED = _l("Thank you. A moderator will look at it.")
 
 
 def room(event_id: int) -> str:
@@ -295,7 +296,7 @@ class Live(Namespace):
         event = _event(data)
         counted = chat.report(_message(event, data), _user(), data.get("reason"))
         db.session.commit()
-        return {"ok": True, "counted": counted}
+        return {"ok": True, "counted": counted, "message": str(REPORTED)}
 
     @guarded
     def on_hide(self, data):

@@ -265,7 +265,11 @@ def test_reports_hide_a_message_for_review(people, app):
         answer = reader.call(
             "report", {"event": event.id, "message": message["id"], "reason": "abuse"}
         )
-        assert answer == {"ok": True, "counted": True}
+        assert answer == {
+            "ok": True,
+            "counted": True,
+            "message": "ご報告ありがとうございます。モデレーターが確認します。",
+        }
     assert readers[0].join(event)["messages"] == []
     assert author.call(
         "report", {"event": event.id, "message": message["id"], "reason": "abuse"}

@@ -82,7 +82,13 @@
     ids.forEach(function (id) {
       var item = document.getElementById("m-" + id);
       if (item) {
+        var focused = item.contains(document.activeElement);
+        var near = item.nextElementSibling || item.previousElementSibling;
         item.remove();
+        if (focused) { // keyboard users keep their place: the next message's first control
+          var control = near && near.querySelector("button, summary");
+          (control || (form && form.elements.text) || log.parentElement).focus();
+        }
       }
       var held = document.getElementById("h-" + id);
       if (held) {
@@ -419,8 +425,17 @@
     socket.emit(action, data, function (answer) {
       status.textContent = answer && answer.ok ? status.textContent : (answer ? answer.message : "");
       var details = target.closest("details");
-      if (details && answer && answer.ok) {
+      if (details && answer && answer.ok && answer.message) {
+        // said where it was asked, and focused: the keyboard and the screen reader are there
+        var thanks = document.createElement("p");
+        thanks.className = "muted";
+        thanks.tabIndex = -1;
+        thanks.textContent = answer.message;
+        details.replaceWith(thanks);
+        thanks.focus();
+      } else if (details && answer && answer.ok) {
         details.open = false;
+        details.querySelector("summary").focus();
       }
       if ((action === "release" || action === "hide") && answer && answer.ok) {
         var held = document.getElementById("h-" + id);

@@ -17,7 +17,7 @@ from app.events.models import Audience, Mode
 from app.extensions import db
 from app.timeutil import utcnow
 from tests.conftest import PASSWORD
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import sign_in, tab_to
 
 
 @pytest.fixture
@@ -112,3 +112,57 @@ def test_chat_between_browsers_with_a_moderator(open_page, check_a11y, live_even
     connected(hanako, "Connected")
     assert hanako.locator("#chat-log li", has_text="避難所はどこですか？").count() == 1
     assert hanako.locator("#chat-log li", has_text="関係のない宣伝です").count() == 0
+
+
+def test_the_chat_by_keyboard_alone(open_page, check_a11y, live_event):
+    """Write and send, report a message, take one away: Tab and Enter only. After each step
+    the focus is somewhere useful (the message box, the thanks, the next message)."""
+    ichiro = enter(open_page, check_a11y, "ichiro@example.jp", live_event)
+    hanako = enter(open_page, check_a11y, "hanako@example.jp", live_event, locale="en-US")
+    moderator = enter(open_page, check_a11y, "mod@example.jp", live_event)
+    for page, text in ((ichiro, "接続中"), (hanako, "Connected"), (moderator, "接続中")):
+        connected(page, text)
+    ichiro.get_by_role("textbox", name="メッセージ").fill("こんばんは")
+    ichiro.get_by_role("button", name="送信").click()
+    moderator.locator("#chat-log li", has_text="こんばんは").wait_for()
+
+    def focused(page, locator) -> bool:
+        return page.evaluate("el => document.activeElement === el", locator.element_handle())
+
+    # Hanako writes and sends by keyboard; the box is ready for the next message
+    box = hanako.get_by_role("textbox", name="Your message")
+    tab_to(hanako, box, limit=120)
+    hanako.keyboard.type("Can I bring my dog to the shelter?")
+    tab_to(hanako, hanako.get_by_role("button", name="Send", exact=True))
+    hanako.keyboard.press("Enter")
+    line = ichiro.locator("#chat-log li", has_text="Can I bring my dog")
+    line.wait_for()
+    assert focused(hanako, box) and box.input_value() == ""
+
+    # Ichiro reports it: open the report, choose a reason, send; the thanks takes the focus
+    summary = line.locator("details.report summary")
+    tab_to(ichiro, summary, limit=120)
+    ichiro.keyboard.press("Enter")
+    ichiro.keyboard.press("Tab")
+    assert focused(ichiro, line.get_by_role("combobox"))
+    ichiro.keyboard.press("Tab")
+    ichiro.keyboard.press("Enter")
+    thanks = line.get_by_text("ご報告ありがとうございます。モデレーターが確認します。")
+    thanks.wait_for()
+    assert focused(ichiro, thanks)
+    check_a11y(ichiro)
+
+    # the moderator takes it away: gone for everyone, and the focus moves to the message
+    # before it instead of being lost with it
+    hide = moderator.locator("#chat-log li", has_text="Can I bring my dog").get_by_role(
+        "button", name="取り下げる"
+    )
+    tab_to(moderator, hide, limit=120)
+    moderator.keyboard.press("Enter")
+    for page in (ichiro, hanako, moderator):
+        page.locator("#chat-log li", has_text="Can I bring my dog").wait_for(state="detached")
+    before = moderator.locator("#chat-log li", has_text="こんばんは").get_by_role(
+        "button", name="取り下げる"
+    )
+    assert focused(moderator, before)
+    check_a11y(moderator)
