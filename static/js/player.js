@@ -1,6 +1,8 @@
 /* The live page's video. When the event is live it first asks the media service for WebRTC
    (WHEP: little delay, a small stage); when the stage is full, WebRTC is missing, or the
-   page was opened with ?via=hls, it plays HLS (hls.js, or the browser's own HLS). It says
+   page was opened with ?via=hls, it plays HLS (hls.js, or the browser's own HLS); so it does
+   when WebRTC cannot connect from the viewer's network (a firewall that blocks UDP, no TURN
+   server): the page then keeps to HLS until it is reloaded. It says
    which in the status line. live.js tells it the stream's state as the media service
    reports it (KoePlayer.update). Without JavaScript the page links the HLS playlist. */
 (function () {
@@ -18,6 +20,8 @@
   var state = stage.dataset.state;
   var retry = null;
   var starting = false; // a start in flight: the viewer counts that arrive meanwhile wait
+  var CONNECT_MS = 10000; // WebRTC that has not connected by then will not: HLS instead
+  var webrtcBlocked = false; // it never connected from here
   // this page's own id on its playlist requests: the media service counts HLS viewers by it
   var viewerId = Array.prototype.map.call(crypto.getRandomValues(new Uint8Array(12)), function (b) {
     return ("0" + b.toString(16)).slice(-2);
@@ -73,10 +77,26 @@
       stream.addTrack(e.track);
       video.srcObject = stream;
     });
-    pc.addEventListener("connectionstatechange", function () {
-      if (pc.connectionState === "failed" && playing && playing.kind === "webrtc") {
+    var connected = false;
+    var mine = null; // this connection, while it is the one playing
+    function blocked() { // it never connected: this network lets no WebRTC through
+      if (playing === mine && !connected) {
+        webrtcBlocked = true;
         stop();
-        schedule(); // try again (HLS when the stage is full meanwhile)
+        clearTimeout(retry);
+        retry = setTimeout(start, 0);
+      }
+    }
+    pc.addEventListener("connectionstatechange", function () {
+      if (pc.connectionState === "connected") {
+        connected = true;
+      } else if (pc.connectionState === "failed" && mine && playing === mine) {
+        if (!connected) {
+          blocked();
+          return;
+        }
+        stop();
+        schedule(); // it dropped: try again (HLS when the stage is full meanwhile)
       }
     });
     return pc.createOffer().then(function (offer) {
@@ -100,7 +120,7 @@
     }).then(function (sdp) {
       return pc.setRemoteDescription({ type: "answer", sdp: sdp });
     }).then(function () {
-      playing = {
+      playing = mine = {
         kind: "webrtc",
         stop: function () {
           pc.close();
@@ -112,6 +132,7 @@
       };
       show();
       say("Webrtc");
+      setTimeout(blocked, CONNECT_MS);
     });
   }
 
@@ -135,7 +156,7 @@
       return;
     }
     show();
-    say("Hls");
+    say(webrtcBlocked ? "Blocked" : "Hls");
   }
 
   function show() {
@@ -166,7 +187,7 @@
     starting = true;
     say("Connecting");
     token().then(function (info) {
-      var webrtc = info.whep && !forceHls && window.RTCPeerConnection;
+      var webrtc = info.whep && !forceHls && !webrtcBlocked && window.RTCPeerConnection;
       return (webrtc ? playWebRTC(info) : Promise.reject(new Error("hls"))).catch(function () {
         if (state === "live" && !playing) {
           playHLS(info);

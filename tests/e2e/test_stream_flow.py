@@ -1,6 +1,7 @@
 """Issue 7's stream, end to end in Chromium with a fake camera and microphone, and the real
 media service in its own process (``python -m realtime.media``, as ``make run`` starts it):
-the presenter goes live from the studio over WHIP; one viewer gets moving video over WebRTC;
+the presenter goes live from the studio over WHIP; a viewer whose network lets no WebRTC
+through falls back to HLS and says why; one viewer gets moving video over WebRTC;
 the stage holds one WebRTC viewer here, so a second viewer's page picks HLS and says so and
 plays it; they chat and a moderator's deletion disappears for both; the presenter ends the
 stream, the media service's signed webhook tells the web app, and the archive plays the
@@ -18,6 +19,7 @@ import pytest
 
 from app.events import media
 from tests.conftest import free_port
+from tests.e2e.helpers import sign_in
 from tests.e2e.test_live_chat import connected, enter, live_event  # noqa: F401  (a fixture)
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -69,6 +71,16 @@ def media_service(live_app, live_server, tmp_path):
     print((tmp_path / "media.log").read_text()[-3000:])
 
 
+#: the page's RTCPeerConnection may use relays only, and there is none: no ICE path at all
+NO_WEBRTC_PATH = """
+const Native = window.RTCPeerConnection;
+window.RTCPeerConnection = function (config) {
+  return new Native(Object.assign({}, config, { iceTransportPolicy: "relay", iceServers: [] }));
+};
+window.RTCPeerConnection.prototype = Native.prototype;
+"""
+
+
 def playing(page, selector: str, seconds: float = 1.5, timeout: int = 60_000) -> None:
     """Wait until the video shows frames and its time moves on (moving video, not a still)."""
     page.wait_for_function(
@@ -95,6 +107,20 @@ def test_go_live_watch_over_webrtc_and_hls_then_the_archive(
     event_id = int(live_event.split("/")[-2])
     health = presenter.request.get("/healthz").json()
     assert health["media"]["state"] == "ok" and event_id in health["media"]["live"]
+
+    # a viewer whose network lets no WebRTC through (a firewall that blocks UDP, and no TURN
+    # server): Chromium's ICE is given no way out; the page gives up on WebRTC after 10 s,
+    # frees its place on the stage, plays HLS and says why
+    saburo = open_page()
+    saburo.add_init_script(NO_WEBRTC_PATH)
+    sign_in(saburo, check_a11y, "saburo@example.jp")
+    saburo.goto(live_event)
+    saburo.locator("#stream-status", has_text="WebRTCで接続できませんでした").wait_for(
+        timeout=60_000
+    )
+    playing(saburo, "#player", timeout=90_000)
+    check_a11y(saburo)
+    saburo.close()
 
     ichiro = enter(open_page, check_a11y, "ichiro@example.jp", live_event)
     ichiro.locator("#stream-status", has_text="WebRTC").wait_for(timeout=30_000)
