@@ -89,12 +89,13 @@ static/vendor/hls.min.js: node_modules/.installed
 	mkdir -p static/vendor
 	cp node_modules/hls.js/dist/hls.min.js $@
 
-# Chromium comes from Debian (Playwright's own browser download does not work here).
+# Chromium comes from Debian (Playwright's own browser download does not work here); so does
+# coturn, the TURN server a stream's e2e test relays through.
 browser:
-	@command -v chromium >/dev/null || { \
+	@{ command -v chromium && command -v turnserver; } >/dev/null || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-		else echo "chromium is missing: the e2e tests will be skipped (apt-get install chromium)"; fi; }
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium coturn >/dev/null; \
+		else echo "chromium or coturn is missing: e2e tests will be skipped (apt-get install chromium coturn)"; fi; }
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor .pytest_cache $(MO)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -22,6 +23,14 @@ def _env_bool(name: str, default: bool = False) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _ice_servers(value: str) -> tuple[str, ...]:
+    urls = tuple(url for url in re.split(r"[\s,]+", value) if url)
+    for url in urls:
+        if not re.fullmatch(r"(stun|turns?):[^\s?#]+(\?transport=(udp|tcp))?", url):
+            raise ValueError(f"KOE_ICE_SERVERS entry {url!r} is not a stun:, turn: or turns: URL")
+    return urls
 
 
 def _env_int(name: str, default: int) -> int:
@@ -154,6 +163,16 @@ class Config:
         self.MEDIA_ROOT = _env("MEDIA_ROOT", str(instance / "media"))
         # the secret shared with it (default: derived from the secret key, see realtime.media)
         self.MEDIA_SECRET = _env("MEDIA_SECRET")
+        # STUN/TURN servers the browsers use to reach the media service (stun:, turn: and turns:
+        # URLs, space- or comma-separated; none by default: fine while the media service has an
+        # address every browser reaches over UDP). TURN needs the secret the TURN server
+        # shares (coturn's static-auth-secret): each media token then comes with credentials
+        # of its own, valid for TURN_TTL seconds.
+        self.ICE_SERVERS = _ice_servers(_env("ICE_SERVERS", ""))
+        self.TURN_SECRET = _env("TURN_SECRET")
+        self.TURN_TTL = _env_int("TURN_TTL", 12 * 3600)
+        if any(url.startswith("turn") for url in self.ICE_SERVERS) and not self.TURN_SECRET:
+            raise ValueError("KOE_ICE_SERVERS names a TURN server: set KOE_TURN_SECRET too")
         # a live stream the media service has not reported for this long has ended (the
         # service repeats "live" every KOE_MEDIA_REPORT_SECONDS, 10 by default)
         self.MEDIA_SILENT_SECONDS = _env_int("MEDIA_SILENT_SECONDS", 60)

@@ -5,6 +5,7 @@ pages reach the media service. The media service itself is tested in tests/media
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import timedelta
 
@@ -361,3 +362,52 @@ def test_a_recording_the_media_service_recovered_is_offered(app, people):
         "event.stream_interrupted",
         "event.recording_recovered",
     ]
+
+
+def test_stun_and_turn_servers_for_the_pages(app, people, monkeypatch, tmp_path):
+    """KOE_ICE_SERVERS names STUN and TURN servers for the browsers; a TURN server gets
+    short-lived credentials of the TURN REST API with each media token (what coturn checks
+    with its static-auth-secret), never naming the person; without the secret, or with an
+    address that is not STUN or TURN, the app refuses to start and says why."""
+    import base64
+    import hashlib
+    import hmac
+
+    from app.config import Config
+
+    event, person, staff = people
+    hanako, office = person(), Person(app, staff)
+    url = f"/events/{event.id}/media/token"
+    # none by default: the page's RTCPeerConnection gets no servers
+    assert hanako.http.post(url, data={"csrf_token": hanako.csrf}).get_json()["ice_servers"] == []
+
+    monkeypatch.setenv("KOE_ICE_SERVERS", "stun:stun.example.jp:3478, turn:turn.example.jp:3478")
+    monkeypatch.setenv("KOE_TURN_SECRET", "shared")
+    monkeypatch.setenv("KOE_TURN_TTL", "3600")
+    config = Config(tmp_path)
+    app.config.update(
+        ICE_SERVERS=config.ICE_SERVERS, TURN_SECRET=config.TURN_SECRET, TURN_TTL=config.TURN_TTL
+    )
+    before = int(time.time())
+    answers = [
+        hanako.http.post(url, data={"csrf_token": hanako.csrf}).get_json()["ice_servers"],
+        office.http.post(url, data={"role": "publish", "csrf_token": office.csrf}).get_json()[
+            "ice_servers"
+        ],
+    ]
+    for stun, turn in answers:
+        assert stun == {"urls": ["stun:stun.example.jp:3478"]}
+        assert turn["urls"] == ["turn:turn.example.jp:3478"]
+        expires, tag = turn["username"].split(":")
+        assert before + 3600 <= int(expires) <= int(time.time()) + 3600
+        assert re.fullmatch(r"koe-[0-9a-f]{8}", tag)  # random: nothing of who asked
+        expected = hmac.new(b"shared", turn["username"].encode(), hashlib.sha1).digest()
+        assert base64.b64decode(turn["credential"]) == expected
+    assert answers[0][1]["username"] != answers[1][1]["username"]  # each token its own
+
+    monkeypatch.delenv("KOE_TURN_SECRET")
+    with pytest.raises(ValueError, match="KOE_TURN_SECRET"):
+        Config(tmp_path)
+    monkeypatch.setenv("KOE_ICE_SERVERS", "https://turn.example.jp")
+    with pytest.raises(ValueError, match="not a stun:, turn: or turns: URL"):
+        Config(tmp_path)

@@ -8,7 +8,11 @@ asked for) and the jobs worker's :func:`end_silent_streams`.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,6 +39,24 @@ def token(event: Event, role: str, user: User | None) -> str:
         raise ValueError(role)
     serializer = URLSafeTimedSerializer(secret(), salt=TOKEN_SALT)
     return serializer.dumps({"e": event.id, "r": role, "u": user.id if user else None})
+
+
+def ice_servers(now: datetime | None = None) -> list[dict]:
+    """The STUN/TURN servers for a page's RTCPeerConnection (``iceServers``). A TURN server
+    gets credentials of the TURN REST API that coturn checks with its static-auth-secret
+    (``use-auth-secret``): the username is when they expire (Unix seconds) and a random
+    tag, never who the person is; the credential is base64(HMAC-SHA1(secret, username))."""
+    config = current_app.config
+    stun = [url for url in config["ICE_SERVERS"] if url.startswith("stun:")]
+    turn = [url for url in config["ICE_SERVERS"] if url.startswith("turn")]
+    servers: list[dict] = [{"urls": stun}] if stun else []
+    if turn:
+        expires = int(as_utc(now or utcnow()).timestamp()) + config["TURN_TTL"]
+        username = f"{expires}:koe-{secrets.token_hex(4)}"
+        digest = hmac.new(config["TURN_SECRET"].encode(), username.encode(), hashlib.sha1)
+        credential = base64.b64encode(digest.digest()).decode()
+        servers.append({"urls": turn, "username": username, "credential": credential})
+    return servers
 
 
 @dataclass

@@ -43,6 +43,7 @@ def media_token(event_id: int):
         whip=endpoints.whip if role == "publish" else None,
         whep=endpoints.whep,
         hls=endpoints.hls,
+        ice_servers=media.ice_servers() if endpoints.whep or role == "publish" else [],
         stream=media.describe(event),
     )
 

@@ -68,7 +68,7 @@
   }
 
   function playWebRTC(info) {
-    var pc = new RTCPeerConnection();
+    var pc = new RTCPeerConnection({ iceServers: info.ice_servers || [] }); // STUN/TURN, if any
     var stream = new MediaStream();
     var session = null;
     pc.addTransceiver("video", { direction: "recvonly" });

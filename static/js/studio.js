@@ -114,7 +114,7 @@
       return token();
     }).then(function (info) {
       bearer = info.token;
-      pc = new RTCPeerConnection();
+      pc = new RTCPeerConnection({ iceServers: info.ice_servers || [] }); // STUN/TURN, if the site has them
       media.getTracks().forEach(function (track) {
         pc.addTransceiver(track, { direction: "sendonly", streams: [media] });
       });

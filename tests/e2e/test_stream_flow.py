@@ -10,6 +10,7 @@ recording with its captions track and the chat log. axe checks every page."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -176,3 +177,106 @@ def test_go_live_watch_over_webrtc_and_hls_then_the_archive(
     )
     mp4 = viewer.request.get(link.get_attribute("href"))
     assert mp4.ok and mp4.headers["content-type"] == "video/mp4" and len(mp4.body()) > 10_000
+
+
+@pytest.fixture
+def turn_server(live_app, tmp_path):
+    """coturn (Debian's) on a free port with the TURN REST API's shared secret, relaying on
+    the loopback address; the web app gives the pages its address and credentials."""
+    from tests.e2e.conftest import _unavailable
+
+    executable = shutil.which("turnserver")
+    if executable is None:
+        _unavailable("coturn is not installed (apt-get install coturn, or `make browser`)")
+    port, secret = free_port(), "turn-shared-secret"
+    relay = free_port()
+    log = open(tmp_path / "turn.log", "w")  # noqa: SIM115  (closed below)
+    process = subprocess.Popen(
+        [
+            executable, "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
+            f"--listening-port={port}", f"--min-port={relay}", f"--max-port={relay + 50}",
+            "--use-auth-secret", f"--static-auth-secret={secret}", "--realm=koe.test",
+            "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers", "--fingerprint",
+            "--log-file=stdout", "--simple-log", "--verbose",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    time.sleep(0.5)
+    if process.poll() is not None:
+        log.close()
+        raise RuntimeError((tmp_path / "turn.log").read_text()[-3000:])
+    live_app.config.update(
+        ICE_SERVERS=(f"turn:127.0.0.1:{port}?transport=udp",), TURN_SECRET=secret
+    )
+    yield tmp_path / "turn.log"
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+#: the page's RTCPeerConnection may use relays only (the servers the site gives it): as behind
+#: a firewall that lets only the TURN server through
+RELAY_ONLY = """
+const Native = window.RTCPeerConnection;
+window.__peers = [];
+window.RTCPeerConnection = function (config) {
+  const pc = new Native(Object.assign({}, config, { iceTransportPolicy: "relay" }));
+  window.__peers.push(pc);
+  return pc;
+};
+window.RTCPeerConnection.prototype = Native.prototype;
+"""
+
+#: the kind of the local candidate each connected peer connection of the page uses
+LOCAL_CANDIDATES = """async () => {
+  const kinds = [];
+  for (const pc of window.__peers) {
+    if (pc.connectionState !== "connected") continue;
+    const stats = await pc.getStats();
+    stats.forEach((pair) => {
+      if (pair.type === "candidate-pair" && pair.nominated && pair.state === "succeeded") {
+        kinds.push(stats.get(pair.localCandidateId).candidateType);
+      }
+    });
+  }
+  return kinds;
+}"""
+
+
+def test_a_viewer_who_can_reach_only_a_turn_server_watches_over_webrtc(
+    open_page,
+    check_a11y,
+    live_event,  # noqa: F811
+    media_service,
+    turn_server,
+):
+    """The site names a TURN server (KOE_ICE_SERVERS, KOE_TURN_SECRET): the presenter and a
+    viewer who may use nothing but relays both get through it, with the short-lived
+    credentials of their media token, and the viewer sees moving video over WebRTC."""
+    studio_url = live_event.replace("/live", "/studio")
+    presenter = open_page()
+    presenter.add_init_script(RELAY_ONLY)
+    sign_in(presenter, check_a11y, "staff@example.jp")
+    presenter.goto(studio_url)
+    check_a11y(presenter)
+    presenter.get_by_role("button", name="配信を始める").click()
+    presenter.locator("#studio-status", has_text="配信中です").wait_for(timeout=30_000)
+
+    viewer = open_page(locale="en-US")
+    viewer.add_init_script(RELAY_ONLY)
+    sign_in(viewer, check_a11y, "hanako@example.jp")
+    viewer.goto(live_event)
+    check_a11y(viewer)
+    viewer.locator("#stream-status", has_text="WebRTC").wait_for(timeout=30_000)
+    playing(viewer, "#player")
+    # both went through the TURN server: their connections' local candidates are relayed
+    assert viewer.evaluate(LOCAL_CANDIDATES) == ["relay"]
+    assert presenter.evaluate(LOCAL_CANDIDATES) == ["relay"]
+    log = turn_server.read_text()
+    assert log.count("ALLOCATE processed, success") >= 2, log[-2000:]
+    presenter.get_by_role("button", name="配信を終了する").click()
+    presenter.locator("#studio-status", has_text="配信を終了しました").wait_for()
