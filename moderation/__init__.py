@@ -16,10 +16,11 @@ from moderation.findings import PERSONAL, Decision, Finding, Kind, Reason, ScanR
 from moderation.html import linkify_text, sanitize_html
 from moderation.normalize import nfkc
 from moderation.pii import find_personal_data, is_valid_my_number
-from moderation.spam import Post, SpamPolicy, count_links, spam_reasons
+from moderation.spam import BANDS, Post, SpamPolicy, band_keys, count_links, spam_reasons
 from moderation.words import Entry, WordList, default_entries, parse_list
 
 __all__ = [
+    "BANDS",
     "REASONS",
     "Decision",
     "Entry",
@@ -31,6 +32,7 @@ __all__ = [
     "SpamPolicy",
     "Verdict",
     "WordList",
+    "band_keys",
     "count_links",
     "default_entries",
     "is_valid_my_number",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
 from app.audit import AuditEntry
 from app.auth.models import Role, User
@@ -228,3 +228,48 @@ def test_linkify_filter_escapes_and_links(app):
     html = template.render(text='<img src=x> 詳しくは https://koe.example.jp/a?b=1&c=2 "')
     assert html.startswith("&lt;img src=x&gt; 詳しくは ")
     assert '<a href="https://koe.example.jp/a?b=1&amp;c=2" rel="nofollow noopener ugc">' in html
+
+
+def test_the_same_text_from_many_people_is_found_through_the_index(app, db, make_user):
+    """A campaign: three people post the same text (the fourth one's is a burst); the check
+    reads only the recent items that share a key of the near-duplicate index, which each
+    stored text gets, an edit replaces, and the jobs worker forgets after the window."""
+    from datetime import timedelta
+
+    from app.moderation import operations as ops
+    from app.moderation.models import ModerationBand
+    from app.timeutil import utcnow
+
+    campaign = "駅前の再開発計画には反対です。緑と商店街を残してください。"
+    people = [make_user() for _ in range(4)]
+    for n in range(60):  # other recent texts, not alike
+        other = f"{n}番目の意見：図書館の開館時間を{n}時まで延ばしてほしいです。"
+        ops.record("opinion", 9000 + n, None, ops.scan_text(other))  # on paper
+    items = []
+    for n, person in enumerate(people[:3]):
+        result = ops.scan_text(campaign if n != 1 else campaign + "！", person)
+        assert "burst" not in result.verdict.codes  # two others are not yet a campaign
+        items.append(ops.record("opinion", 9100 + n, person, result))
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(ModerationBand)) == 63 * 8
+    assert "burst" in ops.scan_text(campaign, people[3]).verdict.codes
+    assert "burst" not in ops.scan_text("公園にベンチを増やしてください。", people[3]).verdict.codes
+
+    # an edit replaces the item's keys: one of the three says something else now
+    ops.record("opinion", 9102, people[2], ops.scan_text("緑を残すことに賛成です。", people[2]))
+    db.session.commit()
+    assert "burst" not in ops.scan_text(campaign, people[3]).verdict.codes
+    assert db.session.scalar(select(func.count()).select_from(ModerationBand)) == 63 * 8
+
+    # after the window: neither read nor kept
+    ops.record("opinion", 9102, people[2], ops.scan_text(campaign, people[2]))
+    db.session.commit()
+    later = utcnow() + ops.BURST_WINDOW + timedelta(minutes=1)
+    assert ops.forget_old_bands(now=later) == 63 * 8
+    assert db.session.scalar(select(func.count()).select_from(ModerationBand)) == 0
+    # deleting an item deletes its keys (the database's cascade)
+    ops.record("opinion", 9109, people[0], ops.scan_text("新しい意見です", people[0]))
+    db.session.commit()
+    db.session.execute(delete(ModerationItem).where(ModerationItem.source_id == "9109"))
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(ModerationBand)) == 0

@@ -8,11 +8,14 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Enum,
     ForeignKey,
+    Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -32,6 +35,25 @@ class ItemStatus(enum.StrEnum):
 
 class IllegalTransition(Exception):
     """A decision that the item's current state does not allow."""
+
+
+class ModerationBand(db.Model):
+    """One of a recent item's keys in the near-duplicate index (``moderation.band_keys``): a
+    new text is compared with the recent items that share a key with it, not with all of
+    them. Kept while the burst check looks back (``operations.BURST_WINDOW``); the jobs
+    worker deletes older ones."""
+
+    __tablename__ = "moderation_bands"
+    __table_args__ = (Index("ix_moderation_bands_key_created", "key", "created_at"),)
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("moderation_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    key: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+    item: Mapped[ModerationItem] = relationship(back_populates="bands")
 
 
 class ModerationItem(db.Model):
@@ -70,6 +92,9 @@ class ModerationItem(db.Model):
 
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    bands: Mapped[list[ModerationBand]] = relationship(
+        back_populates="item", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     def approve(self) -> None:
         if self.status != ItemStatus.HELD:

@@ -5,20 +5,22 @@ Like every operation, these change objects and write audit entries; the view com
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from statistics import median
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select, union
 
 import moderation
-from app import audit
+from app import audit, jobs
 from app.auth.models import User
 from app.extensions import db
 from app.moderation.models import (
     BlockedWord,
     IllegalTransition,
     ItemStatus,
+    ModerationBand,
     ModerationItem,
     Report,
     Sanction,
@@ -68,6 +70,9 @@ STATUS_LABELS = {
 }
 HISTORY_WINDOW = timedelta(hours=24)
 BURST_WINDOW = timedelta(minutes=10)
+#: the newest recent items read per key of a new text: a campaign of thousands of copies
+#: shows itself in its newest ones, and the check stays bounded
+CANDIDATES_PER_KEY = 100
 
 _cache: dict[str, object] = {"key": None, "words": None}
 
@@ -102,13 +107,12 @@ def scan_text(text: str, author: User | None = None, *, spam: bool = True) -> mo
                 )
             )
         ]
+    # everyone's recent texts that may be a repeat of this one: those sharing a key of the
+    # near-duplicate index (at most CANDIDATES_PER_KEY a key), not all of them
+    keys = {f"key{band}": key for band, key in enumerate(moderation.band_keys(text))}
     recent = [
         moderation.Post(t, as_utc(at), a)
-        for t, at, a in db.session.execute(
-            select(
-                ModerationItem.original_text, ModerationItem.created_at, ModerationItem.author_id
-            ).where(ModerationItem.created_at >= now - BURST_WINDOW)
-        )
+        for t, at, a in db.session.execute(_near_statement(), {"since": now - BURST_WINDOW, **keys})
     ]
     return moderation.scan(
         text,
@@ -118,6 +122,54 @@ def scan_text(text: str, author: User | None = None, *, spam: bool = True) -> mo
         author=author.id if author else None,
         now=now,
     )
+
+
+@functools.cache
+def _near_statement():
+    """Everyone's texts since ``:since`` that share a key (``:key0`` …) of the near-duplicate
+    index: the newest CANDIDATES_PER_KEY for each key. Built once per process (building it
+    took longer than running it), with bound parameters."""
+    since = bindparam("since")
+    newest = []
+    for band in range(moderation.BANDS):
+        per_key = (
+            select(ModerationBand.item_id)
+            .where(
+                ModerationBand.key == bindparam(f"key{band}"), ModerationBand.created_at >= since
+            )
+            .order_by(ModerationBand.created_at.desc())
+            .limit(CANDIDATES_PER_KEY)
+            .subquery()
+        )
+        newest.append(select(per_key.c.item_id))
+    return select(
+        ModerationItem.original_text, ModerationItem.created_at, ModerationItem.author_id
+    ).where(ModerationItem.id.in_(union(*newest)), ModerationItem.created_at >= since)
+
+
+def _index(item: ModerationItem) -> None:
+    """Put the item's text into the near-duplicate index (its keys replace any old ones)."""
+    created = item.created_at
+    if created is None:
+        created = item.created_at = utcnow()
+    kept = {band.band: band for band in item.bands}
+    for number, key in enumerate(moderation.band_keys(item.original_text)):
+        band = kept.get(number)
+        if band is None:
+            item.bands.append(ModerationBand(band=number, key=key, created_at=created))
+        else:
+            band.key = key
+
+
+@jobs.every(300)
+def forget_old_bands(now=None) -> int:
+    """The jobs worker's round: drop the near-duplicate index's keys the burst check no
+    longer looks at; return how many."""
+    result = db.session.execute(
+        delete(ModerationBand).where(ModerationBand.created_at < (now or utcnow()) - BURST_WINDOW)
+    )
+    db.session.commit()
+    return result.rowcount
 
 
 def record(
@@ -148,6 +200,7 @@ def record(
     item.updated_at = utcnow()
     item.decided_at = item.decided_by = item.decision_code = None
     item.public_edited = False
+    _index(item)
     return item
 
 
