@@ -11,9 +11,11 @@ import csv
 import random
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import moderation
+from moderation.spam import spam_reasons
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 VOICES = DATASETS / "resident-voices" / "voices.tsv"
@@ -85,5 +87,53 @@ def main(quick: bool = False) -> None:
         print(f"  1 MB of '1-': {time.perf_counter() - start:.2f} s")
 
 
+def recent_posts(quick: bool = False) -> None:
+    """The check against everyone's recent texts (a campaign: the same text from many people),
+    given all of them or only those sharing a key of ``moderation.band_keys`` (as the app
+    reads them from its index, ``moderation_bands``)."""
+    print("Spam check against everyone's recent texts (spam_reasons: duplicates, bursts)")
+    print("  setup: one core; recent texts joined from two resident-voices texts each; the")
+    print("  index as a dict from key to texts (the app keeps it in its database)")
+    rng = random.Random(11)
+    with VOICES.open(encoding="utf-8") as fh:
+        voices = [row["text"] for row in csv.DictReader(fh, delimiter="\t")]
+    now = datetime.now(UTC)
+    rounds = 3 if quick else 30
+    start = time.perf_counter()
+    for _ in range(rounds * 10):
+        moderation.band_keys.__wrapped__(rng.choice(voices) + rng.choice(voices))
+    keys_ms = (time.perf_counter() - start) / (rounds * 10) * 1000
+    print(f"  band_keys of one text: {keys_ms:.3f} ms")
+    for count in (100, 1000) if quick else (1000, 3000, 10_000):
+        recent = [
+            moderation.Post(
+                rng.choice(voices) + rng.choice(voices), now - timedelta(seconds=i % 500), i
+            )
+            for i in range(count)
+        ]
+        index: dict[int, list[moderation.Post]] = {}
+        for post in recent:
+            for key in moderation.band_keys(post.text):
+                index.setdefault(key, []).append(post)
+        texts = [rng.choice(voices) + rng.choice(voices) + str(n) for n in range(rounds)]
+        spam_reasons(texts[0], recent=recent, now=now, author=-1)  # the recent texts' shingles
+        start = time.perf_counter()
+        for text in texts:
+            spam_reasons(text, recent=recent, now=now, author=-1)
+        whole = (time.perf_counter() - start) / rounds * 1000
+        start = time.perf_counter()
+        shared = 0
+        for text in texts:
+            near = {id(p): p for key in moderation.band_keys(text) for p in index.get(key, ())}
+            shared += len(near)
+            spam_reasons(text, recent=list(near.values()), now=now, author=-1)
+        narrowed = (time.perf_counter() - start) / rounds * 1000
+        print(
+            f"  {count:>6} recent texts: all of them {whole:7.2f} ms; those sharing a key "
+            f"({shared / rounds:.1f} on average) {narrowed:6.2f} ms"
+        )
+
+
 if __name__ == "__main__":
     main(quick="--quick" in sys.argv)
+    recent_posts(quick="--quick" in sys.argv)
