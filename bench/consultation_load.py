@@ -1242,8 +1242,9 @@ def run(target: Target, tmp: str, s: Settings, voices: list[str]) -> list[str]:
         for phase in alone:
             phase.report()
         print(
-            f"  (moderation compares each new opinion with every post of the last 10 minutes:"
-            f" {window[0]} posts when the POSTs began, {window[1]} at their end)"
+            f"  (moderation compares each new opinion with the posts of the last 10 minutes that"
+            f" share a key of its index: {window[0]} posts when the POSTs began,"
+            f" {window[1]} at their end)"
         )
         trivial, shown, posted = phases
         print(
