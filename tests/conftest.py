@@ -11,6 +11,7 @@ import os
 import re
 import secrets
 import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -81,6 +82,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:
+    """Stop a child process the tests started: SIGTERM, then SIGKILL after ``timeout``."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 class Mailbox:

@@ -19,7 +19,7 @@ import urllib.request
 import pytest
 
 from app.events import media
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_process
 from tests.e2e.helpers import sign_in
 from tests.e2e.test_live_chat import connected, enter, live_event  # noqa: F401  (a fixture)
 
@@ -63,11 +63,7 @@ def media_service(live_app, live_server, tmp_path):
                 raise RuntimeError((tmp_path / "media.log").read_text()[-3000:]) from None
             time.sleep(0.2)
     yield url
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop_process(process)
     log.close()
     print((tmp_path / "media.log").read_text()[-3000:])
 
@@ -210,11 +206,7 @@ def turn_server(live_app, tmp_path):
         ICE_SERVERS=(f"turn:127.0.0.1:{port}?transport=udp",), TURN_SECRET=secret
     )
     yield tmp_path / "turn.log"
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop_process(process)
     log.close()
 
 

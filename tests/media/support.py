@@ -101,26 +101,34 @@ class Webhooks:
 
 
 @asynccontextmanager
-async def media_service(root: Path, **settings):
-    """Yield (base URL, webhooks, app) of a media service and its webhook receiver."""
+async def webhook_receiver():
+    """Yield the web app's side of the webhook (``Webhooks``), listening on a free port."""
     hooks = Webhooks()
     hook_app = web.Application()
     hook_app.router.add_post(WEBHOOK_PATH, hooks.handle)
     hook_runner = web.AppRunner(hook_app)
     await hook_runner.setup()
     await web.TCPSite(hook_runner, "127.0.0.1", hooks.port).start()
-
-    config = Config(secret=SECRET, media_root=root, web_url=hooks.url, **settings)
-    app = make_app(config)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
-        yield f"http://127.0.0.1:{port}", hooks, app
+        yield hooks
     finally:
-        await runner.cleanup()
         await hook_runner.cleanup()
+
+
+@asynccontextmanager
+async def media_service(root: Path, **settings):
+    """Yield (base URL, webhooks, app) of a media service and its webhook receiver."""
+    async with webhook_receiver() as hooks:
+        config = Config(secret=SECRET, media_root=root, web_url=hooks.url, **settings)
+        app = make_app(config)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            yield f"http://127.0.0.1:{port}", hooks, app
+        finally:
+            await runner.cleanup()
 
 
 async def post_sdp(http, url: str, sdp: str | bytes, bearer: str | None, **headers):

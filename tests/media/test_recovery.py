@@ -14,15 +14,12 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
 import av
-from aiohttp import web
 
-from realtime.media import WEBHOOK_PATH
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_process
 from tests.media.support import (
     SECRET,
     Presenter,
@@ -31,23 +28,10 @@ from tests.media.support import (
     run,
     segments,
     wait_until,
+    webhook_receiver,
 )
 
 PROJECT = Path(__file__).resolve().parents[2]
-
-
-@asynccontextmanager
-async def receiver():
-    hooks = Webhooks()
-    app = web.Application()
-    app.router.add_post(WEBHOOK_PATH, hooks.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", hooks.port).start()
-    try:
-        yield hooks
-    finally:
-        await runner.cleanup()
 
 
 def start_service(root: Path, hooks: Webhooks) -> tuple[subprocess.Popen, str]:
@@ -82,16 +66,6 @@ async def healthy(http, base: str, process: subprocess.Popen) -> None:
     await wait_until(answers, timeout=20, step=0.2)
 
 
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def test_a_killed_service_closes_and_reports_the_recording_it_left_open(tmp_path):
     run(_killed(tmp_path))
 
@@ -106,7 +80,7 @@ async def _killed(tmp_path):
     (root / "hls" / "notes").mkdir()  # not an event's directory: ignored
     (root / "hls" / "notes" / "index.m3u8").write_text("#EXTM3U\n")
 
-    async with receiver() as hooks, aiohttp.ClientSession() as http:
+    async with webhook_receiver() as hooks, aiohttp.ClientSession() as http:
         first, base = start_service(root, hooks)
         try:
             await healthy(http, base, first)
@@ -123,7 +97,7 @@ async def _killed(tmp_path):
             first.send_signal(signal.SIGKILL)  # no goodbye: nothing is closed or reported
             first.wait(timeout=10)
         finally:
-            stop(first)
+            stop_process(first)
         await presenter.pc.close()
         left = playlist.read_text()
         assert "#EXT-X-ENDLIST" not in left
@@ -168,7 +142,7 @@ async def _killed(tmp_path):
             last = [b for b in hooks.received if b["state"] == "ended"][-1]
             assert "recovered" not in last and last["download"].endswith("recording.mp4")
         finally:
-            stop(second)
+            stop_process(second)
 
 
 async def _ready(value):
