@@ -57,12 +57,26 @@ CACHED_LENGTH = 1000
 CACHED_POSTS = 4096
 
 
+def _trigrams(text: str) -> np.ndarray:
+    """The distinct character trigrams of the folded text, each as one number (its three
+    code points side by side: the same in every process); a text of one or two characters
+    is its own trigram."""
+    folded = fold(text[:5000]).text  # the opening of a long text decides; bounded work
+    points = np.frombuffer(folded.encode("utf-32-le"), dtype="<u4").astype(np.uint64)
+    if points.size >= 3:
+        grams = (points[:-2] << np.uint64(42)) | (points[1:-1] << np.uint64(21)) | points[2:]
+    else:
+        grams = np.array([sum(int(p) << (21 * i) for i, p in enumerate(points))], np.uint64)
+    return np.unique(grams)
+
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # multiplicative hashing: 63-bit trigrams to 32 bits
+
+
 def _make_shingles(text: str) -> np.ndarray:
     """The sorted distinct 32-bit hashes of the folded text's character trigrams."""
-    folded = fold(text[:5000]).text  # the opening of a long text decides; bounded work
-    grams = {folded} if len(folded) < 3 else {folded[i : i + 3] for i in range(len(folded) - 2)}
-    # hash() is fixed within a process, which is as long as the kept shingles live
-    hashes = np.fromiter((hash(g) & 0xFFFFFFFF for g in grams), dtype=np.uint32, count=len(grams))
+    with np.errstate(over="ignore"):  # arithmetic modulo 2**64, the high half kept
+        hashes = ((_trigrams(text) * _MIX) >> np.uint64(32)).astype(np.uint32)
     return np.unique(hashes)
 
 
@@ -123,15 +137,9 @@ _MULTIPLIERS, _OFFSETS = _minhash_seeds()
 @functools.lru_cache(maxsize=256)  # a post's keys are asked for by its check, then its storing
 def band_keys(text: str) -> tuple[int, ...]:
     """The text's BANDS keys (signed 64-bit integers, for a database column): texts as alike
-    as a repeat almost surely share one, unrelated texts rarely. Stable across processes:
-    the trigrams are the folded text's code points themselves, not Python's ``hash``."""
-    folded = fold(text[:5000]).text
-    points = np.frombuffer(folded.encode("utf-32-le"), dtype="<u4").astype(np.uint64)
-    if points.size >= 3:
-        grams = (points[:-2] << np.uint64(42)) | (points[1:-1] << np.uint64(21)) | points[2:]
-    else:  # a text of one or two characters is its own trigram
-        grams = np.array([sum(int(p) << (21 * i) for i, p in enumerate(points))], np.uint64)
-    grams = np.unique(grams)
+    as a repeat almost surely share one, unrelated texts rarely. Stable across processes,
+    as the trigrams (``_trigrams``) and the hash functions are."""
+    grams = _trigrams(text)
     with np.errstate(over="ignore"):  # arithmetic modulo 2**64, the high half kept
         hashed = (grams[None, :] * _MULTIPLIERS[:, None] + _OFFSETS[:, None]) >> np.uint64(32)
     signature = hashed.min(axis=1).astype("<u4")

@@ -102,11 +102,9 @@ def write_mp4(directory: Path, playlist_name: str = "index.m3u8") -> Path | None
                             continue
                         packet.stream = outputs[packet.stream.type]
                         out.mux(packet)
-                    if fitted is not None:
+                    if fitted is not None:  # the decoder's last pictures
                         for stream in source.streams.video:
-                            fitted.add(
-                                stream.decode(None), stream.time_base
-                            )  # the decoder's last pictures
+                            fitted.add(stream.decode(None), stream.time_base)
         if fitted is not None:
             fitted.flush()
     if not wrote:

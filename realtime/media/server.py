@@ -146,6 +146,7 @@ HLS_VIEWER_WINDOW = 20.0
 #: a playlist left open by a stopped service is closed once nothing has written it for this
 #: long (seconds; a live encoder writes it every segment, SEGMENT_SECONDS)
 RECOVER_QUIET = 10.0
+ENDLIST = "#EXT-X-ENDLIST"  # the line that says a playlist is complete
 MP4_SECONDS = 1800  # at most, to write a recording's MP4 (hours of video: it is only copied)
 HLS_VIEWERS_TRACKED = 100_000  # per stream: memory stays bounded whatever is sent
 _VIEWER_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -267,13 +268,13 @@ class MediaService:
         try:
             while (quiet := time.time() - playlist.stat().st_mtime) < RECOVER_QUIET:
                 await asyncio.sleep(RECOVER_QUIET - quiet)
-            if _closed(playlist):
-                return
+            text = playlist.read_text(encoding="utf-8", errors="replace")
         except FileNotFoundError:
             return  # removed meanwhile (by hand): nothing to close
-        text = playlist.read_text(encoding="utf-8", errors="replace")
+        if ENDLIST in text:
+            return
         with playlist.open("a", encoding="utf-8") as out:
-            out.write(("" if text.endswith("\n") else "\n") + "#EXT-X-ENDLIST\n")
+            out.write(("" if text.endswith("\n") else "\n") + ENDLIST + "\n")
         log.info("event %s: closed the recording a stopped service left open", event)
         download = await self._write_mp4(event)
         self.webhook.send(report(event, "ended", 0, download=download, recovered=True))
@@ -548,7 +549,7 @@ async def _local_answer(pc: RTCPeerConnection) -> str:
 
 def _closed(playlist: Path) -> bool:
     """Whether an HLS playlist says it is complete."""
-    return "#EXT-X-ENDLIST" in playlist.read_text(encoding="utf-8", errors="replace")
+    return ENDLIST in playlist.read_text(encoding="utf-8", errors="replace")
 
 
 def _when_transport_closes(pc: RTCPeerConnection, callback) -> None:
