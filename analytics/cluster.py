@@ -1,44 +1,70 @@
-"""Clustering free text into themes: features, k-means, keywords, representatives, a map.
+"""Clustering free text into themes: features, a data-driven number of themes, fit and core,
+phrases for labels, representatives, a map.
 
-Features, measured on ../shared/datasets at the true k (bench/ and tests/analytics):
-- the meaning of the content words: the TF-IDF-weighted mean of their chiVe vectors (short
-  Japanese opinions share few words, but their words have near neighbours);
-- the words themselves and their spelling: LSA (TruncatedSVD) of content-word TF-IDF beside
-  character 2–4-gram TF-IDF (English intents are told apart by word forms).
-The two are weighted by the share of Japanese in the texts, so each language gets the part that
-works for it. Then k-means (mini-batch for large inputs) on the unit vectors.
+Features (measured on ../shared/datasets; bench/analytics_bench.py and tests/analytics):
+- the meaning of the content words: the mean of their chiVe vectors, each word weighted by its
+  TF-IDF and by how rare it is in Japanese at large (SIF: a / (a + p(word)), p from the
+  vectors' frequency order), the texts' common direction taken away;
+- the spelling: LSA of character 1–3-gram TF-IDF (proper nouns, product names, the way a topic
+  is written) and LSA of content words and their neighbouring pairs (English intents differ by
+  pairs of common words). Kept for Japanese too, at half the weight of the meaning.
+Themes: up to GRAPH_UP_TO distinct texts, a k-nearest-neighbour graph of the texts and Louvain
+communities (the best of several starts by modularity): the number of themes comes from the
+data. A community too small to be a theme goes to 「その他」 (label -1). More texts: the
+communities of an even sample give k and the starting centres of k-means on all. A k given by
+staff: spectral clustering of the same graph at that k (k-means for many texts, or to start
+from the last run's themes).
+Each member's fit is the share of its nearest neighbours that are in its theme (0–1); the core,
+the members a whole-theme answer selects, are those with fit >= CORE_FIT.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import re
+import warnings
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
-from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.cluster import KMeans, MiniBatchKMeans, SpectralClustering
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from analytics import duplicates, vectors
-from analytics.text import content_words_many, japanese_share, normalise
+from analytics.text import LINK, content_words_many, japanese_share, normalise
 
 LSA_DIMENSIONS = 100
+SVD_SAMPLE = 4_000  # texts the LSA axes are fitted on (an even sample); all are projected
 MINI_BATCH_FROM = 10_000  # texts; below this, full k-means with several starts
 FIT_SAMPLE = 5_000  # texts; k-means on more (below MINI_BATCH_FROM) fits on an even sample
 SHARE_SAMPLE = 5_000  # texts the share of Japanese is measured on
 FEW_STARTS_FROM = 3_000  # texts; above this, three starts of k-means rather than ten
 KEYWORDS = 5
-JAPANESE_ONLY = 0.9  # share of Japanese letters from which the spelling part is left out
 REPRESENTATIVES = 3
+SPELLING_WEIGHT = 0.5  # of each spelling part beside the meaning, for Japanese texts
+SIF = 1e-4  # the a of SIF's a / (a + p(word))
+GRAPH_UP_TO = 2_000  # distinct texts grouped by the graph; more: its sample gives k
+RESOLUTION = 1.5  # Louvain's: above 1, more and tighter themes
+GRAPH_STARTS = 5  # Louvain runs, the one of best modularity kept
+K_SAMPLE = 1_000  # rows of the even sample whose communities give k for many texts
+K_SAMPLE_STARTS = 2  # ... and its Louvain runs (the sample only sets the count and starts)
+MIN_THEME = 3  # distinct texts a community needs to be a theme; smaller ones are 「その他」
+CORE_FIT = 0.6  # fit from which a member is in its theme's core
+SOFT_TEMPERATURE = 0.05  # fit from the centres (large inputs): softmax of cosine / this
+SUMMARY_CHARACTERS = 60
+OTHER = -1  # the label of a text in 「その他」
 
 
 def choose_k(n: int) -> int:
-    """About the cube root of the count, between 2 and 10 (fewer when there are few texts)."""
+    """About the cube root of the count, between 2 and 10: the finer level's count, and the
+    fallback when there is no structure to go by."""
     if n < 2:
         return 1
     return max(2, min(10, round(n ** (1 / 3)), n))
@@ -46,9 +72,9 @@ def choose_k(n: int) -> int:
 
 @dataclass
 class Features:
-    vectors: np.ndarray  # (n, d) unit rows: what k-means sees
-    counts: sp.csr_matrix  # (n, words) content-word counts, for keywords
-    words: np.ndarray  # the column names of counts (lemmas)
+    vectors: np.ndarray  # (n, d) unit rows: what the grouping sees
+    counts: sp.csr_matrix  # (n, phrases) phrase presence, for keywords
+    words: np.ndarray  # the column names of counts (phrases as written)
     forms: dict[str, Counter] = field(default_factory=dict)  # how each lemma was written
     japanese: float = 0.0  # share of Japanese letters in the texts
 
@@ -62,66 +88,72 @@ def _with_pairs(tokens: list[str]) -> list[str]:
     return tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
 
 
+def _unlinked(text: str) -> str:
+    """The normalised text without addresses (a URL's letters are no topic)."""
+    return LINK.sub(" ", normalise(text))
+
+
 class Featurizer:
     """Texts to unit vectors. Fitted on one set of texts, it puts new texts in the same space,
     so they can be placed into existing clusters at once (``Model.place``)."""
 
     def __init__(self) -> None:
         self.words: TfidfVectorizer | None = None
-        self.table: np.ndarray | None = None  # word vectors of the fitted vocabulary
-        # character n-grams of the normalised text, word pairs of the tokens
+        self.table: np.ndarray | None = None  # SIF-weighted word vectors of the vocabulary
+        self.mean: np.ndarray | None = None  # the common direction of the meaning part
+        # character n-grams of the text, words and their pairs: (vectorizer, source)
         self.spelling: list[tuple[TfidfVectorizer, str]] = []
         self.svd: TruncatedSVD | None = None
-        self.weights = (0.0, 0.0)  # of the meaning and of the spelling parts
+        self.weights = (0.0, 0.0)  # of the meaning and of each spelling part
         self.japanese = 0.0
 
-    def fit_transform(self, texts: list[str]) -> Features:
+    def fit_transform(self, texts: list[str], phrases: list[list[str]] | None = None) -> Features:
         forms: dict[str, Counter] = {}
-        tokens = content_words_many(texts, forms)
-        counter = CountVectorizer(analyzer=_identity)
-        if any(tokens):
-            counts = counter.fit_transform(tokens).tocsr()
-            words = counter.get_feature_names_out()
-        else:
-            counts, words = sp.csr_matrix((len(texts), 0)), np.array([], dtype=object)
+        tokens = content_words_many(texts, forms, phrases)
         # the share of Japanese, from an even sample of at most SHARE_SAMPLE texts
         sample = texts[:: max(1, len(texts) // SHARE_SAMPLE)]
         self.japanese = japanese = float(np.mean([japanese_share(t) for t in sample]))
         word_tfidf = None
-        if counts.shape[1]:
+        if any(tokens):
             self.words = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, dtype=np.float32)
             word_tfidf = self.words.fit_transform(tokens)
-            table = vectors.lookup(list(self.words.get_feature_names_out()))
-            if table is not None and japanese > 0:
-                self.table = table
+            if japanese > 0:
+                self.table = _sif_table(list(self.words.get_feature_names_out()))
         meaning_weight = math.sqrt(japanese) if self.table is not None else 0.0
-        # on (almost) all-Japanese texts the spelling adds nothing the meaning has not (and
-        # costs most of the time): it is for English and mixed texts
-        both = None
-        if japanese < JAPANESE_ONLY or self.table is None:
-            blocks = []
-            character = TfidfVectorizer(
-                analyzer="char_wb", ngram_range=(2, 4), min_df=2, sublinear_tf=True
-            )
-            pairs = TfidfVectorizer(analyzer=_with_pairs, sublinear_tf=True)
-            sources = {"text": [normalise(t) for t in texts], "tokens": tokens}
-            for vectorizer, source in ((character, "text"), (pairs, "tokens")):
-                try:
-                    blocks.append(vectorizer.fit_transform(sources[source]))
-                except ValueError:  # nothing in it (no n-gram in two texts, no words)
-                    continue
-                self.spelling.append((vectorizer, source))
-            if blocks:
-                both = sp.hstack(blocks).tocsr()
-                dims = min(LSA_DIMENSIONS, both.shape[0] - 1, both.shape[1] - 1)
-                if dims >= 1:
-                    self.svd = TruncatedSVD(dims, random_state=0).fit(both)
-            if self.svd is None:
-                self.spelling, both = [], None
-        spelling_weight = (math.sqrt(1 - japanese) if meaning_weight else 1.0) if self.svd else 0
-        self.weights = (meaning_weight, spelling_weight)
-        vectors_ = self._vectors(texts, tokens, word_tfidf, both)
-        return Features(vectors_, counts, words, forms, japanese)
+        spelling_weight = max(SPELLING_WEIGHT, math.sqrt(1 - japanese)) if meaning_weight else 1.0
+        sources = {"text": [_unlinked(t) for t in texts], "tokens": tokens}
+        blocks = []
+        for vectorizer, source in (
+            (
+                TfidfVectorizer(
+                    analyzer="char",
+                    ngram_range=(1, 3),
+                    sublinear_tf=True,
+                    min_df=2 if len(texts) > SVD_SAMPLE else 1,
+                    dtype=np.float32,
+                ),
+                "text",
+            ),
+            (TfidfVectorizer(analyzer=_with_pairs, sublinear_tf=True, dtype=np.float32), "tokens"),
+        ):
+            try:
+                blocks.append(vectorizer.fit_transform(sources[source]))
+            except ValueError:  # nothing in it (no letters, no words)
+                continue
+            self.spelling.append((vectorizer, source))
+        fitted = None
+        if blocks:
+            # one LSA of both: the axes where characters and words agree
+            fitted = sp.hstack(blocks).tocsr()
+            dims = min(LSA_DIMENSIONS, fitted.shape[0] - 1, fitted.shape[1] - 1)
+            if dims >= 1:
+                step = max(1, -(-fitted.shape[0] // SVD_SAMPLE))
+                self.svd = TruncatedSVD(dims, random_state=0).fit(fitted[::step])
+            else:
+                self.spelling, fitted = [], None
+        self.weights = (meaning_weight, spelling_weight if self.spelling else 0.0)
+        vectors_ = self._vectors(texts, tokens, word_tfidf, fitted)
+        return Features(vectors_, *_phrase_counts(phrases, len(texts)), forms, japanese)
 
     def slim(self) -> None:
         """Drop what only fitting needed (the n-grams min_df left out can be most of the
@@ -135,21 +167,25 @@ class Featurizer:
         word_tfidf = self.words.transform(tokens) if self.words is not None else None
         return self._vectors(texts, tokens, word_tfidf)
 
-    def _vectors(self, texts, tokens, word_tfidf, spelling=None) -> np.ndarray:
-        """The unit vectors; ``spelling``, the stacked n-gram matrix when fitting made it."""
+    def _vectors(self, texts, tokens, word_tfidf, fitted=None) -> np.ndarray:
+        """The unit vectors; ``fitted``, the stacked spelling matrix when fitting made it."""
         parts = []
         meaning_weight, spelling_weight = self.weights
         if meaning_weight:
             # float32 and in place: 100,000 texts × 300 dimensions is 120 MB a copy
             meaning = normalize(np.asarray(word_tfidf @ self.table), copy=False)
+            if self.mean is None:
+                self.mean = meaning.mean(axis=0)
+            meaning -= self.mean
+            normalize(meaning, copy=False)
             meaning *= meaning_weight
             parts.append(meaning)
         if spelling_weight:
-            if spelling is None:
-                sources = {"text": [normalise(t) for t in texts], "tokens": tokens}
+            if fitted is None:
+                sources = {"text": [_unlinked(t) for t in texts], "tokens": tokens}
                 stacked = [v.transform(sources[source]) for v, source in self.spelling]
-                spelling = sp.hstack(stacked).tocsr()
-            lsa = normalize(self.svd.transform(spelling).astype(np.float32), copy=False)
+                fitted = sp.hstack(stacked).tocsr()
+            lsa = normalize(self.svd.transform(fitted).astype(np.float32), copy=False)
             lsa *= spelling_weight
             parts.append(lsa)
         if not parts:  # nothing to go by (empty or symbol-only texts): all alike
@@ -158,15 +194,40 @@ class Featurizer:
         return normalize(joined, copy=False)
 
 
+def _sif_table(words: list[str]) -> np.ndarray | None:
+    """The word vectors of ``words``, each scaled by SIF's a / (a + p(word)): p from the
+    word's place in chiVe's frequency order (Zipf), so common words (思う, 場所) weigh less
+    than topic words (駐輪場) whatever the sample. None without vectors."""
+    found = vectors.lookup_with_rank(words)
+    if found is None:
+        return None
+    table, rank = found
+    zipf = 1.0 / (np.arange(vectors.RANKED, dtype=np.float64) + 50)
+    p = (1.0 / (rank.astype(np.float64) + 50)) / zipf.sum()
+    return (table * (SIF / (SIF + p))[:, None]).astype(np.float32)
+
+
+def _phrase_counts(phrases: list[list[str]] | None, n: int) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Which text holds which phrase (each counted once a text)."""
+    if not phrases or not any(phrases):
+        return sp.csr_matrix((n, 0)), np.array([], dtype=object)
+    counter = CountVectorizer(analyzer=_identity, binary=True)
+    counts = counter.fit_transform(phrases).tocsr()
+    return counts, counter.get_feature_names_out()
+
+
 @dataclass
 class Cluster:
     id: int
-    members: list[int]  # indices into the texts, closest to the centre first
-    keywords: list[str]
+    members: list[int]  # indices into the texts, best fit first
+    keywords: list[str]  # phrases as residents wrote them, best first
     representatives: list[int]  # the distinct members closest to the centre
     density: float  # mean cosine similarity of the distinct members to their centre, 0–1
     duplicates: list[list[int]] = field(default_factory=list)  # groups of the same text
     children: list[Cluster] = field(default_factory=list)  # the finer level, if any
+    fit: list[float] = field(default_factory=list)  # each member's fit (0–1), as members
+    core: list[int] = field(default_factory=list)  # members with fit >= CORE_FIT
+    summary: str = ""  # the most central sentence, in the residents' own words, trimmed
 
     @property
     def size(self) -> int:
@@ -179,7 +240,10 @@ class Cluster:
 
     @property
     def label(self) -> str:
-        return "・".join(self.keywords[:3])
+        """The display name: the best two or three phrases."""
+        return "・".join(
+            self.keywords[:3] if len("".join(self.keywords[:3])) <= 24 else self.keywords[:2]
+        )
 
 
 @dataclass
@@ -236,12 +300,13 @@ class Projection:
 
 @dataclass
 class Clustering:
-    labels: np.ndarray  # the cluster id of each text
+    labels: np.ndarray  # the cluster id of each text; OTHER (-1) for 「その他」
     clusters: list[Cluster]
     coordinates: np.ndarray  # (n, 2), for a map
     k: int
     duplicates: list[list[int]] = field(default_factory=list)  # every group, largest first
     model: Model | None = None
+    other: list[int] = field(default_factory=list)  # texts that fit no theme (「その他」)
 
     @property
     def coords(self) -> np.ndarray:
@@ -260,13 +325,17 @@ def cluster_texts(
     seed: int = 0,
     finer: bool = True,
     previous: list[int | None] | None = None,
+    excluded: Callable[[str], bool] | None = None,
 ) -> Clustering:
-    """Group ``texts`` (personal data already masked) into ``k`` themes (default choose_k),
-    and each theme into 2–5 finer ones when ``finer`` and it is large enough.
+    """Group ``texts`` (personal data already masked) into themes; their number comes from
+    the data unless ``k`` is given. Texts that fit no theme get the label -1 (「その他」)
+    and are in no cluster. With ``finer``, each large theme is split into 2–5 finer ones.
 
     ``previous``, for a re-run, gives each text's cluster id in the last run (None for a new
-    text): k-means then starts from those clusters, so a re-run moves as few texts as the
-    new ones demand and ``stable_ids`` can carry the ids (and the staff's work) over.
+    text): with a given k and more texts than the graph takes, k-means then starts from those
+    clusters, so a re-run moves as few texts as the new ones demand; either way
+    ``stable_ids`` carries the ids (and the staff's work) over.
+    ``excluded`` tells phrases that must never name a theme (the blocked words).
 
     Groups of (almost) identical texts are clustered as one text and reported with their
     count: a campaign of 500 copies weighs as one opinion, and every copy keeps its place.
@@ -280,22 +349,34 @@ def cluster_texts(
         stand_in[group] = group[0]
     distinct = np.flatnonzero(stand_in == np.arange(n))
     featurizer = Featurizer()
-    feats = featurizer.fit_transform([texts[i] for i in distinct])
-    level = _Level(feats, distinct, stand_in, same, seed)
-    k = k or choose_k(len(distinct))
-    init = _starting_centres(feats.vectors, distinct, previous, k) if previous else None
-    clusters, centres = level.split(np.arange(len(distinct)), k, init)
+    distinct_texts = [texts[i] for i in distinct]
+    phrases: list[list[str]] = []
+    feats = featurizer.fit_transform(distinct_texts, phrases)
+    level = _Level(feats, distinct, stand_in, same, seed, distinct_texts, excluded)
+    everything = np.arange(len(distinct))
+    data = feats.vectors
+    graph = len(distinct) <= GRAPH_UP_TO
+    init = _starting_centres(data, distinct, previous, k) if previous and k and not graph else None
+    if k is None and len(distinct) > 1:
+        # (a re-run needs no start from the last themes: stable_ids carries their ids over)
+        found = _louvain(data, seed) if len(distinct) <= GRAPH_UP_TO else _sampled(data, seed)
+    elif k and graph and k < len(distinct):
+        found = _spectral(data, k, seed)
+    else:
+        found = _kmeans(data, k or 1, seed, init)
+    clusters, centres = level.build(everything, found)
     if finer:
         for cluster in clusters:
             rows = level.rows_of(cluster)
             if len(rows) >= FINER_FROM:
                 k_finer = min(FINER_MAX, choose_k(len(rows)))
-                cluster.children, _ = level.split(rows, k_finer, starts=FINER_STARTS)
-    labels = np.empty(n, dtype=int)
+                sub = _kmeans(data[rows], k_finer, seed, starts=FINER_STARTS)
+                cluster.children, _ = level.build(rows, sub, finer=True)
+    labels = np.full(n, OTHER, dtype=int)
     for cluster in clusters:
         labels[cluster.members] = cluster.id
-    projection = _projection(feats.vectors)
-    rows = projection.apply(feats.vectors) if projection else np.zeros((len(distinct), 2))
+    projection = _projection(data)
+    rows = projection.apply(data) if projection else np.zeros((len(distinct), 2))
     featurizer.slim()
     return Clustering(
         labels,
@@ -304,13 +385,128 @@ def cluster_texts(
         len(clusters),
         same,
         Model(featurizer, centres, projection),
+        np.flatnonzero(labels == OTHER).tolist(),
     )
+
+
+def _neighbours(data: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``count`` nearest other rows and their cosine similarity (rows are unit)."""
+    similarity = data @ data.T
+    np.fill_diagonal(similarity, -np.inf)
+    count = min(count, len(data) - 1)
+    nearest = np.argpartition(-similarity, count - 1, axis=1)[:, :count]
+    return nearest, np.take_along_axis(similarity, nearest, axis=1)
+
+
+def _graph_size(n: int) -> int:
+    """Neighbours a text is joined to: about the square root of the count, 3 to 30."""
+    return max(3, min(30, round(math.sqrt(n))))
+
+
+def _louvain(data: np.ndarray, seed: int, starts: int = GRAPH_STARTS) -> np.ndarray:
+    """Communities of the k-nearest-neighbour graph (Louvain, the best modularity of
+    GRAPH_STARTS runs); those with fewer than MIN_THEME rows get OTHER."""
+    n = len(data)
+    nearest, similarity = _neighbours(data, _graph_size(n))
+    weights = np.maximum(similarity, 0.01)
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    edges: dict[tuple[int, int], float] = {}
+    for i, (row, weight) in enumerate(zip(nearest, weights, strict=True)):
+        for j, w in zip(row.tolist(), weight.tolist(), strict=True):
+            key = (i, j) if i < j else (j, i)
+            edges[key] = edges.get(key, 0.0) + w  # a pair that chose each other counts twice
+    graph.add_weighted_edges_from((i, j, w) for (i, j), w in edges.items())
+    best, best_quality = None, -math.inf
+    for start in range(starts):
+        found = nx.community.louvain_communities(
+            graph, weight="weight", resolution=RESOLUTION, seed=seed * GRAPH_STARTS + start
+        )
+        quality = nx.community.modularity(graph, found, weight="weight", resolution=RESOLUTION)
+        if quality > best_quality:
+            best, best_quality = found, quality
+    labels = np.full(n, OTHER, dtype=int)
+    themes = sorted((sorted(c) for c in best if len(c) >= MIN_THEME), key=lambda c: (-len(c), c))
+    for number, members in enumerate(themes):
+        labels[members] = number
+    return labels
+
+
+def _spectral(data: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """``k`` clusters of the k-nearest-neighbour graph (spectral clustering): the count staff
+    asked for, on the same neighbourhoods the themes come from."""
+    n = len(data)
+    nearest, similarity = _neighbours(data, _graph_size(n))
+    rows = np.repeat(np.arange(n), nearest.shape[1])
+    weights = np.maximum(similarity, 0.01).ravel()
+    affinity = sp.csr_matrix((weights, (rows, nearest.ravel())), shape=(n, n))
+    affinity = affinity + affinity.T
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "graph is not fully connected"
+        model = SpectralClustering(
+            k, affinity="precomputed", random_state=seed, assign_labels="cluster_qr"
+        )
+        return model.fit_predict(affinity)
+
+
+def _sampled(data: np.ndarray, seed: int) -> np.ndarray:
+    """Many texts: the graph's communities of an even sample give the count and the starting
+    centres; k-means on all rows from there."""
+    step = -(-len(data) // K_SAMPLE)
+    sample = data[::step]
+    found = _louvain(sample, seed, K_SAMPLE_STARTS)
+    k = int(found.max()) + 1
+    if k < 2:
+        return _kmeans(data, choose_k(len(data)), seed)
+    init = normalize(np.vstack([sample[found == c].mean(axis=0) for c in range(k)]))
+    return _kmeans(data, k, seed, init.astype(data.dtype), prefer_init=True)
+
+
+def _kmeans(
+    data: np.ndarray,
+    k: int,
+    seed: int,
+    init: np.ndarray | None = None,
+    starts: int = 10,
+    prefer_init: bool = False,
+) -> np.ndarray:
+    """k-means labels (mini-batch for many rows). ``init``, the last run's clusters: kept
+    when at least as tight as a fresh start, or always with ``prefer_init``."""
+    k = max(1, min(k, len(data)))
+    if k <= 1:
+        return np.zeros(len(data), dtype=int)
+    if init is not None and len(init) == k and prefer_init:
+        if len(data) >= MINI_BATCH_FROM:
+            model = MiniBatchKMeans(k, init=init, n_init=1, random_state=seed, batch_size=2048)
+        else:
+            model = KMeans(k, init=init, n_init=1, random_state=seed)
+        return model.fit_predict(data)
+    if len(data) >= MINI_BATCH_FROM:
+        model = MiniBatchKMeans(k, random_state=seed, n_init=3, batch_size=2048)
+    else:  # fewer starts for the large ones: each start costs in proportion
+        starts = starts if len(data) <= FEW_STARTS_FROM else min(starts, 3)
+        model = KMeans(k, random_state=seed, n_init=starts)
+    if FIT_SAMPLE < len(data) < MINI_BATCH_FROM:
+        # the centres from an even sample, then every row to its nearest
+        found = model.fit(data[:: -(-len(data) // FIT_SAMPLE)]).predict(data)
+    else:
+        found = model.fit_predict(data)
+    if init is not None and len(init) == k:
+        # the last run's clusters as the start: kept when at least as tight as a fresh
+        # start (a start topped up with outliers can leave clusters of one text)
+        warm = KMeans(k, init=init, n_init=1, random_state=seed).fit(data)
+        fresh = -model.score(data)  # the inertia of the fresh start on every row
+        if warm.inertia_ <= fresh * 1.0001:
+            found = warm.labels_
+    return found
 
 
 class _Level:
     """Clusters of some rows of the features (distinct texts), with everything shown."""
 
-    def __init__(self, feats: Features, distinct, stand_in, same, seed: int) -> None:
+    def __init__(
+        self, feats: Features, distinct, stand_in, same, seed: int, texts, excluded
+    ) -> None:
         self.feats, self.distinct, self.stand_in, self.same, self.seed = (
             feats,
             distinct,
@@ -318,6 +514,7 @@ class _Level:
             same,
             seed,
         )
+        self.texts, self.excluded = texts, excluded  # the distinct texts, by row
         position = np.full(len(stand_in), -1)
         position[distinct] = np.arange(len(distinct))
         self.row_of_text = position[stand_in]  # each text's row: its own or its stand-in's
@@ -326,36 +523,24 @@ class _Level:
         members = np.array(cluster.members, dtype=int)
         return np.unique(self.row_of_text[members])
 
-    def split(
-        self, rows: np.ndarray, k: int, init: np.ndarray | None = None, starts: int = 10
+    def build(
+        self, rows: np.ndarray, found: np.ndarray, finer: bool = False
     ) -> tuple[list[Cluster], np.ndarray]:
+        """The clusters of ``rows`` labelled ``found`` (OTHER: in none), and their centres."""
         data = self.feats.vectors[rows]
-        k = max(1, min(k, len(rows)))
-        if len(rows) >= MINI_BATCH_FROM:
-            model = MiniBatchKMeans(k, random_state=self.seed, n_init=3, batch_size=2048)
-        else:  # fewer starts for the large ones: each start costs in proportion
-            starts = starts if len(rows) <= FEW_STARTS_FROM else min(starts, 3)
-            model = KMeans(k, random_state=self.seed, n_init=starts)
-        if k <= 1:
-            found = np.zeros(len(rows), dtype=int)
-        elif FIT_SAMPLE < len(rows) < MINI_BATCH_FROM:
-            # the centres from an even sample, then every row to its nearest
-            found = model.fit(data[:: -(-len(rows) // FIT_SAMPLE)]).predict(data)
-        else:
-            found = model.fit_predict(data)
-        if k > 1 and init is not None and len(init) == k:
-            # the last run's clusters as the start: kept when at least as tight as a fresh
-            # start (a start topped up with outliers can leave clusters of one text)
-            warm = KMeans(k, init=init, n_init=1, random_state=self.seed).fit(data)
-            fresh = -model.score(data)  # the inertia of the fresh start on every row
-            if warm.inertia_ <= fresh * 1.0001:
-                found = warm.labels_
-        # identical texts can leave a cluster empty: number the clusters that have members
-        _, found = np.unique(found, return_inverse=True)
+        # number the clusters that have members (identical texts can leave one empty)
+        kept = found >= 0
+        _, renumbered = np.unique(found[kept], return_inverse=True)
+        found = np.full(len(rows), OTHER, dtype=int)
+        found[kept] = renumbered
         k = int(found.max()) + 1
+        if k == 0:
+            return [], np.zeros((0, data.shape[1]), dtype=data.dtype)
         centres = normalize(np.vstack([data[found == c].mean(axis=0) for c in range(k)]))
-        similarity = np.einsum("ij,ij->i", data, centres[found])
-        keywords = _keywords(self.feats, rows, found, k)
+        similarity = data @ centres.T
+        closeness = np.where(kept, similarity[np.arange(len(rows)), np.maximum(found, 0)], 0)
+        fit = self._fit(data, found, similarity)
+        keywords = _keywords(self.feats, rows, found, k, self.excluded)
         # every text follows its stand-in (copies go where their group's first went)
         local = np.full(len(self.distinct), -1)
         local[rows] = np.arange(len(rows))
@@ -365,10 +550,12 @@ class _Level:
         clusters = []
         for c in range(k):
             inside = found[at] == c
-            members, closeness = texts[inside], similarity[at[inside]]
-            members = members[np.argsort(-closeness, kind="stable")]
+            members, member_fit = texts[inside], fit[at[inside]]
+            # best fit first, then nearest the centre
+            order = np.lexsort((-closeness[at[inside]], -np.round(member_fit, 6)))
+            members, member_fit = members[order], member_fit[order]
             own = np.flatnonzero(found == c)
-            own = own[np.argsort(-similarity[own], kind="stable")]
+            own = own[np.argsort(-closeness[own], kind="stable")]
             member_set = set(members.tolist())
             clusters.append(
                 Cluster(
@@ -376,11 +563,55 @@ class _Level:
                     members=members.tolist(),
                     keywords=keywords[c],
                     representatives=self.distinct[rows[own[:REPRESENTATIVES]]].tolist(),
-                    density=float(similarity[own].mean()),
+                    density=float(closeness[own].mean()),
                     duplicates=[g for g in self.same if g[0] in member_set],
+                    fit=[round(float(f), 4) for f in member_fit],
+                    core=members[member_fit >= CORE_FIT].tolist(),
+                    summary=""
+                    if finer
+                    else self._summary(rows[own[:REPRESENTATIVES]], keywords[c]),
                 )
             )
         return clusters, centres
+
+    @staticmethod
+    def _fit(data: np.ndarray, found: np.ndarray, similarity: np.ndarray) -> np.ndarray:
+        """Each row's fit to its cluster: the similarity-weighted share of its nearest
+        neighbours in the same cluster; for many rows, the softmax of its similarity to the
+        centres (the neighbours would cost the square of the count)."""
+        n = len(data)
+        if n <= GRAPH_UP_TO:
+            if n < 2:
+                return np.ones(n)
+            nearest, weight = _neighbours(data, _graph_size(n))
+            weight = np.maximum(weight, 0.01)
+            same = found[nearest] == found[:, None]
+            fit = (weight * same).sum(axis=1) / weight.sum(axis=1)
+        else:
+            scaled = similarity / SOFT_TEMPERATURE
+            scaled -= scaled.max(axis=1, keepdims=True)
+            soft = np.exp(scaled)
+            fit = soft[np.arange(n), np.maximum(found, 0)] / soft.sum(axis=1)
+        return np.where(found >= 0, np.clip(fit, 0.0, 1.0), 0.0)
+
+    def _summary(self, rows: np.ndarray, keywords: list[str]) -> str:
+        """The sentence of the most central texts that holds most of the theme's phrases,
+        trimmed: the residents' own words, nothing made up."""
+        best, best_score = "", -1
+        for rank, row in enumerate(rows.tolist()):
+            for sentence in SENTENCE.split(self.texts[row]):
+                sentence = " ".join(sentence.split())
+                if len(sentence) < 4:
+                    continue
+                score = sum(k in sentence for k in keywords[:3]) * 10 - rank
+                if score > best_score:
+                    best, best_score = sentence, score
+        if len(best) > SUMMARY_CHARACTERS:
+            best = best[: SUMMARY_CHARACTERS - 1].rstrip() + "…"
+        return best
+
+
+SENTENCE = re.compile(r"(?<=[。！？!?\n])|(?<=\.)\s+")
 
 
 def _starting_centres(
@@ -403,30 +634,59 @@ def _starting_centres(
     return normalize(np.vstack(centres)).astype(vectors_.dtype)
 
 
-def _keywords(feats: Features, rows: np.ndarray, labels: np.ndarray, k: int) -> list[list[str]]:
-    """Class-based TF-IDF: words frequent in a cluster and rare in the others."""
+#: Latin pieces that are never a topic even outside an address
+NOT_TOPICS = frozenset({"http", "https", "www", "com", "org", "net", "html", "example", "url"})
+#: nouns that name no topic on their own (when, where, worry, asking): kept in the features
+#: and inside compounds (駐輪場所), never a theme's name alone
+_WEAK = """
+場所 時間 うち 心配 相談 情報 利用 説明 連絡 近く 近所 地域 大変 理由 確認 方法 予定
+機会 今年 去年 来年 週末 平日 夜 朝 昼 夕方 夏 冬 春 秋 毎年 毎週 家 自宅 一人 人たち
+みなさん 子 意見 要望 改善 検討 不安 迷惑 不便 困難
+"""
+WEAK = frozenset(_WEAK.split())
+
+
+def _keywords(
+    feats: Features,
+    rows: np.ndarray,
+    labels: np.ndarray,
+    k: int,
+    excluded: Callable[[str], bool] | None = None,
+) -> list[list[str]]:
+    """Class-based TF-IDF of phrases: those many texts of a cluster hold and few others do;
+    a phrase held by one text only is used when nothing better is there. Phrases that
+    contain a better one's words (駐輪場 and 駅の駐輪場) are not repeated."""
     counts = feats.counts[rows]
-    if not counts.shape[1]:
+    if not counts.shape[1] or k == 0:
         return [[] for _ in range(k)]
+    kept = labels >= 0
     onehot = sp.csr_matrix(
-        (np.ones(len(labels)), (labels, np.arange(len(labels)))), (k, len(labels))
+        (np.ones(int(kept.sum())), (labels[kept], np.flatnonzero(kept))), (k, len(labels))
     )
     per_cluster = np.asarray((onehot @ counts).todense(), dtype=float)
-    tf = per_cluster / np.maximum(per_cluster.sum(axis=1, keepdims=True), 1)
-    average = per_cluster.sum() / k
-    idf = np.log1p(average / np.maximum(per_cluster.sum(axis=0), 1))
+    sizes = np.maximum(np.bincount(labels[kept], minlength=k), 1)[:, None]
+    tf = per_cluster / sizes
+    everywhere = np.asarray(counts.sum(axis=0)).ravel()
+    idf = np.log1p(len(rows) / np.maximum(everywhere, 1))
     scores = tf * idf
+    # a phrase of a single text is a weak name: behind every phrase two or more texts share
+    scores[per_cluster < 2] *= 0.1
     out = []
     for c in range(k):
-        best = [i for i in np.argsort(-scores[c], kind="stable")[:KEYWORDS] if scores[c, i] > 0]
-        out.append([_shown(feats, str(feats.words[i])) for i in best])
+        chosen: list[str] = []
+        for i in np.argsort(-scores[c], kind="stable"):
+            if len(chosen) == KEYWORDS or scores[c, i] <= 0:
+                break
+            phrase = str(feats.words[i])
+            if phrase.lower() in NOT_TOPICS or phrase in WEAK:
+                continue
+            if excluded is not None and excluded(phrase):
+                continue
+            if any(phrase in other or other in phrase for other in chosen):
+                continue
+            chosen.append(phrase)
+        out.append(chosen)
     return out
-
-
-def _shown(feats: Features, lemma: str) -> str:
-    """The way most people wrote the word (ごみ rather than the dictionary's 塵)."""
-    written = feats.forms.get(lemma)
-    return written.most_common(1)[0][0] if written else lemma
 
 
 def _projection(vectors_: np.ndarray) -> Projection | None:
@@ -464,7 +724,7 @@ def stable_ids(
     new_size = np.zeros(k)
     old_size = np.zeros(len(old_ids))
     for key, label in zip(keys, labels, strict=True):
-        if key in previous:
+        if key in previous and label >= 0:  # 「その他」 (-1) is no cluster
             j = column[previous[key]]
             shared[label, j] += 1
             new_size[label] += 1

@@ -29,6 +29,7 @@ _JAPANESE_STOP = """
 考える 見る 来る 行く 分かる 知る 持つ 使う 入る 出る 聞く 書く 大丈夫 本当 色々 沢山 是非
 よう こと もの ところ とき ため ほう みんな どう なに 何 誰 此れ 其れ 彼れ 此処 其処 区 場合
 最近 毎日 今回 以前 自分 私 僕 皆さん お願い 問題 必要 状況 対応
+多く 全部 全て 一部 半分 殆ど 大半 以上 以下 程度 前後 辺り 他 外 際 為 度 回 頃
 """
 JAPANESE_STOP = frozenset(_JAPANESE_STOP.split())
 ENGLISH_STOP = frozenset(ENGLISH_STOP_WORDS) | {"please", "thank", "thanks", "like", "want", "just"}
@@ -38,6 +39,14 @@ JAPANESE_LETTER = re.compile(
 WHITESPACE = re.compile(r"\s+")
 LETTER = re.compile(r"[^\W\d_]")
 LATIN_WORD = re.compile(r"[a-z][a-z'’-]*[a-z]|[a-z]")
+#: addresses, e-mail addresses and bare domains: never words of a topic ("com", "https")
+LINK = re.compile(
+    r"(?:https?|ftp)://\S*|www\.\S*|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|[a-z0-9-]+(?:\.[a-z0-9-]+)*"
+    r"\.(?:com|net|org|jp|info|io|co|biz|me|app|dev|xyz)\b\S*",
+    re.IGNORECASE,
+)
+#: parts of a compound noun besides nouns: 接頭辞 (お, 再), 接尾辞-名詞的 (場, 車, 性)
+PREFIX, SUFFIX = "接頭辞", "接尾辞"
 _local = threading.local()
 
 
@@ -54,20 +63,26 @@ def _tagger() -> fugashi.Tagger:
     return tagger
 
 
-def content_words(text: str, forms: dict[str, Counter] | None = None) -> list[str]:
+def content_words(
+    text: str, forms: dict[str, Counter] | None = None, phrases: list[str] | None = None
+) -> list[str]:
     """The topic-bearing words of ``text``, in order, as lemmas (ごみ, ゴミ and 塵 are one).
 
-    ``forms``, when given, counts how each lemma was written, for labels people read.
+    ``forms``, when given, counts how each lemma was written, for labels people read;
+    ``phrases``, when given, receives the text's phrases as written (``Phrases``).
     MeCab's text output is read directly (surface, readings, lemma, part of speech): building
     a Python object per token costs twice the time of the analysis itself.
     """
     words: list[str] = []
-    flat = WHITESPACE.sub(" ", normalise(text))
+    flat = WHITESPACE.sub(" ", LINK.sub(" ", normalise(text)))
+    chunker = Phrases(phrases) if phrases is not None else None
     for line in _tagger().parse(flat).split("\n"):
         columns = line.split("\t")
         if len(columns) < 5:  # EOS
             continue
         surface, lemma, pos = columns[0], columns[3], columns[4].split("-")
+        if chunker is not None:
+            chunker.add(surface, lemma, pos)
         if surface.isascii():
             latin = [w for w in LATIN_WORD.findall(surface) if len(w) > 1 and w not in ENGLISH_STOP]
             words.extend(latin)
@@ -87,7 +102,84 @@ def content_words(text: str, forms: dict[str, Counter] | None = None) -> list[st
             if forms is not None:
                 # nouns as written (ごみ), verbs and adjectives in their dictionary form
                 _count(forms, lemma, surface if pos1 == "名詞" else lemma)
+    if chunker is not None:
+        chunker.end()
     return words
+
+
+class Phrases:
+    """Phrases as residents wrote them, from MeCab's tokens in order: compound nouns
+    (一時預かり, 駐輪場, 粗大ごみ: runs of nouns with their prefixes and suffixes, never cut
+    inside a word) and short object–verb phrases (ベンチを増やす: a compound noun, を, the
+    verb in its dictionary form). A bare verb or adjective is never a phrase, nor a lone
+    stop word (方, こと), a number or a pronoun."""
+
+    def __init__(self, out: list[str]) -> None:
+        self.out = out
+        self.run: list[tuple[str, str]] = []  # (surface, lemma) of the current noun run
+        self.noun = ""  # the last finished compound noun, waiting for を and a verb
+        self.wo = False
+        self.after_number = False
+
+    def _flush(self) -> None:
+        run = self.run
+        while run and run[-1][0] in ("お", "ご", "御"):  # a prefix cannot end a noun
+            run.pop()
+        self.run, self.noun = [], ""
+        if not run:
+            return
+        phrase = "".join(s for s, _ in run)
+        if len(run) == 1:
+            surface, lemma = run[0]
+            if lemma in JAPANESE_STOP or surface in JAPANESE_STOP or len(surface) < 2:
+                return
+        self.out.append(phrase)
+        self.noun = phrase
+
+    def add(self, surface: str, lemma: str, pos: list[str]) -> None:
+        pos1, pos2 = pos[0], pos[1] if len(pos) > 1 else ""
+        lemma = (lemma or surface).split("-")[0]
+        after_number, self.after_number = self.after_number, pos2 == "数詞" or surface.isdigit()
+        if surface.isascii():
+            # English: each word that is not a stop word (MeCab calls every Latin word a
+            # noun, so runs of them would join "sidewalk near")
+            self.end()
+            if LATIN_WORD.fullmatch(surface) and len(surface) > 2 and surface not in ENGLISH_STOP:
+                self.out.append(surface)
+            return
+        if after_number and len(pos) > 2 and pos[2] == "助数詞可能":
+            self.end()  # ３丁目, ５年: a counter after a number is not a topic
+            return
+        nominal = (
+            (pos1 == "名詞" and pos2 not in ("数詞", "代名詞", "非自立可能", "助数詞"))
+            or pos1 == PREFIX
+            or (pos1 == SUFFIX and pos2 == "名詞的" and bool(self.run))
+        )
+        if nominal:
+            if self.wo:
+                self.wo = False
+            self.run.append((surface, lemma))
+            return
+        if self.run:
+            self._flush()
+            # a run just ended: を may follow, then a verb
+            if pos1 == "助詞" and surface == "を":
+                self.wo = True
+                return
+        elif self.wo and self.noun and pos1 == "動詞" and pos2 != "非自立可能":
+            if lemma not in JAPANESE_STOP:
+                self.out.append(f"{self.noun}を{lemma}")
+        elif self.noun and pos1 == "助詞" and surface == "を":
+            self.wo = True
+            return
+        self.wo, self.noun = False, "" if pos1 != "動詞" else self.noun
+        if pos1 == "動詞":
+            self.noun = ""
+
+    def end(self) -> None:
+        if self.run:
+            self._flush()
+        self.noun, self.wo = "", False
 
 
 #: from this many texts the words are found by as many processes as there are CPUs (MeCab's
@@ -95,28 +187,41 @@ def content_words(text: str, forms: dict[str, Counter] | None = None) -> list[st
 PARALLEL_FROM = 20_000
 
 
-def _words_of_chunk(texts: list[str]) -> tuple[list[list[str]], dict[str, Counter]]:
+def _words_of_chunk(
+    texts: list[str], with_phrases: bool = False
+) -> tuple[list[list[str]], dict[str, Counter], list[list[str]] | None]:
     forms: dict[str, Counter] = {}
-    return [content_words(t, forms) for t in texts], forms
+    if not with_phrases:
+        return [content_words(t, forms) for t in texts], forms, None
+    phrases: list[list[str]] = [[] for _ in texts]
+    return [content_words(t, forms, p) for t, p in zip(texts, phrases, strict=True)], forms, phrases
 
 
 def content_words_many(
-    texts: list[str], forms: dict[str, Counter] | None = None
+    texts: list[str],
+    forms: dict[str, Counter] | None = None,
+    phrases: list[list[str]] | None = None,
 ) -> list[list[str]]:
-    """``content_words`` of each text (and the forms, merged), in several processes for many
-    texts: the same result as one by one."""
+    """``content_words`` of each text (and the forms, merged; with ``phrases``, an empty
+    list, each text's phrases appended to it), in several processes for many texts: the same
+    result as one by one."""
     workers = min(os.cpu_count() or 1, 8)
+    with_phrases = phrases is not None
     if len(texts) < PARALLEL_FROM or workers < 2:
-        return [content_words(t, forms) for t in texts]
-    size = -(-len(texts) // workers)
-    chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
-    # fork: the children start with the tagger's module loaded and leave by os._exit
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(len(chunks), mp_context=context) as pool:
-        done = list(pool.map(_words_of_chunk, chunks))
-    words: list[list[str]] = []
-    for chunk_words, chunk_forms in done:
+        words, chunk_forms, found = _words_of_chunk(texts, with_phrases)
+        done = [(words, chunk_forms, found)]
+    else:
+        size = -(-len(texts) // workers)
+        chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
+        # fork: the children start with the tagger's module loaded and leave by os._exit
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(len(chunks), mp_context=context) as pool:
+            done = list(pool.map(_words_of_chunk, chunks, [with_phrases] * len(chunks)))
+    words = []
+    for chunk_words, chunk_forms, chunk_phrases in done:
         words.extend(chunk_words)
+        if with_phrases:
+            phrases.extend(chunk_phrases)
         if forms is not None:
             for lemma, written in chunk_forms.items():
                 forms.setdefault(lemma, Counter()).update(written)

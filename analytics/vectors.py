@@ -49,3 +49,26 @@ def lookup(words: list[str]) -> np.ndarray | None:
         if row is not None and row >= 0:
             out[i] = data[row]
     return out
+
+
+#: rows of the table; a word not in it counts as rarer than every row
+RANKED = 20_000
+
+
+def lookup_with_rank(words: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """``lookup`` and each word's row in the table, which runs from the most frequent word
+    of chiVe's corpus down (の is 0, を 8): a word's place in Japanese at large, whatever the
+    texts at hand. Unknown words get RANKED. None without vectors."""
+    table = _table()
+    if table is None:
+        return None
+    vectors, hash_string = table
+    data = np.asarray(vectors.data)
+    out = np.zeros((len(words), data.shape[1]), dtype=np.float32)
+    rank = np.full(len(words), max(RANKED, data.shape[0]), dtype=np.int64)
+    for i, word in enumerate(words):
+        row = vectors.key2row.get(hash_string(word))
+        if row is not None and row >= 0:
+            out[i] = data[row]
+            rank[i] = row
+    return out, rank

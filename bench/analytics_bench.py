@@ -76,14 +76,101 @@ def child(n: int, distinct: bool) -> None:
     )
 
 
+def plain_child(n: int, k: int) -> None:
+    """The plain pipeline on the same texts at the same k: char 1–3-gram TF-IDF, LSA 100,
+    k-means (ten starts), the baseline issue 18 measures the speed against."""
+    from sklearn.cluster import KMeans
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+
+    texts = short_texts(n)
+    started = time.perf_counter()
+    matrix = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
+    x = matrix.fit_transform(texts)
+    reduced = normalize(TruncatedSVD(100, random_state=0).fit_transform(x))
+    KMeans(k, n_init=10, random_state=0).fit_predict(reduced)
+    print(json.dumps({"seconds": time.perf_counter() - started}))
+
+
+def consultation_child(n: int) -> None:
+    """One consultation's run: ``n`` opinions of resident-voices as they are written."""
+    sys.path.insert(0, str(ROOT))
+    with VOICES.open(encoding="utf-8") as handle:
+        texts = [row["text"] for row in csv.DictReader(handle, delimiter="\t")][:n]
+    from analytics import cluster_texts, vectors
+
+    vectors.lookup(["公園"])
+    started = time.perf_counter()
+    result = cluster_texts(texts)
+    print(json.dumps({"seconds": time.perf_counter() - started, "k": result.k}))
+
+
+def quality() -> None:
+    """The quality figures of issue 18, with the plain pipeline beside them."""
+    sys.path.insert(0, str(ROOT))
+    from sklearn.metrics import adjusted_mutual_info_score, normalized_mutual_info_score
+
+    from analytics import cluster_texts
+    from tests.analytics.test_quality import core_figures, plain, rows, samples, sib200
+
+    for size in (40, 100, 300):
+        ami, ks, outside, held = [], [], [], []
+        for texts, truth, seed in samples(size):
+            result = cluster_texts(texts, seed=seed)
+            ami.append(adjusted_mutual_info_score(truth, result.labels))
+            ks.append(result.k)
+            figures = core_figures(result, truth)
+            outside.append(figures[0])
+            held.append(figures[1])
+        print(
+            f"  resident-voices, {size} opinions (5 samples), the library's own k {ks}:"
+            f" AMI {sum(ami) / 5:.3f}; core outside its theme's main topic"
+            f" {sum(outside) / 5:.0%}, core holds {sum(held) / 5:.0%} of the opinions"
+        )
+    sets = [
+        ("resident-voices", lambda: rows("resident-voices/voices.tsv", "\t")),
+        ("SIB-200 Japanese", sib200),
+        ("Banking77 test", lambda: rows("banking77/test.csv", ",")),
+    ]
+    for name, load in sets:
+        texts, truth = load()
+        k = len(set(truth))
+        ours = [
+            normalized_mutual_info_score(truth, cluster_texts(texts, k=k, seed=s).labels)
+            for s in range(3)
+        ]
+        base = [normalized_mutual_info_score(truth, plain(texts, k, s)) for s in range(3)]
+        print(
+            f"  {name}, true k={k} (3 seeds): NMI {sum(ours) / 3:.3f};"
+            f" plain char 1–3-gram pipeline {sum(base) / 3:.3f}"
+        )
+
+
+def _child(*arguments: str) -> dict:
+    out = subprocess.run(  # noqa: S603  (our own interpreter and arguments)
+        [sys.executable, __file__, *arguments], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1,000 texts, to check it runs")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--distinct", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--plain", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--k", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--consultation", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child, args.distinct)
+        return 0
+    if args.plain:
+        plain_child(args.plain, args.k)
+        return 0
+    if args.consultation:
+        consultation_child(args.consultation)
         return 0
     import sklearn
 
@@ -97,13 +184,7 @@ def main() -> int:
         f" each size in its own process"
     )
     for n, distinct in sizes:
-        out = subprocess.run(  # noqa: S603  (our own interpreter and arguments)
-            [sys.executable, __file__, "--child", str(n), *(["--distinct"] if distinct else [])],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        r = json.loads(out.stdout.strip().splitlines()[-1])
+        r = _child("--child", str(n), *(["--distinct"] if distinct else []))
         line = (
             f"  {n:>7,} texts ({r['chars']:.0f} characters on average): {r['seconds']:.2f} s"
             f" end to end, k={r['k']}, largest theme {r['largest']} ({r['label']});"
@@ -118,6 +199,22 @@ def main() -> int:
             if memory:
                 text += f"; ≤ {memory:.0f} MB: {'met' if r['peak_mb'] <= memory else 'missed'}"
             print(text)
+        if n == 10_000 or args.quick:
+            base = _child("--plain", str(n), "--k", str(r["k"]))
+            ratio = r["seconds"] / base["seconds"]
+            print(
+                f"  baseline, same {n:,} texts, same k={r['k']}: plain char 1–3-gram TF-IDF +"
+                f" LSA 100 + k-means {base['seconds']:.2f} s; Koe / plain = {ratio:.2f}"
+                f" (target ≤ 0.75: {'met' if ratio <= 0.75 else 'missed'})"
+            )
+    one = _child("--consultation", "300")
+    print(
+        f"  a consultation of 300 opinions (resident-voices as written): {one['seconds']:.2f} s,"
+        f" k={one['k']} (target ≤ 2 s: {'met' if one['seconds'] <= 2 else 'missed'})"
+    )
+    if not args.quick:
+        print("Theme quality (issue 18), the library's own k unless said")
+        quality()
     print("clustering: done")
     return 0
 
