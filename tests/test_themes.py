@@ -200,13 +200,34 @@ def test_one_view_for_a_whole_theme_then_one_opinion_otherwise(client, db, consu
         page=path,
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
-    members = list(
-        db.session.scalars(select(ThemeMember.opinion_id).where(ThemeMember.theme_id == theme.id))
-    )
+    rows = db.session.execute(
+        select(ThemeMember.opinion_id, ThemeMember.core).where(ThemeMember.theme_id == theme.id)
+    ).all()
+    core = [i for i, in_core in rows if in_core]
+    to_check = [i for i, in_core in rows if not in_core]
+    assert core, "a theme of more than 20 opinions has a core"
     db.session.expire_all()
-    answered = [db.session.get(Opinion, i) for i in members]
+    answered = [db.session.get(Opinion, i) for i in core]
     assert all(o.disposition == Disposition.REFLECTED for o in answered)
     assert len({o.answer_id for o in answered}) == 1
+    # a whole-theme answer never reaches an opinion outside the core without a staff tick
+    assert all(db.session.get(Opinion, i).disposition is None for i in to_check)
+    if to_check:
+        html = client.get(path).get_data(as_text=True)
+        assert "要確認" in html and "チェックを入れたときだけ回答されます" in html
+        post_form(
+            client,
+            path,
+            {
+                "opinions": str(to_check[0]),
+                "answer": str(answered[0].answer_id),
+                "disposition": "reflected",
+                "reason": "確認のうえ同じ考え方で回答します。",
+            },
+            page=path,
+        )
+        db.session.expire_all()
+        assert db.session.get(Opinion, to_check[0]).answer_id == answered[0].answer_id
     # then one opinion of the theme is answered otherwise, on its own
     one = answered[0]
     post_form(

@@ -59,20 +59,21 @@ def review_query(
     section_id: int | None,
     unanswered: bool,
     theme_id: int | None = None,
+    core_only: bool = False,
 ):
     """Opinions for the staff review page, in the order they arrived; with ``theme_id``, those
-    of one theme (or finer theme) of a grouping, to answer a theme at once."""
+    of one theme (or finer theme) of a grouping, to answer a theme at once; with
+    ``core_only``, only those in the theme's core (what a whole-theme answer reaches)."""
     query = considered_query(consultation).order_by(Opinion.created_at, Opinion.id)
     if theme_id is not None:
         from app.themes.models import ThemeMember  # app.themes builds on this module
 
-        query = query.where(
-            Opinion.id.in_(
-                select(ThemeMember.opinion_id).where(
-                    or_(ThemeMember.theme_id == theme_id, ThemeMember.subtheme_id == theme_id)
-                )
-            )
+        members = select(ThemeMember.opinion_id).where(
+            or_(ThemeMember.theme_id == theme_id, ThemeMember.subtheme_id == theme_id)
         )
+        if core_only:
+            members = members.where(ThemeMember.core.is_(True))
+        query = query.where(Opinion.id.in_(members))
     if section_id == 0:
         query = query.where(Opinion.section_id.is_(None))
     elif section_id:

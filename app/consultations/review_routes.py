@@ -7,7 +7,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.auth.forms import ActionForm
 from app.auth.models import Role
@@ -51,7 +51,7 @@ def _themes(consultation) -> list[tuple[int, str]]:
         return []
     options = []
     for n, theme in enumerate(themes.themes_of(run), start=1):
-        options.append((theme.id, f"{n}. {theme.label} ({theme.size})"))
+        options.append((theme.id, f"{n}. {theme.shown_label} ({theme.size})"))
         options += [(c.id, f"— {c.label} ({c.size})") for c in theme.children]
     return options
 
@@ -67,11 +67,12 @@ def review(consultation_id: int):
     status = 200
     whole = request.method == "POST" and request.form.get("whole") == "y" and theme_id is not None
     if whole:
-        # one view for a whole theme: every opinion the filters show, on every page
+        # one view for a whole theme: the opinions of its core the filters show, on every
+        # page; those marked 要確認 (outside the core) only when staff tick them
         form.opinions.data = [
             o.id
             for o in db.session.scalars(
-                results.review_query(consultation, section_id, unanswered, theme_id)
+                results.review_query(consultation, section_id, unanswered, theme_id, core_only=True)
             )
         ]
         form.opinions.tampered = False
@@ -124,11 +125,33 @@ def review(consultation_id: int):
         per_page=REVIEW_PER_PAGE,
         error_out=False,
     )
+    fits, core_total = {}, 0
+    if theme_id is not None:
+        from app.themes.models import ThemeMember
+
+        fits = {
+            opinion: (core, fit)
+            for opinion, core, fit in db.session.execute(
+                select(ThemeMember.opinion_id, ThemeMember.core, ThemeMember.fit).where(
+                    ThemeMember.opinion_id.in_([o.id for o in page.items]),
+                    or_(ThemeMember.theme_id == theme_id, ThemeMember.subtheme_id == theme_id),
+                )
+            )
+        }
+        core_total = db.session.scalar(
+            select(db.func.count()).select_from(
+                results.review_query(
+                    consultation, section_id, unanswered, theme_id, core_only=True
+                ).subquery()
+            )
+        )
     return (
         render_template(
             "consultations/review.html",
             consultation=consultation,
             page=page,
+            fits=fits,
+            core_total=core_total,
             rows=with_items(page.items),
             form=form,
             answers=answers,

@@ -393,6 +393,10 @@ def cluster_event_questions(event_id: int) -> None:
             typical = [rows[i][0] for i in cluster.representatives]
             ordered = typical + [m for m in members if m not in typical]
             themes.append({"keywords": list(cluster.keywords[:5]), "questions": ordered})
+        if result.other:  # questions that fit no theme: one set, last, never dropped
+            themes.append(
+                {"keywords": [], "other": True, "questions": [rows[i][0] for i in result.other]}
+            )
     event.question_themes = themes
     event.question_themes_at = utcnow()
     db.session.commit()

@@ -69,5 +69,15 @@ def group_form_answers(grouping_id: int) -> None:
         }
         for cluster in sorted(result.clusters, key=lambda c: -c.size)
     ]
+    if result.other:  # answers that fit no theme: one set, last, never dropped
+        grouping.themes.append(
+            {
+                "label": "",
+                "other": True,
+                "keywords": [],
+                "size": len(result.other),
+                "examples": [texts[i][:300] for i in result.other[:EXAMPLES]],
+            }
+        )
     grouping.status, grouping.finished_at = "done", utcnow()
     db.session.commit()

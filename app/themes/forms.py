@@ -35,7 +35,7 @@ class RenameForm(FlaskForm):
 
 def _themes_choice(field: SelectField, themes) -> None:
     """The other themes, numbered as on the themes page; anything else is refused."""
-    field.choices = [SelectChoice(str(t.id), f"{n}. {t.label}") for n, t in themes]
+    field.choices = [SelectChoice(str(t.id), f"{n}. {t.shown_label}") for n, t in themes]
     field.validate_choice = False
     field.validators = [one_of([str(t.id) for _, t in themes])]
 

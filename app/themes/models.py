@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext
 from sqlalchemy import (
     JSON,
     DateTime,
@@ -74,9 +75,18 @@ class Theme(db.Model):
     pinned: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     #: answered opinions of earlier consultations that say much the same (ids), best first
     similar: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")
+    #: the opinions that fit no theme (「その他の意見」): shown last, never answered whole
+    other: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    #: the most central sentence of its opinions, trimmed: residents' own words
+    summary: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     run: Mapped[ThemeRun] = relationship(back_populates="themes")
     children: Mapped[list[Theme]] = relationship(order_by="Theme.key")
+
+    @property
+    def shown_label(self) -> str:
+        """The name staff see, in their language for 「その他の意見」."""
+        return gettext("Other opinions") if self.other and not self.pinned else self.label
 
 
 class ThemeMember(db.Model):
@@ -96,3 +106,7 @@ class ThemeMember(db.Model):
     placed: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     #: moved here by staff: the next grouping keeps it in the theme of the same key
     moved: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    #: how well it fits its theme (0–1, analytics' Cluster.fit); None when placed or moved
+    fit: Mapped[float | None] = mapped_column(Float)
+    #: in its theme's core: an answer to the whole theme selects it without a staff tick
+    core: Mapped[bool] = mapped_column(default=False, server_default=sa_false())

@@ -20,6 +20,7 @@ from app.consultations.models import Consultation, Opinion, Reaction, ReactionKi
 from app.consultations.operations import OPINION
 from app.consultations.results import ITEM_JOIN, considered_query
 from app.extensions import db
+from app.moderation import operations as moderation_ops
 from app.moderation.models import ModerationItem
 from app.themes.models import DONE, FAILED, QUEUED, RUNNING, Theme, ThemeMember, ThemeRun
 from app.timeutil import utcnow
@@ -99,13 +100,15 @@ def _previous(last: ThemeRun | None) -> tuple[dict[int, int], dict[int, int], di
         .join(Theme, Theme.id == ThemeMember.theme_id)
         .where(ThemeMember.run_id == last.id)
     ).all()
+    # 「その他の意見」 is no theme to carry over, but an opinion staff moved there stays
+    grouped = [(i, key, moved) for i, key, moved in rows if key != OTHER_KEY]
     pinned = db.session.execute(
         select(Theme.key, Theme.label).where(
             Theme.run_id == last.id, Theme.parent_id.is_(None), Theme.pinned.is_(True)
         )
     )
     return (
-        {i: key for i, key, _ in rows},
+        {i: key for i, key, _ in grouped},
         {i: key for i, key, moved in rows if moved},
         dict(pinned.all()),
     )
@@ -140,6 +143,7 @@ def execute(run_id: int, report: Callable[[int, str], None] | None = None) -> Th
         [t for _, t in rows],
         k=run.requested_k,
         previous=[previous.get(i) for i in ids] if previous else None,
+        excluded=_blocked,
     )
     step(70, "finding earlier answers and groups of people")
     similar = _similar_answers(consultation, result.model)
@@ -158,6 +162,9 @@ def execute(run_id: int, report: Callable[[int, str], None] | None = None) -> Th
         stored.append((theme, cluster))
         for n, child in enumerate(cluster.children):
             theme.children.append(_theme(run, child, n, ids, result.coordinates))
+    if result.other:  # the opinions that fit no theme: one set, shown last
+        other = _other_theme(run, result.other, ids, result.coordinates)
+        stored.append((other, analytics.Cluster(OTHER_KEY, result.other, [], [], 0.0)))
     db.session.flush()
     by_key = {theme.key: theme for theme, _ in stored}
     members = []
@@ -165,6 +172,8 @@ def execute(run_id: int, report: Callable[[int, str], None] | None = None) -> Th
         sub = {}
         for child_theme, child in zip(theme.children, cluster.children, strict=True):
             sub.update(dict.fromkeys(child.members, child_theme.id))
+        fit = dict(zip(cluster.members, cluster.fit, strict=False))
+        core = set(cluster.core)
         for i in cluster.members:
             member = ThemeMember(
                 run_id=run.id,
@@ -173,6 +182,8 @@ def execute(run_id: int, report: Callable[[int, str], None] | None = None) -> Th
                 subtheme_id=sub.get(i),
                 x=float(result.coordinates[i, 0]),
                 y=float(result.coordinates[i, 1]),
+                fit=fit.get(i),
+                core=i in core,
             )
             # staff moved it last time: it stays in that theme while the theme exists
             kept = by_key.get(moved.get(ids[i], theme.key))
@@ -191,6 +202,35 @@ def execute(run_id: int, report: Callable[[int, str], None] | None = None) -> Th
     return run
 
 
+#: the key of 「その他の意見」, the opinions that fit no theme (themes' keys start at 0)
+OTHER_KEY = -1
+
+
+def _blocked(phrase: str) -> bool:
+    """A phrase with a blocked word (the ward's list) never names a theme."""
+    return bool(moderation_ops.word_list().find(phrase))
+
+
+def _other_theme(run: ThemeRun, members: list[int], ids: list[int], coordinates) -> Theme:
+    where = coordinates[members].mean(axis=0)
+    theme = Theme(
+        run=run,
+        key=OTHER_KEY,
+        label="その他の意見",
+        keywords=[],
+        size=len(members),
+        distinct=len(members),
+        density=0.0,
+        x=float(where[0]),
+        y=float(where[1]),
+        representatives=[ids[i] for i in members[:3]],
+        copies=[],
+        other=True,
+    )
+    db.session.add(theme)
+    return theme
+
+
 def move_member(member: ThemeMember, source: Theme, target: Theme) -> None:
     """Move an opinion from its theme (and finer theme) into ``target``, counts kept true."""
     opinion = member.opinion_id
@@ -202,6 +242,8 @@ def move_member(member: ThemeMember, source: Theme, target: Theme) -> None:
             kept for group in theme.copies if len(kept := [i for i in group if i != opinion]) > 1
         ]
     member.theme_id, member.subtheme_id, member.moved = target.id, None, True
+    # staff chose the theme: an answer to it reaches this opinion
+    member.core, member.fit = True, None
     target.size += 1
     target.distinct += 1
 
@@ -303,6 +345,7 @@ def _theme(run: ThemeRun, cluster, key: int, ids: list[int], coordinates: np.nda
         key=int(key),
         label=cluster.label[:200] or "—",
         keywords=cluster.keywords,
+        summary=cluster.summary[:200],
         size=cluster.size,
         distinct=cluster.distinct,
         density=round(float(cluster.density), 4),
@@ -412,8 +455,10 @@ def cluster_consultation(run_id: int) -> None:
 
 
 def themes_of(run: ThemeRun) -> list[Theme]:
-    """The top-level themes, largest first."""
-    return sorted((t for t in run.themes if t.parent_id is None), key=lambda t: (-t.size, t.key))
+    """The top-level themes, largest first; 「その他の意見」 last."""
+    return sorted(
+        (t for t in run.themes if t.parent_id is None), key=lambda t: (t.other, -t.size, t.key)
+    )
 
 
 def suggestions(consultation: Consultation, theme_id: int) -> list[tuple[Opinion, str]]:

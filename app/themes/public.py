@@ -33,6 +33,8 @@ def public_label(
 ) -> tuple[str, list[str]]:
     """The name and keywords residents see: a name staff kept as written, else the
     keywords moderation would publish."""
+    if theme.other:
+        return _("Other opinions"), []
     blocked = blocked if blocked is not None else moderation_ops.word_list()
     words = [w for w in theme.keywords if not moderation.scan(w, words=blocked).findings]
     if theme.pinned:

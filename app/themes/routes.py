@@ -214,13 +214,15 @@ def merge(consultation_id: int, theme_id: int):
     if not form.validate_on_submit():
         return _theme_page(consultation, theme, 422, merge=form)
     into = _theme_of(consultation, int(form.into.data))
-    label = theme.label
+    label = theme.shown_label
     try:
         editing.merge(theme, into, current_user._get_current_object())
     except NotAllowed:
         return _frozen(consultation)
     db.session.commit()
-    flash(_("“%(theme)s” is merged into “%(into)s”.", theme=label, into=into.label), "success")
+    flash(
+        _("“%(theme)s” is merged into “%(into)s”.", theme=label, into=into.shown_label), "success"
+    )
     return redirect(url_for("themes.theme", consultation_id=consultation.id, theme_id=into.id))
 
 
