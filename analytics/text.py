@@ -28,7 +28,7 @@ _JAPANESE_STOP = """
 成る 欲しい 気 方 事 物 所 時 人 皆 様 さん 的 化 等 中 上 下 前 後 今 年 月 日 件 点 感じる
 考える 見る 来る 行く 分かる 知る 持つ 使う 入る 出る 聞く 書く 大丈夫 本当 色々 沢山 是非
 よう こと もの ところ とき ため ほう みんな どう なに 何 誰 此れ 其れ 彼れ 此処 其処 区 場合
-最近 毎日 今回 以前 自分 私 僕 皆さん お願い 問題 必要 状況 対応
+最近 毎日 今回 以前 自分 私 僕 皆さん お願い 問題 必要 状況 対応 まま
 多く 全部 全て 一部 半分 殆ど 大半 以上 以下 程度 前後 辺り 他 外 際 為 度 回 頃
 """
 JAPANESE_STOP = frozenset(_JAPANESE_STOP.split())
@@ -74,7 +74,8 @@ def content_words(
     a Python object per token costs twice the time of the analysis itself.
     """
     words: list[str] = []
-    flat = WHITESPACE.sub(" ", LINK.sub(" ", normalise(text)))
+    # NFKC but not lower case: phrases keep the case residents wrote (LED, not led)
+    flat = WHITESPACE.sub(" ", LINK.sub(" ", unicodedata.normalize("NFKC", text)))
     chunker = Phrases(phrases) if phrases is not None else None
     for line in _tagger().parse(flat).split("\n"):
         columns = line.split("\t")
@@ -84,7 +85,8 @@ def content_words(
         if chunker is not None:
             chunker.add(surface, lemma, pos)
         if surface.isascii():
-            latin = [w for w in LATIN_WORD.findall(surface) if len(w) > 1 and w not in ENGLISH_STOP]
+            lowered = surface.lower()
+            latin = [w for w in LATIN_WORD.findall(lowered) if len(w) > 1 and w not in ENGLISH_STOP]
             words.extend(latin)
             if forms is not None:
                 for word in latin:
@@ -144,7 +146,8 @@ class Phrases:
             # English: each word that is not a stop word (MeCab calls every Latin word a
             # noun, so runs of them would join "sidewalk near")
             self.end()
-            if LATIN_WORD.fullmatch(surface) and len(surface) > 2 and surface not in ENGLISH_STOP:
+            lowered = surface.lower()
+            if LATIN_WORD.fullmatch(lowered) and len(lowered) > 2 and lowered not in ENGLISH_STOP:
                 self.out.append(surface)
             return
         if after_number and len(pos) > 2 and pos[2] == "助数詞可能":

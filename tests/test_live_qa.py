@@ -436,6 +436,20 @@ def test_questions_grouped_by_theme_in_the_jobs_worker(app, people):
     )
 
 
+def test_questions_are_grouped_on_their_masked_public_text(app, people):
+    """The themes' names are shown: they are made from the masked copy, never the original."""
+    from app.events.qa import texts_for_themes
+
+    event, person, _staff = people
+    asker = person()
+    asker.connect()
+    ask(asker, event, "避難所の問い合わせ先は090-1234-5678でいいですか？")
+    _db.session.expire_all()
+    texts = [text for _id, text in texts_for_themes(_db.session.get(type(event), event.id))]
+    assert texts and all("090-1234-5678" not in t for t in texts)
+    assert any("［電話番号］" in t for t in texts)
+
+
 def qa_text(question) -> str:
     from app.events.qa import item_of
 

@@ -354,14 +354,14 @@ def to_opinion(question: Question, consultation: Consultation, staff: User | Non
 
 
 def texts_for_themes(event: Event) -> list[tuple[int, str]]:
-    """The questions' texts (the private originals, as in every staff analysis), for
+    """The questions' public texts (personal data masked: the themes' names are shown), for
     ``analytics.cluster_texts``."""
     rows = db.session.execute(
         _joined()
         .where(Question.event_id == event.id, ModerationItem.status != ItemStatus.REJECTED)
         .order_by(Question.id)
     ).all()
-    return [(q.id, item.original_text) for q, item in rows]
+    return [(q.id, item.public_text) for q, item in rows]
 
 
 MIN_FOR_THEMES = 4  # fewer questions are read, not grouped
@@ -387,7 +387,7 @@ def cluster_event_questions(event_id: int) -> None:
     rows = texts_for_themes(event)
     themes = []
     if len(rows) >= MIN_FOR_THEMES:
-        result = cluster_texts([text for _id, text in rows])
+        result = cluster_texts([text for _id, text in rows], excluded=moderation_ops.blocked)
         for cluster in sorted(result.clusters, key=lambda c: -c.size):
             members = [rows[i][0] for i, label in enumerate(result.labels) if label == cluster.id]
             typical = [rows[i][0] for i in cluster.representatives]

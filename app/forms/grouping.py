@@ -11,6 +11,7 @@ from app import audit, jobs
 from app.auth.models import User
 from app.extensions import db
 from app.forms.models import TEXT_KINDS, FormField, Submission, TextGrouping
+from app.moderation import operations as moderation_ops
 from app.timeutil import utcnow
 
 MIN_TEXTS = 2
@@ -59,7 +60,7 @@ def group_form_answers(grouping_id: int) -> None:
         grouping.status, grouping.finished_at = "failed", utcnow()
         db.session.commit()
         return
-    result = analytics.cluster_texts(texts, finer=False)
+    result = analytics.cluster_texts(texts, finer=False, excluded=moderation_ops.blocked)
     grouping.themes = [
         {
             "label": cluster.label,

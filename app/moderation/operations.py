@@ -77,6 +77,12 @@ CANDIDATES_PER_KEY = 100
 _cache: dict[str, object] = {"key": None, "words": None}
 
 
+def blocked(phrase: str) -> bool:
+    """Whether ``phrase`` holds a word of the ward's blocked-word list (a theme's name never
+    does)."""
+    return bool(word_list().find(phrase))
+
+
 def word_list() -> moderation.WordList:
     """The blocked-word list as staff last edited it, compiled once per change."""
     rows = db.session.execute(

@@ -143,7 +143,7 @@ def execute(run_id: int, report: Callable[[int, str], None] | None = None) -> Th
         [t for _, t in rows],
         k=run.requested_k,
         previous=[previous.get(i) for i in ids] if previous else None,
-        excluded=_blocked,
+        excluded=moderation_ops.blocked,
     )
     step(70, "finding earlier answers and groups of people")
     similar = _similar_answers(consultation, result.model)
@@ -204,11 +204,6 @@ def execute(run_id: int, report: Callable[[int, str], None] | None = None) -> Th
 
 #: the key of 「その他の意見」, the opinions that fit no theme (themes' keys start at 0)
 OTHER_KEY = -1
-
-
-def _blocked(phrase: str) -> bool:
-    """A phrase with a blocked word (the ward's list) never names a theme."""
-    return bool(moderation_ops.word_list().find(phrase))
 
 
 def _other_theme(run: ThemeRun, members: list[int], ids: list[int], coordinates) -> Theme:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import random
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from sklearn.preprocessing import normalize
 
 from analytics import cluster_texts
 from analytics.cluster import CORE_FIT, NOT_TOPICS, OTHER
-from analytics.text import content_words, normalise
+from analytics.text import content_words
 
 DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 
@@ -152,7 +153,7 @@ def assert_phrase_reads_as_a_topic(phrase: str, members: list[str]) -> None:
     assert phrase.lower() not in NOT_TOPICS, phrase
     # exactly as some resident wrote it, never cut inside a word (自転 of 自転車), and in
     # that text never a bare verb or adjective: a verb comes only after a noun and を
-    for text in (normalise(m) for m in members):
+    for text in (unicodedata.normalize("NFKC", m) for m in members):
         start = text.find(phrase)
         while start >= 0:
             end = start + len(phrase)
