@@ -56,7 +56,7 @@ GRAPH_STARTS = 5  # Louvain runs, the one of best modularity kept
 K_SAMPLE = 1_000  # rows of the even sample whose communities give k for many texts
 K_SAMPLE_STARTS = 2  # ... and its Louvain runs (the sample only sets the count and starts)
 MIN_THEME = 3  # distinct texts a community needs to be a theme; smaller ones are 「その他」
-CORE_FIT = 0.6  # fit from which a member is in its theme's core
+CORE_FIT = 0.55  # fit from which a member is in its theme's core
 SOFT_TEMPERATURE = 0.05  # fit from the centres (large inputs): softmax of cosine / this
 SUMMARY_CHARACTERS = 60
 OTHER = -1  # the label of a text in 「その他」
@@ -357,14 +357,17 @@ def cluster_texts(
     data = feats.vectors
     graph = len(distinct) <= GRAPH_UP_TO
     init = _starting_centres(data, distinct, previous, k) if previous and k and not graph else None
-    if k is None and len(distinct) > 1:
+    fit = None
+    if k is None and len(distinct) > 1 and graph:
         # (a re-run needs no start from the last themes: stable_ids carries their ids over)
-        found = _louvain(data, seed) if len(distinct) <= GRAPH_UP_TO else _sampled(data, seed)
+        found, fit = _by_script(distinct_texts, data, feats.japanese, seed)
+    elif k is None and len(distinct) > 1:
+        found = _sampled(data, seed)
     elif k and graph and k < len(distinct):
         found = _spectral(data, k, seed)
     else:
         found = _kmeans(data, k or 1, seed, init)
-    clusters, centres = level.build(everything, found)
+    clusters, centres = level.build(everything, found, fit=fit)
     if finer:
         for cluster in clusters:
             rows = level.rows_of(cluster)
@@ -387,6 +390,39 @@ def cluster_texts(
         Model(featurizer, centres, projection),
         np.flatnonzero(labels == OTHER).tolist(),
     )
+
+
+#: a text's share of Japanese letters from which it is read as Japanese
+JAPANESE_TEXT = 0.5
+
+
+def _by_script(
+    texts: list[str], data: np.ndarray, japanese: float, seed: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The graph's themes, the texts of the other script grouped apart: English opinions
+    among Japanese ones have no word vectors (chiVe is Japanese) and their character n-grams
+    share nothing with Japanese, so in one graph they gather by language, whatever they are
+    about (an answer to such a theme would reach residents on every topic). Grouped on their
+    own features, they gather by topic. Returns the labels and, when split, each text's fit
+    measured in its own group's space (else None: measured on ``data``)."""
+    own = np.array([japanese_share(t) >= JAPANESE_TEXT for t in texts])
+    minority = ~own if japanese >= JAPANESE_TEXT else own
+    if minority.sum() < MIN_THEME or (~minority).sum() < MIN_THEME:
+        return _louvain(data, seed), None
+    found = np.full(len(texts), OTHER, dtype=int)
+    fit = np.zeros(len(texts))
+    offset = 0
+    for part in (np.flatnonzero(~minority), np.flatnonzero(minority)):
+        vectors_ = (
+            data[part]
+            if part is not None and not minority[part[0]]
+            else Featurizer().fit_transform([texts[i] for i in part]).vectors
+        )
+        labels = _louvain(vectors_, seed)
+        found[part] = np.where(labels >= 0, labels + offset, OTHER)
+        fit[part] = _Level._fit(vectors_, labels, None)
+        offset = int(found.max()) + 1
+    return found, fit
 
 
 def _neighbours(data: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -524,9 +560,14 @@ class _Level:
         return np.unique(self.row_of_text[members])
 
     def build(
-        self, rows: np.ndarray, found: np.ndarray, finer: bool = False
+        self,
+        rows: np.ndarray,
+        found: np.ndarray,
+        finer: bool = False,
+        fit: np.ndarray | None = None,
     ) -> tuple[list[Cluster], np.ndarray]:
-        """The clusters of ``rows`` labelled ``found`` (OTHER: in none), and their centres."""
+        """The clusters of ``rows`` labelled ``found`` (OTHER: in none), and their centres;
+        ``fit``, each row's fit when the grouping measured it (else from the neighbours)."""
         data = self.feats.vectors[rows]
         # number the clusters that have members (identical texts can leave one empty)
         kept = found >= 0
@@ -539,7 +580,7 @@ class _Level:
         centres = normalize(np.vstack([data[found == c].mean(axis=0) for c in range(k)]))
         similarity = data @ centres.T
         closeness = np.where(kept, similarity[np.arange(len(rows)), np.maximum(found, 0)], 0)
-        fit = self._fit(data, found, similarity)
+        fit = self._fit(data, found, similarity) if fit is None else np.where(kept, fit, 0.0)
         keywords = _keywords(self.feats, rows, found, k, self.excluded)
         # every text follows its stand-in (copies go where their group's first went)
         local = np.full(len(self.distinct), -1)

@@ -147,6 +147,43 @@ def quality() -> None:
         )
 
 
+def earlier_answers() -> None:
+    """How often an earlier opinion chosen by closeness of meaning is of the new opinion's
+    topic: resident-voices split ten times into 150 new opinions (grouped) and 250 earlier
+    ones; each new opinion's closest earlier one, by cosine in the grouping's features."""
+    import numpy as np
+
+    from analytics import cluster_texts
+    from tests.analytics.test_quality import rows
+
+    texts, truth = rows("resident-voices/voices.tsv", "\t")
+    truth = np.array(truth)
+    pairs = []
+    for seed in range(10):
+        order = list(range(len(texts)))
+        random.Random(200 + seed).shuffle(order)
+        new, old = order[:150], order[150:]
+        featurizer = cluster_texts([texts[i] for i in new], seed=seed).model.featurizer
+        similarity = (
+            featurizer.transform([texts[i] for i in new])
+            @ featurizer.transform([texts[i] for i in old]).T
+        )
+        best = similarity.argmax(axis=1)
+        for i, j in enumerate(best):
+            pairs.append((similarity[i, j], truth[old[j]] == truth[new[i]]))
+    found = np.array(pairs, dtype=float)
+    shown = []
+    for threshold in (0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+        chosen = found[:, 0] >= threshold
+        if chosen.any():
+            shown.append(f"≥ {threshold:.1f}: {found[chosen, 1].mean():.0%} of {chosen.sum()}")
+    print(
+        "  earlier answers by closeness of meaning, right topic (target 90 %): "
+        + "; ".join(shown)
+        + " — so only near-copies of a theme's core are suggested"
+    )
+
+
 def _child(*arguments: str) -> dict:
     out = subprocess.run(  # noqa: S603  (our own interpreter and arguments)
         [sys.executable, __file__, *arguments], capture_output=True, text=True, check=True
@@ -215,6 +252,7 @@ def main() -> int:
     if not args.quick:
         print("Theme quality (issue 18), the library's own k unless said")
         quality()
+        earlier_answers()
     print("clustering: done")
     return 0
 

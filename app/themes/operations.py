@@ -146,7 +146,7 @@ def execute(run_id: int, report: Callable[[int, str], None] | None = None) -> Th
         excluded=moderation_ops.blocked,
     )
     step(70, "finding earlier answers and groups of people")
-    similar = _similar_answers(consultation, result.model)
+    similar = _similar_answers(consultation, result, [t for _, t in rows])
     run.opinion_groups = opinion_groups_of(consultation)
     step(80, "storing the themes")
     keys = analytics.stable_ids(previous, ids, result.labels)
@@ -245,8 +245,12 @@ def move_member(member: ThemeMember, source: Theme, target: Theme) -> None:
 
 #: earlier answered opinions compared with a grouping's themes (the most recent ones)
 SIMILAR_POOL = 5000
-SIMILAR_AT_LEAST = 0.5
 SIMILAR_TOP = 3
+# An earlier answer is suggested for a theme only when its opinion says the same as one of the
+# theme's core (a near-copy: analytics.duplicates, folded trigram Jaccard >= 0.75). Measured on
+# resident-voices (bench/analytics_bench.py, "earlier answers"): a suggestion by closeness of
+# meaning is of the opinion's topic at most 78 % of the time at any threshold, short of the 90 %
+# an answer must reach to be offered; a near-copy is the same request.
 
 
 #: fewer people reacting than this, or a smaller group: not shown (nobody can be singled out)
@@ -310,9 +314,11 @@ def opinion_groups_of(consultation: Consultation) -> dict | None:
     }
 
 
-def _similar_answers(consultation: Consultation, model) -> list[list[int]]:
-    """For each cluster, answered opinions of earlier (published) consultations that are
-    typical of it: staff see how the ward answered much the same before."""
+def _similar_answers(consultation: Consultation, result, texts: list[str]) -> list[list[int]]:
+    """For each cluster, answered opinions of earlier (published) consultations that say the
+    same as one of its core opinions: staff see how the ward answered that before."""
+    import analytics.duplicates
+
     query = (
         select(Opinion.id, ModerationItem.public_text)
         .join(ModerationItem, ITEM_JOIN)
@@ -327,10 +333,18 @@ def _similar_answers(consultation: Consultation, model) -> list[list[int]]:
         .limit(SIMILAR_POOL)
     )
     pool = db.session.execute(query).all()
-    if not pool or model is None:
-        return [[] for _ in range(len(model.centres) if model is not None else 0)]
-    typical = model.typical([t for _, t in pool], top=SIMILAR_TOP, at_least=SIMILAR_AT_LEAST)
-    return [[pool[i][0] for i in best] for best in typical]
+    found: list[list[int]] = [[] for _ in result.clusters]
+    if not pool:
+        return found
+    core = [(c.id, i) for c in result.clusters for i in c.core]
+    both = [texts[i] for _, i in core] + [t for _, t in pool]
+    for group in analytics.duplicates.groups(both):
+        earlier = [pool[j - len(core)][0] for j in group if j >= len(core)]
+        for j in group:
+            if j < len(core):
+                cluster = core[j][0]
+                found[cluster] += [i for i in earlier if i not in found[cluster]]
+    return [ids[:SIMILAR_TOP] for ids in found]
 
 
 def _theme(run: ThemeRun, cluster, key: int, ids: list[int], coordinates: np.ndarray) -> Theme:

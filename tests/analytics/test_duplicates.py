@@ -80,4 +80,4 @@ def test_naughty_strings_group_without_failing():
     assert len(found) <= len(folded)
     assert all(len(g) >= 2 for g in found)
     result = cluster_texts(naughty)
-    assert sum(c.size for c in result.clusters) == len(naughty)
+    assert sum(c.size for c in result.clusters) + len(result.other) == len(naughty)

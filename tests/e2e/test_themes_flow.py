@@ -102,6 +102,20 @@ def test_staff_answer_by_theme_and_residents_see_their_theme(live_app, open_page
         staff.locator("#reason").fill("計画の第2章から第4章に反映しました。")
         staff.locator("form[method=post] button[type=submit]").last.click()
         check_a11y(staff)
+        # the whole-theme answer reached the core; staff read the opinions marked 要確認
+        # and give them the same view with a tick each
+        staff.goto(f"/consultations/{pid}/review?theme={theme}&show=open")
+        check_a11y(staff)
+        if staff.locator("input[name=opinions]").count():
+            assert staff.locator(".check-note").count() >= 1
+            for box in staff.locator("input[name=opinions]").all():
+                box.check()
+            view = staff.locator("#answer option", has_text=f"テーマ{theme}のご意見")
+            staff.locator("#answer").select_option(view.first.get_attribute("value"))
+            staff.locator("#disposition").select_option("partly_reflected")
+            staff.locator("#reason").fill("計画の第2章から第4章に反映しました。")
+            staff.locator("form[method=post] button[type=submit]").last.click()
+            check_a11y(staff)
     staff.goto(f"/consultations/{pid}/review")
     check_a11y(staff)
     staff.locator(f"form[action='/consultations/{pid}/publish'] button").click()
