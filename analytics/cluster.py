@@ -5,15 +5,17 @@ Features (measured on ../shared/datasets; bench/analytics_bench.py and tests/ana
 - the meaning of the content words: the mean of their chiVe vectors, each word weighted by its
   TF-IDF and by how rare it is in Japanese at large (SIF: a / (a + p(word)), p from the
   vectors' frequency order), the texts' common direction taken away;
-- the spelling: LSA of character 1–3-gram TF-IDF (proper nouns, product names, the way a topic
-  is written) and LSA of content words and their neighbouring pairs (English intents differ by
-  pairs of common words). Kept for Japanese too, at half the weight of the meaning.
+- the spelling: one LSA of character 1–3-gram TF-IDF (proper nouns, product names, the way a
+  topic is written; analytics.chargrams makes it for all texts at once) beside content words
+  and their neighbouring pairs (English intents differ by pairs of common words). Kept for
+  Japanese too, at half the weight of the meaning.
 Themes: up to GRAPH_UP_TO distinct texts, a k-nearest-neighbour graph of the texts and Louvain
 communities (the best of several starts by modularity): the number of themes comes from the
 data. A community too small to be a theme goes to 「その他」 (label -1). More texts: the
 communities of an even sample give k and the starting centres of k-means on all. A k given by
 staff: spectral clustering of the same graph at that k (k-means for many texts, or to start
 from the last run's themes).
+Texts of the other script (English among Japanese) are grouped apart, on their own features.
 Each member's fit is the share of its nearest neighbours that are in its theme (0–1); the core,
 the members a whole-theme answer selects, are those with fit >= CORE_FIT.
 """
@@ -38,10 +40,11 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from analytics import duplicates, vectors
-from analytics.text import LINK, content_words_many, japanese_share, normalise
+from analytics.chargrams import CharGrams
+from analytics.text import LINK, PART, content_words_many, japanese_share, normalise
 
 LSA_DIMENSIONS = 100
-SVD_SAMPLE = 4_000  # texts the LSA axes are fitted on (an even sample); all are projected
+SVD_SAMPLE = 2_500  # texts the LSA axes are fitted on (an even sample); all are projected
 MINI_BATCH_FROM = 10_000  # texts; below this, full k-means with several starts
 FIT_SAMPLE = 5_000  # texts; k-means on more (below MINI_BATCH_FROM) fits on an even sample
 SHARE_SAMPLE = 5_000  # texts the share of Japanese is measured on
@@ -52,9 +55,10 @@ SPELLING_WEIGHT = 0.5  # of each spelling part beside the meaning, for Japanese 
 SIF = 1e-4  # the a of SIF's a / (a + p(word))
 GRAPH_UP_TO = 2_000  # distinct texts grouped by the graph; more: its sample gives k
 RESOLUTION = 1.5  # Louvain's: above 1, more and tighter themes
-GRAPH_STARTS = 5  # Louvain runs, the one of best modularity kept
+GRAPH_STARTS = 5  # Louvain runs, the one of best modularity kept ...
+FEWER_STARTS_FROM = 500  # ... and from this many texts two (each costs ~0.4 s per 1,000)
 K_SAMPLE = 1_000  # rows of the even sample whose communities give k for many texts
-K_SAMPLE_STARTS = 2  # ... and its Louvain runs (the sample only sets the count and starts)
+K_SAMPLE_STARTS = 1  # ... and its Louvain runs (the sample only sets the count and starts)
 MIN_THEME = 3  # distinct texts a community needs to be a theme; smaller ones are 「その他」
 CORE_FIT = 0.55  # fit from which a member is in its theme's core
 SOFT_TEMPERATURE = 0.05  # fit from the centres (large inputs): softmax of cosine / this
@@ -102,9 +106,9 @@ class Featurizer:
         self.table: np.ndarray | None = None  # SIF-weighted word vectors of the vocabulary
         self.mean: np.ndarray | None = None  # the common direction of the meaning part
         # character n-grams of the text, words and their pairs: (vectorizer, source)
-        self.spelling: list[tuple[TfidfVectorizer, str]] = []
+        self.spelling: list[tuple[CharGrams | TfidfVectorizer, str]] = []
         self.svd: TruncatedSVD | None = None
-        self.weights = (0.0, 0.0)  # of the meaning and of each spelling part
+        self.weights = (0.0, 0.0)  # of the meaning and of the spelling part
         self.japanese = 0.0
 
     def fit_transform(self, texts: list[str], phrases: list[list[str]] | None = None) -> Features:
@@ -124,16 +128,7 @@ class Featurizer:
         sources = {"text": [_unlinked(t) for t in texts], "tokens": tokens}
         blocks = []
         for vectorizer, source in (
-            (
-                TfidfVectorizer(
-                    analyzer="char",
-                    ngram_range=(1, 3),
-                    sublinear_tf=True,
-                    min_df=2 if len(texts) > SVD_SAMPLE else 1,
-                    dtype=np.float32,
-                ),
-                "text",
-            ),
+            (CharGrams(min_df=2 if len(texts) > SVD_SAMPLE else 1), "text"),
             (TfidfVectorizer(analyzer=_with_pairs, sublinear_tf=True, dtype=np.float32), "tokens"),
         ):
             try:
@@ -174,9 +169,11 @@ class Featurizer:
         if meaning_weight:
             # float32 and in place: 100,000 texts × 300 dimensions is 120 MB a copy
             meaning = normalize(np.asarray(word_tfidf @ self.table), copy=False)
+            empty = ~meaning.any(axis=1)  # no known word: no meaning, not minus the mean
             if self.mean is None:
-                self.mean = meaning.mean(axis=0)
+                self.mean = meaning[~empty].mean(axis=0) if (~empty).any() else meaning[0] * 0
             meaning -= self.mean
+            meaning[empty] = 0
             normalize(meaning, copy=False)
             meaning *= meaning_weight
             parts.append(meaning)
@@ -207,10 +204,26 @@ def _sif_table(words: list[str]) -> np.ndarray | None:
     return (table * (SIF / (SIF + p))[:, None]).astype(np.float32)
 
 
+#: distinct texts up to which a phrase also counts for the texts that hold it inside a longer
+#: one (カラス in カラス対策); more texts: exact phrases only (the count of lookups grows)
+CONTAINED_UP_TO = 20_000
+
+
 def _phrase_counts(phrases: list[list[str]] | None, n: int) -> tuple[sp.csr_matrix, np.ndarray]:
-    """Which text holds which phrase (each counted once a text)."""
+    """Which text holds which phrase (each counted once a text). A phrase some resident wrote
+    on its own (カラス) also counts for the texts that wrote it inside a longer one (カラス対策,
+    カラスよけネット): the theme is named by what its texts share. A piece nobody wrote alone
+    (自転 of 自転車) never counts."""
     if not phrases or not any(phrases):
         return sp.csr_matrix((n, 0)), np.array([], dtype=object)
+    known = {p for text in phrases for p in text if not p.startswith(PART)}
+    if n <= CONTAINED_UP_TO:
+        phrases = [
+            [p.removeprefix(PART) for p in text if not p.startswith(PART) or p[1:] in known]
+            for text in phrases
+        ]
+    else:
+        phrases = [[p for p in text if not p.startswith(PART)] for text in phrases]
     counter = CountVectorizer(analyzer=_identity, binary=True)
     counts = counter.fit_transform(phrases).tocsr()
     return counts, counter.get_feature_names_out()
@@ -316,7 +329,8 @@ class Clustering:
 
 FINER_FROM = 12  # distinct texts a cluster needs to be split into a finer level
 FINER_MAX = 5
-FINER_STARTS = 3  # k-means starts inside a theme (a browsing aid: the top level gets ten)
+FINER_STARTS = 2  # k-means starts inside a theme (a browsing aid: the top level gets ten)
+FINER_SAMPLE = 2_000  # rows of a theme its finer level is fitted on (all are then placed)
 
 
 def cluster_texts(
@@ -373,7 +387,7 @@ def cluster_texts(
             rows = level.rows_of(cluster)
             if len(rows) >= FINER_FROM:
                 k_finer = min(FINER_MAX, choose_k(len(rows)))
-                sub = _kmeans(data[rows], k_finer, seed, starts=FINER_STARTS)
+                sub = _kmeans(data[rows], k_finer, seed, starts=FINER_STARTS, sample=FINER_SAMPLE)
                 cluster.children, _ = level.build(rows, sub, finer=True)
     labels = np.full(n, OTHER, dtype=int)
     for cluster in clusters:
@@ -439,10 +453,12 @@ def _graph_size(n: int) -> int:
     return max(3, min(30, round(math.sqrt(n))))
 
 
-def _louvain(data: np.ndarray, seed: int, starts: int = GRAPH_STARTS) -> np.ndarray:
+def _louvain(data: np.ndarray, seed: int, starts: int | None = None) -> np.ndarray:
     """Communities of the k-nearest-neighbour graph (Louvain, the best modularity of
     GRAPH_STARTS runs); those with fewer than MIN_THEME rows get OTHER."""
     n = len(data)
+    if starts is None:
+        starts = GRAPH_STARTS if n <= FEWER_STARTS_FROM else 2
     nearest, similarity = _neighbours(data, _graph_size(n))
     weights = np.maximum(similarity, 0.01)
     graph = nx.Graph()
@@ -458,6 +474,9 @@ def _louvain(data: np.ndarray, seed: int, starts: int = GRAPH_STARTS) -> np.ndar
         found = nx.community.louvain_communities(
             graph, weight="weight", resolution=RESOLUTION, seed=seed * GRAPH_STARTS + start
         )
+        if starts == 1:
+            best = found
+            break
         quality = nx.community.modularity(graph, found, weight="weight", resolution=RESOLUTION)
         if quality > best_quality:
             best, best_quality = found, quality
@@ -505,6 +524,7 @@ def _kmeans(
     init: np.ndarray | None = None,
     starts: int = 10,
     prefer_init: bool = False,
+    sample: int = FIT_SAMPLE,
 ) -> np.ndarray:
     """k-means labels (mini-batch for many rows). ``init``, the last run's clusters: kept
     when at least as tight as a fresh start, or always with ``prefer_init``."""
@@ -517,14 +537,14 @@ def _kmeans(
         else:
             model = KMeans(k, init=init, n_init=1, random_state=seed)
         return model.fit_predict(data)
-    if len(data) >= MINI_BATCH_FROM:
+    if len(data) >= MINI_BATCH_FROM and sample >= FIT_SAMPLE:
         model = MiniBatchKMeans(k, random_state=seed, n_init=3, batch_size=2048)
     else:  # fewer starts for the large ones: each start costs in proportion
         starts = starts if len(data) <= FEW_STARTS_FROM else min(starts, 3)
         model = KMeans(k, random_state=seed, n_init=starts)
-    if FIT_SAMPLE < len(data) < MINI_BATCH_FROM:
+    if sample < len(data) and (len(data) < MINI_BATCH_FROM or sample < FIT_SAMPLE):
         # the centres from an even sample, then every row to its nearest
-        found = model.fit(data[:: -(-len(data) // FIT_SAMPLE)]).predict(data)
+        found = model.fit(data[:: -(-len(data) // sample)]).predict(data)
     else:
         found = model.fit_predict(data)
     if init is not None and len(init) == k:
@@ -682,7 +702,8 @@ NOT_TOPICS = frozenset({"http", "https", "www", "com", "org", "net", "html", "ex
 _WEAK = """
 場所 時間 うち 心配 相談 情報 利用 説明 連絡 近く 近所 地域 大変 理由 確認 方法 予定
 機会 今年 去年 来年 週末 平日 夜 朝 昼 夕方 夏 冬 春 秋 毎年 毎週 家 自宅 一人 人たち
-みなさん 子 意見 要望 改善 検討 不安 迷惑 不便 困難 一緒 回数 全体
+みなさん 子 意見 要望 改善 検討 不安 迷惑 不便 困難 一緒 回数 全体 事情 各地区
+people city ward residents resident know add near make need use really lot time day
 """
 WEAK = frozenset(_WEAK.split())
 
@@ -719,7 +740,7 @@ def _keywords(
             if len(chosen) == KEYWORDS or scores[c, i] <= 0:
                 break
             phrase = str(feats.words[i])
-            if phrase.lower() in NOT_TOPICS or phrase in WEAK:
+            if phrase.lower() in NOT_TOPICS or phrase in WEAK or phrase.lower() in WEAK:
                 continue
             if excluded is not None and excluded(phrase):
                 continue

@@ -47,6 +47,8 @@ LINK = re.compile(
 )
 #: parts of a compound noun besides nouns: 接頭辞 (お, 再), 接尾辞-名詞的 (場, 車, 性)
 PREFIX, SUFFIX = "接頭辞", "接尾辞"
+#: marks, in a text's phrases, a whole word inside one of its compounds (not a phrase itself)
+PART = "\x1f"
 _local = threading.local()
 
 
@@ -69,7 +71,8 @@ def content_words(
     """The topic-bearing words of ``text``, in order, as lemmas (ごみ, ゴミ and 塵 are one).
 
     ``forms``, when given, counts how each lemma was written, for labels people read;
-    ``phrases``, when given, receives the text's phrases as written (``Phrases``).
+    ``phrases``, when given, receives the text's phrases as written (``Phrases``), and the
+    whole words inside its compounds marked with PART.
     MeCab's text output is read directly (surface, readings, lemma, part of speech): building
     a Python object per token costs twice the time of the analysis itself.
     """
@@ -118,25 +121,36 @@ class Phrases:
 
     def __init__(self, out: list[str]) -> None:
         self.out = out
-        self.run: list[tuple[str, str]] = []  # (surface, lemma) of the current noun run
+        self.run: list[tuple[str, str, str]] = []  # (surface, lemma, pos1) of the noun run
         self.noun = ""  # the last finished compound noun, waiting for を and a verb
         self.wo = False
         self.after_number = False
 
     def _flush(self) -> None:
         run = self.run
-        while run and run[-1][0] in ("お", "ご", "御"):  # a prefix cannot end a noun
+        while run and run[-1][2] == PREFIX:  # a prefix cannot end a noun
             run.pop()
         self.run, self.noun = [], ""
         if not run:
             return
-        phrase = "".join(s for s, _ in run)
+        phrase = "".join(s for s, _, _ in run)
         if len(run) == 1:
-            surface, lemma = run[0]
+            surface, lemma, _ = run[0]
             if lemma in JAPANESE_STOP or surface in JAPANESE_STOP or len(surface) < 2:
                 return
         self.out.append(phrase)
         self.noun = phrase
+        # the whole words inside it (カラス of カラス対策), marked: they count for this text
+        # only where someone wrote them on their own (never 自転 of 自転車 by itself)
+        for start in range(len(run)):
+            if run[start][2] == SUFFIX:
+                continue
+            for end in range(start + 1, len(run) + 1):
+                if end - start == len(run) or run[end - 1][2] == PREFIX:
+                    continue
+                part = "".join(s for s, _, _ in run[start:end])
+                if len(part) >= 2 and part not in JAPANESE_STOP:
+                    self.out.append(PART + part)
 
     def add(self, surface: str, lemma: str, pos: list[str]) -> None:
         pos1, pos2 = pos[0], pos[1] if len(pos) > 1 else ""
@@ -161,7 +175,7 @@ class Phrases:
         if nominal:
             if self.wo:
                 self.wo = False
-            self.run.append((surface, lemma))
+            self.run.append((surface, lemma, pos1))
             return
         if self.run:
             self._flush()
