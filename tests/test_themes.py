@@ -245,3 +245,46 @@ def test_one_view_for_a_whole_theme_then_one_opinion_otherwise(client, db, consu
     db.session.expire_all()
     assert db.session.get(Opinion, one.id).disposition == Disposition.OUT_OF_SCOPE
     assert db.session.get(Opinion, answered[1].id).disposition == Disposition.REFLECTED
+
+
+def test_opinions_that_fit_no_theme_are_one_last_set_answered_one_by_one(
+    client, db, make_user, logged_in
+):
+    from app.consultations import operations as consultation_ops
+    from app.moderation import operations as moderation_ops
+
+    staff = logged_in(Role.STAFF)
+    consultation = create_open_consultation(staff)
+    benches = ["公園のベンチを増やしてほしい", "公園にベンチがほしい", "公園のベンチが足りない"] * 4
+    lone = "マイナンバーカードの暗証番号を忘れました"
+    for text in [*(f"{t}{'。' * i}" for i, t in enumerate(benches)), lone]:
+        scan = moderation_ops.scan_text(text, None, spam=False)
+        consultation_ops.submit_opinion(consultation, make_user(), scan)
+    db.session.commit()
+    run = themes.request_run(consultation, staff, None, queue=False)
+    db.session.commit()
+    themes.execute(run.id)
+    top = themes.themes_of(run)
+    other = top[-1]
+    assert other.other and other.key == themes.OTHER_KEY and other.size >= 1
+    members = db.session.execute(
+        select(ThemeMember.opinion_id, ThemeMember.core, ThemeMember.fit).where(
+            ThemeMember.theme_id == other.id
+        )
+    ).all()
+    assert lone in themes.public_texts([i for i, _, _ in members]).values()
+    assert all(not core and fit is None for _, core, fit in members)
+    html = page(client, consultation).get_data(as_text=True)
+    assert "その他の意見" in html and "どのテーマにも当てはまらない意見です" in html
+    consultation.closes_at = consultation.opens_at
+    db.session.commit()
+    review = client.get(
+        f"/consultations/{consultation.id}/review", query_string={"theme": other.id}
+    ).get_data(as_text=True)
+    assert 'id="whole"' not in review  # never answered whole
+    assert "要確認" in review
+    # in English, its name is in English
+    english = client.get(
+        f"/consultations/{consultation.id}/themes", headers={"Accept-Language": "en"}
+    ).get_data(as_text=True)
+    assert "Other opinions" in english and "その他の意見" not in english

@@ -237,8 +237,9 @@ def move_member(member: ThemeMember, source: Theme, target: Theme) -> None:
             kept for group in theme.copies if len(kept := [i for i in group if i != opinion]) > 1
         ]
     member.theme_id, member.subtheme_id, member.moved = target.id, None, True
-    # staff chose the theme: an answer to it reaches this opinion
-    member.core, member.fit = True, None
+    # staff chose the theme: an answer to it reaches this opinion (「その他」 is never
+    # answered whole)
+    member.core, member.fit = not target.other, None
     target.size += 1
     target.distinct += 1
 
@@ -249,8 +250,8 @@ SIMILAR_TOP = 3
 # An earlier answer is suggested for a theme only when its opinion says the same as one of the
 # theme's core (a near-copy: analytics.duplicates, folded trigram Jaccard >= 0.75). Measured on
 # resident-voices (bench/analytics_bench.py, "earlier answers"): a suggestion by closeness of
-# meaning is of the opinion's topic at most 78 % of the time at any threshold, short of the 90 %
-# an answer must reach to be offered; a near-copy is the same request.
+# meaning is of the opinion's topic at most about 75 % of the time at any threshold, short of
+# the 90 % an answer must reach to be offered; a near-copy is the same request.
 
 
 #: fewer people reacting than this, or a smaller group: not shown (nobody can be singled out)
