@@ -79,3 +79,49 @@ def test_the_listed_flag_is_filled_in_for_opinions_already_there(tmp_path):
             assert {label: listed[i] for label, i in ids.items()} == expected
             db.session.remove()
             db.engine.dispose()
+
+
+def test_the_themes_and_copies_downgrades_keep_the_opinions_and_their_themes(tmp_path):
+    """0028 and 0027 go down without rebuilding a parent table: on SQLite, dropping a rebuilt
+    table deletes the rows that cascade from it (opinions from consultations, members from
+    themes)."""
+    from app.themes import operations as themes
+
+    with scratch_database(tmp_path, "koe_mig") as url:
+        app = create_app(
+            {"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x"}
+        )
+        with app.app_context():
+            upgrade()
+            staff = auth_ops.create_user(
+                "職員", "staff@example.jp", "a long pass phrase", Role.STAFF
+            )
+            consultation = create_open_consultation(staff)
+            texts = ["公園のベンチを増やして", "公園にベンチがほしい", "ベンチが足りない"]
+            texts += ["ごみの分別が難しい", "ごみの出し方が分からない", "分別ルールを簡単に"]
+            for n, body in enumerate(texts):
+                resident = auth_ops.create_user(
+                    "区民", f"r{n}@example.jp", "a long pass phrase", Role.RESIDENT
+                )
+                consultation_ops.submit_opinion(consultation, resident, scan(body))
+            db.session.commit()
+            run = themes.request_run(consultation, staff, 2, queue=False)
+            db.session.commit()
+            themes.execute(run.id)
+            db.session.commit()
+
+            def counted() -> list[int]:
+                tables = ("opinions", "themes", "theme_members")
+                count = "SELECT count(*) FROM {}"  # one of the three names above
+                return [db.session.scalar(text(count.format(t))) for t in tables]
+
+            before = counted()
+            assert before == [6, 2, 6]
+            db.session.remove()
+            downgrade(revision="0026")
+            assert counted() == before
+            db.session.remove()
+            upgrade()
+            assert counted() == before
+            db.session.remove()
+            db.engine.dispose()

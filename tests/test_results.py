@@ -14,7 +14,7 @@ from app import jobs
 from app.audit import AuditEntry
 from app.auth.models import Role
 from app.consultations import operations, results
-from app.consultations.models import Answer, Disposition, Follow, Opinion, State
+from app.consultations.models import Answer, Disposition, Follow, Opinion, OpinionCopy, State
 from app.extensions import db as _db
 from app.moderation.models import ItemStatus
 from app.notifications.models import Notification
@@ -348,3 +348,73 @@ def test_a_held_display_name_is_never_shown_with_an_opinion(app, client, db, con
     _db.session.commit()
     page = client.get(f"/consultations/{consultation.id}").get_data(as_text=True)
     assert "賛成です。" in page and "090-1111-2222" not in page and "山本" not in page
+
+
+def test_the_same_opinion_sent_several_times_is_one_line_with_its_count(
+    app, client, db, consultation, make_user
+):
+    """同趣旨: near-copies show once, with their count, on the consultation page and in the
+    results table; each sender's link still leads to the line that holds their opinion."""
+    from app.themes import operations as themes
+
+    campaign = "駅前の駐輪場を増やしてください。朝はいつも満車で停められません。"
+    copies = [
+        send(consultation, make_user(), text)
+        for text in (
+            campaign,
+            campaign + "！",
+            "駅前の駐輪場を増やしてください。朝はいつも満車で停められません",
+        )
+    ]
+    other = send(consultation, make_user(), "公園のトイレをきれいにしてほしいです。")
+    themes.find_new_copies()  # the worker's housekeeping
+    _db.session.expire_all()
+    first = copies[0]
+    copy_of = dict(
+        _db.session.execute(select(OpinionCopy.opinion_id, OpinionCopy.copy_of_id)).all()
+    )
+    assert copy_of == {
+        first.id: None,
+        copies[1].id: first.id,
+        copies[2].id: first.id,
+        other.id: None,
+    }
+    html = client.get(f"/consultations/{consultation.id}").get_data(as_text=True)
+    assert html.count("朝はいつも満車で停められません") == 1
+    assert "同趣旨のご意見がほかに2件あります。" in html
+    assert "公園のトイレをきれいにしてほしいです。" in html
+    english = client.get(
+        f"/consultations/{consultation.id}", headers={"Accept-Language": "en"}
+    ).get_data(as_text=True)
+    assert "2 more opinions say the same." in english
+
+    close(consultation)
+    staff, staff_user = staff_client(app, make_user)
+    # two copies get the same answer; the third is answered otherwise, so it keeps its line
+    assert answer(staff, consultation, [copies[0].id, copies[1].id, other.id]).status_code == 302
+    assert (
+        answer(
+            staff,
+            consultation,
+            [copies[2].id],
+            body="駐輪場の増設は来年度に検討します。",
+            disposition="future_reference",
+            reason="予算の都合で今年度は見送ります。",
+        ).status_code
+        == 302
+    )
+    _db.session.expire_all()
+    results.publish(_db.session.get(type(consultation), consultation.id), staff_user)
+    _db.session.commit()
+    table = client.get(f"/consultations/{consultation.id}/results").get_data(as_text=True)
+    assert table.count("朝はいつも満車で停められません") == 2  # the pair, and the third
+    assert "同趣旨のご意見がほかに1件あります。" in table
+    # the second sender's link leads to the first's line, which stands for both
+    line = client.get(f"/consultations/{consultation.id}/results/opinions/{copies[1].id}")
+    assert line.status_code == 302 and line.location.endswith(f"#opinion-{first.id}")
+    line = client.get(f"/consultations/{consultation.id}/results/opinions/{copies[2].id}")
+    assert line.location.endswith(f"#opinion-{copies[2].id}")
+    # open data keeps every opinion
+    data = client.get(f"/api/v1/consultations/{consultation.id}/results").get_json()
+    listed = [o for a in data["answers"] for o in a["opinions"]]
+    assert len(listed) == 4

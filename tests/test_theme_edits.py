@@ -301,6 +301,11 @@ def test_residents_see_the_themes_only_when_allowed_and_only_published_text(
         list(db.session.scalars(select(Opinion.id).where(Opinion.listed.is_(True))))
     )
     assert all(any(q.rstrip(".…") in t for t in texts.values()) for q in quoted)
+    # each theme's one-line summary, when shown, is a sentence of a published opinion
+    summaries = re.findall(r'<p class="summary">[^「]*「([^」]*)」</p>', html)
+    assert summaries
+    flat = [" ".join(t.split()) for t in texts.values()]
+    assert all(any(s.removesuffix("…") in t for t in flat) for s in summaries)
     first = re.search(r'id="theme-\d+-heading">1\. ([^<]*)<', html).group(1)
     assert hidden not in first
     assert public in client.get(f"/consultations/{voices_consultation.id}").get_data(as_text=True)

@@ -217,7 +217,7 @@ def consultation_results(consultation_id: int):
     consultation = _public_consultation(consultation_id)
     if consultation.current_state() != State.PUBLISHED:
         raise ApiError(404, f"The results of consultation {consultation_id} are not published.")
-    page = _paginate(results.table_query(consultation), paging_)
+    page = _paginate(results.table_query(consultation, fold=False), paging_)
     rows = operations.with_items(page.items)
     fields, headers = _paginated(page, paging_)
     if paging_.fmt == CSV:

@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from app.auth.models import User
-from app.consultations.models import Opinion, Reaction, ReactionKind
+from app.consultations.models import Opinion, OpinionCopy, Reaction, ReactionKind
 from app.extensions import db
 from app.moderation.models import ItemStatus, ModerationItem
 from app.moderation.operations import DISPLAY_NAME, shown_name
@@ -94,6 +94,7 @@ class ListedOpinion:
     created_at: datetime
     counts: dict[str, int]  # reactions by kind
     mine: str | None  # the reader's own reaction
+    same: int = 0  # other published opinions that say the same (同趣旨), shown with it
 
 
 class PublicPage(Pagination):
@@ -146,6 +147,7 @@ class PublicPage(Pagination):
                     if n
                 },
                 mine=row.mine.value if row.mine is not None else None,
+                same=row.same,
             )
             for row in rows
         ]
@@ -157,9 +159,37 @@ class _Statements:
     page: Select
 
 
+def shown_once():
+    """A published opinion shows on public lists unless it is a near-copy (同趣旨) of one
+    that shows: the group is one line there, with its count (``copies``)."""
+    root = aliased(Opinion)
+    return ~(
+        select(OpinionCopy.opinion_id)
+        .join(root, root.id == OpinionCopy.copy_of_id)
+        .where(OpinionCopy.opinion_id == Opinion.id, root.listed.is_(True))
+        .exists()
+    )
+
+
+def copies():
+    """The count of published near-copies of each opinion (a scalar subquery)."""
+    copy = aliased(Opinion)
+    return (
+        select(func.count())
+        .select_from(OpinionCopy)
+        .join(copy, copy.id == OpinionCopy.opinion_id)
+        .where(OpinionCopy.copy_of_id == Opinion.id, copy.listed.is_(True))
+        .scalar_subquery()
+    )
+
+
 @functools.cache
 def _statements() -> _Statements:
-    listed = and_(Opinion.consultation_id == bindparam("consultation_id"), Opinion.listed.is_(True))
+    listed = and_(
+        Opinion.consultation_id == bindparam("consultation_id"),
+        Opinion.listed.is_(True),
+        shown_once(),
+    )
     # the page's ids first (one index range)
     ids = (
         select(Opinion.id)
@@ -205,6 +235,7 @@ def _statements() -> _Statements:
             reactions(ReactionKind.DISAGREE).label("disagree"),
             reactions(ReactionKind.PASS).label("pass_"),
             mine.label("mine"),
+            copies().label("same"),
         )
         .join(ids, ids.c.id == Opinion.id)
         .join(item, and_(item.source == OPINION, item.source_id == cast(Opinion.id, String)))

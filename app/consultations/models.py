@@ -212,6 +212,22 @@ class Opinion(db.Model):
     answer: Mapped[Answer | None] = relationship(back_populates="opinions")
 
 
+class OpinionCopy(db.Model):
+    """Whether an opinion says the same as another (a near-copy, 同趣旨): public lists show a
+    group once, at its first published opinion, with its count. One row per opinion the jobs
+    worker has looked at (``copy_of_id`` None: it copies nothing); an opinion without a row is
+    still to be looked at (app.themes.operations.group_copies)."""
+
+    __tablename__ = "opinion_copies"
+
+    opinion_id: Mapped[int] = mapped_column(
+        ForeignKey("opinions.id", ondelete="CASCADE"), primary_key=True
+    )
+    copy_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("opinions.id", ondelete="CASCADE"), index=True
+    )
+
+
 class ReactionKind(enum.StrEnum):
     AGREE = "agree"
     DISAGREE = "disagree"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from diff_match_patch import diff_match_patch
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from app import audit, jobs
 from app.auth.models import User
@@ -24,6 +24,7 @@ from app.consultations.models import (
     Disposition,
     Follow,
     Opinion,
+    OpinionCopy,
     Section,
     State,
 )
@@ -299,21 +300,64 @@ def publish(consultation: Consultation, staff: User) -> int:
 # --- the published results ----------------------------------------------------------------------
 
 
-def table_query(consultation: Consultation):
-    """The rows of the published table: answered opinions, by answer number then arrival."""
+def _folded():
+    """A near-copy (同趣旨) whose first opinion is in the table with the same answer: it is
+    counted on that line instead of having its own."""
+    root = aliased(Opinion)
     return (
+        select(OpinionCopy.opinion_id)
+        .join(root, root.id == OpinionCopy.copy_of_id)
+        .where(
+            OpinionCopy.opinion_id == Opinion.id,
+            root.listed.is_(True),
+            root.answer_id == Opinion.answer_id,
+        )
+        .exists()
+    )
+
+
+def table_query(consultation: Consultation, fold: bool = True):
+    """The rows of the published table: answered opinions, by answer number then arrival;
+    with ``fold``, near-copies with the same answer as the opinion they copy are counted on
+    its line (the page); without, every opinion has its own (open data)."""
+    query = (
         considered_query(consultation)
         .join(Answer, Answer.id == Opinion.answer_id)
         .where(ModerationItem.status == ItemStatus.PUBLISHED)
         .order_by(Answer.number, Opinion.id)
         .options(selectinload(Opinion.section), selectinload(Opinion.answer))
     )
+    return query.where(~_folded()) if fold else query
+
+
+def same_counts(opinions: list[Opinion]) -> dict[int, int]:
+    """For the lines of a table page: how many published near-copies with the same answer
+    each line stands for (同趣旨 N件)."""
+    if not opinions:
+        return {}
+    root, copy = aliased(Opinion), aliased(Opinion)
+    rows = db.session.execute(
+        select(OpinionCopy.copy_of_id, func.count())
+        .join(copy, copy.id == OpinionCopy.opinion_id)
+        .join(root, root.id == OpinionCopy.copy_of_id)
+        .where(
+            OpinionCopy.copy_of_id.in_([o.id for o in opinions]),
+            copy.listed.is_(True),
+            copy.answer_id == root.answer_id,
+        )
+        .group_by(OpinionCopy.copy_of_id)
+    )
+    return dict(rows.all())
 
 
 def line_page(consultation: Consultation, opinion: Opinion) -> int | None:
-    """The page of the results table that holds this opinion's line, or None if it has none."""
+    """The page of the results table that holds this opinion's line (for a near-copy counted
+    on the line of the opinion it copies, that line), or None if it has none."""
     if opinion.answer is None or opinion.consultation_id != consultation.id:
         return None
+    line = line_of(opinion)
+    if line is not opinion:
+        return line_page(consultation, line)
     number = opinion.answer.number or 0
     if db.session.scalar(table_query(consultation).where(Opinion.id == opinion.id)) is None:
         return None
@@ -331,6 +375,20 @@ def line_page(consultation: Consultation, opinion: Opinion) -> int | None:
         )
     )
     return before // ROWS_PER_PAGE + 1
+
+
+def line_of(opinion: Opinion) -> Opinion:
+    """The opinion whose line in the results table holds this one: itself, or the published
+    opinion it copies when both have the same answer."""
+    copy_of = db.session.scalar(
+        select(OpinionCopy.copy_of_id).where(OpinionCopy.opinion_id == opinion.id)
+    )
+    if copy_of is None:
+        return opinion
+    root = db.session.get(Opinion, copy_of)
+    if root is not None and root.listed and root.answer_id == opinion.answer_id:
+        return root
+    return opinion
 
 
 @dataclass

@@ -308,6 +308,7 @@ def results_page(consultation_id: int):
         consultation=consultation,
         page=page,
         groups=results.group_rows(with_items(page.items)),
+        same=results.same_counts(page.items),
         count_table=results.count_table(consultation),
         dispositions=DISPOSITIONS,
         diffs=results.section_diffs(consultation),
@@ -325,7 +326,7 @@ def result_line(consultation_id: int, opinion_id: int):
         target = url_for("consultations.results_page", consultation_id=consultation.id)
         return redirect(target)
     target = url_for("consultations.results_page", consultation_id=consultation.id, page=page)
-    return redirect(f"{target}#opinion-{opinion.id}")
+    return redirect(f"{target}#opinion-{results.line_of(opinion).id}")
 
 
 @bp.post("/<int:consultation_id>/follow")

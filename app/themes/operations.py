@@ -12,11 +12,17 @@ from functools import lru_cache
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app import audit, jobs
 from app.auth.models import User
-from app.consultations.models import Consultation, Opinion, Reaction, ReactionKind
+from app.consultations.models import (
+    Consultation,
+    Opinion,
+    OpinionCopy,
+    Reaction,
+    ReactionKind,
+)
 from app.consultations.operations import OPINION
 from app.consultations.results import ITEM_JOIN, considered_query
 from app.extensions import db
@@ -197,6 +203,7 @@ def execute(run_id: int, report: Callable[[int, str], None] | None = None) -> Th
             protocol=pickle.HIGHEST_PROTOCOL,
         )
     )
+    group_copies(consultation)  # the same near-copies the clustering counted once
     run.k, run.status, run.finished_at = result.k, DONE, utcnow()
     step(100, f"{result.k} themes")
     return run
@@ -440,8 +447,58 @@ def place_opinions(consultation_id: int) -> None:
         db.session.commit()
 
 
+def group_copies(consultation: Consultation) -> int:
+    """Find the near-copies (同趣旨) among the consultation's opinions (analytics.duplicates on
+    the masked texts: folded trigram Jaccard >= 0.75) and point each at the first published
+    one of its group (``OpinionCopy``), so public lists show a group once with its count;
+    every opinion of the consultation gets its row (None: it copies nothing). Return how many
+    point."""
+    import analytics.duplicates
+
+    rows = texts_of(consultation)
+    listed = set(
+        db.session.scalars(
+            select(Opinion.id).where(
+                Opinion.consultation_id == consultation.id, Opinion.listed.is_(True)
+            )
+        )
+    )
+    copy_of: dict[int, int] = {}
+    for group in analytics.duplicates.groups([text for _, text in rows]):
+        ids = [rows[i][0] for i in group]
+        root = min((i for i in ids if i in listed), default=min(ids))
+        copy_of.update((i, root) for i in ids if i != root)
+    everyone = select(Opinion.id).where(Opinion.consultation_id == consultation.id)
+    db.session.execute(delete(OpinionCopy).where(OpinionCopy.opinion_id.in_(everyone)))
+    db.session.execute(
+        OpinionCopy.__table__.insert(),
+        [{"opinion_id": i, "copy_of_id": copy_of.get(i)} for i in db.session.scalars(everyone)],
+    )
+    return len(copy_of)
+
+
+#: consultations whose copies are found again in one round of the worker's housekeeping
+COPIES_PER_ROUND = 20
+
+
+@jobs.every(30)
+def find_new_copies() -> None:
+    """Housekeeping: the consultations with opinions not yet looked at for near-copies have
+    it done (a campaign of thousands is one search, not thousands)."""
+    stale = db.session.scalars(
+        select(Opinion.consultation_id)
+        .where(~select(OpinionCopy.opinion_id).where(OpinionCopy.opinion_id == Opinion.id).exists())
+        .distinct()
+        .limit(COPIES_PER_ROUND)
+    ).all()
+    for consultation_id in stale:
+        group_copies(db.session.get(Consultation, consultation_id))
+        db.session.commit()
+
+
 def on_new_opinion(consultation: Consultation) -> None:
-    """Called when an opinion is stored: with a grouping to place it in, a job does so."""
+    """Called when an opinion is stored: with a grouping to place it in, a job does so (the
+    worker's housekeeping finds whether it says the same as others: find_new_copies)."""
     grouped = db.session.scalar(
         select(ThemeRun.id)
         .where(ThemeRun.consultation_id == consultation.id, ThemeRun.status == DONE)

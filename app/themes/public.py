@@ -54,6 +54,7 @@ class PublicTheme:
     quoted: list[tuple[int, str]] = field(default_factory=list)  # (opinion id, public text)
     answers: list[tuple[Answer, int]] = field(default_factory=list)  # with the results
     dispositions: Counter = field(default_factory=Counter)
+    summary: str = ""  # a published resident's sentence, only when quoted here
 
 
 def public_themes(consultation: Consultation, run: ThemeRun) -> list[PublicTheme]:
@@ -81,6 +82,10 @@ def public_themes(consultation: Consultation, run: ThemeRun) -> list[PublicTheme
             typical += list(more)
         texts = operations.public_texts(typical[:QUOTED])
         item.quoted = [(i, texts[i]) for i in typical[:QUOTED] if i in texts]
+        # the summary is a sentence of one opinion: shown only when that opinion is published
+        said = theme.summary.removesuffix("…")
+        if said and any(said in " ".join(text.split()) for _, text in item.quoted):
+            item.summary = theme.summary
         if published:
             rows = db.session.execute(
                 select(Opinion.answer_id, Opinion.disposition, func.count())

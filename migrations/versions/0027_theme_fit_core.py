@@ -19,24 +19,27 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('theme_members') as batch:
-        batch.add_column(sa.Column('fit', sa.Float(), nullable=True))
-        batch.add_column(
-            sa.Column('core', sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-    with op.batch_alter_table('themes') as batch:
-        batch.add_column(
-            sa.Column('other', sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-        batch.add_column(sa.Column('summary', sa.String(200), nullable=False, server_default=''))
+    op.add_column('theme_members', sa.Column('fit', sa.Float(), nullable=True))
+    op.add_column(
+        'theme_members', sa.Column('core', sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    op.add_column(
+        'themes', sa.Column('other', sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    op.add_column(
+        'themes', sa.Column('summary', sa.String(200), nullable=False, server_default='')
+    )
     # the members of earlier groupings were all answered with their theme: they stay so
     op.execute(sa.text('UPDATE theme_members SET core = :yes').bindparams(yes=True))
 
 
 def downgrade():
-    with op.batch_alter_table('themes') as batch:
-        batch.drop_column('summary')
-        batch.drop_column('other')
-    with op.batch_alter_table('theme_members') as batch:
-        batch.drop_column('core')
-        batch.drop_column('fit')
+    # ALTER TABLE ... DROP COLUMN, on SQLite too (3.35 and later): a batch would rebuild the
+    # themes table, and dropping the old one deletes the theme members that cascade from it
+    for table, column in (
+        ('themes', 'summary'),
+        ('themes', 'other'),
+        ('theme_members', 'core'),
+        ('theme_members', 'fit'),
+    ):
+        op.drop_column(table, column)
