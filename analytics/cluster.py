@@ -417,8 +417,10 @@ def _by_script(
     among Japanese ones have no word vectors (chiVe is Japanese) and their character n-grams
     share nothing with Japanese, so in one graph they gather by language, whatever they are
     about (an answer to such a theme would reach residents on every topic). Grouped on their
-    own features, they gather by topic. Returns the labels and, when split, each text's fit
-    measured in its own group's space (else None: measured on ``data``)."""
+    own features they make smaller themes of their own, whose fit, measured among them, is
+    low where they share little, so they stay outside the cores for staff to read. Returns
+    the labels and, when split, each text's fit measured in its own group's space (else None:
+    measured on ``data``)."""
     own = np.array([japanese_share(t) >= JAPANESE_TEXT for t in texts])
     minority = ~own if japanese >= JAPANESE_TEXT else own
     if minority.sum() < MIN_THEME or (~minority).sum() < MIN_THEME:
@@ -429,7 +431,7 @@ def _by_script(
     for part in (np.flatnonzero(~minority), np.flatnonzero(minority)):
         vectors_ = (
             data[part]
-            if part is not None and not minority[part[0]]
+            if not minority[part[0]]
             else Featurizer().fit_transform([texts[i] for i in part]).vectors
         )
         labels = _louvain(vectors_, seed)

@@ -189,9 +189,7 @@ class Phrases:
         elif self.noun and pos1 == "助詞" and surface == "を":
             self.wo = True
             return
-        self.wo, self.noun = False, "" if pos1 != "動詞" else self.noun
-        if pos1 == "動詞":
-            self.noun = ""
+        self.wo, self.noun = False, ""  # anything else ends a noun–を–verb phrase
 
     def end(self) -> None:
         if self.run:

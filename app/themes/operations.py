@@ -470,10 +470,11 @@ def group_copies(consultation: Consultation) -> int:
         copy_of.update((i, root) for i in ids if i != root)
     everyone = select(Opinion.id).where(Opinion.consultation_id == consultation.id)
     db.session.execute(delete(OpinionCopy).where(OpinionCopy.opinion_id.in_(everyone)))
-    db.session.execute(
-        OpinionCopy.__table__.insert(),
-        [{"opinion_id": i, "copy_of_id": copy_of.get(i)} for i in db.session.scalars(everyone)],
-    )
+    looked_at = [
+        {"opinion_id": i, "copy_of_id": copy_of.get(i)} for i in db.session.scalars(everyone)
+    ]
+    if looked_at:
+        db.session.execute(OpinionCopy.__table__.insert(), looked_at)
     return len(copy_of)
 
 
