@@ -38,17 +38,8 @@ def dimensions() -> int:
 
 def lookup(words: list[str]) -> np.ndarray | None:
     """A (len(words), dims) float32 matrix, zero rows for unknown words; None without vectors."""
-    table = _table()
-    if table is None:
-        return None
-    vectors, hash_string = table
-    data = np.asarray(vectors.data)
-    out = np.zeros((len(words), data.shape[1]), dtype=np.float32)
-    for i, word in enumerate(words):
-        row = vectors.key2row.get(hash_string(word))
-        if row is not None and row >= 0:
-            out[i] = data[row]
-    return out
+    found = lookup_with_rank(words)
+    return None if found is None else found[0]
 
 
 #: rows of the table; a word not in it counts as rarer than every row
