@@ -419,12 +419,13 @@ def _by_script(
     about (an answer to such a theme would reach residents on every topic). Grouped on their
     own features they make smaller themes of their own, whose fit, measured among them, is
     low where they share little, so they stay outside the cores for staff to read. Returns
-    the labels and, when split, each text's fit measured in its own group's space (else None:
-    measured on ``data``)."""
+    the labels and each text's fit, measured on the neighbour graph its themes came from."""
     own = np.array([japanese_share(t) >= JAPANESE_TEXT for t in texts])
     minority = ~own if japanese >= JAPANESE_TEXT else own
     if minority.sum() < MIN_THEME or (~minority).sum() < MIN_THEME:
-        return _louvain(data, seed), None
+        edges = _edges(data)
+        found = _louvain(data, seed, edges=edges)
+        return found, _share(*edges, found)
     found = np.full(len(texts), OTHER, dtype=int)
     fit = np.zeros(len(texts))
     offset = 0
@@ -434,20 +435,12 @@ def _by_script(
             if not minority[part[0]]
             else Featurizer().fit_transform([texts[i] for i in part]).vectors
         )
-        labels = _louvain(vectors_, seed)
+        edges = _edges(vectors_)
+        labels = _louvain(vectors_, seed, edges=edges)
         found[part] = np.where(labels >= 0, labels + offset, OTHER)
-        fit[part] = _Level._fit(vectors_, labels, None)
+        fit[part] = _share(*edges, labels)
         offset = int(found.max()) + 1
     return found, fit
-
-
-def _neighbours(data: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's ``count`` nearest other rows and their cosine similarity (rows are unit)."""
-    similarity = data @ data.T
-    np.fill_diagonal(similarity, -np.inf)
-    count = min(count, len(data) - 1)
-    nearest = np.argpartition(-similarity, count - 1, axis=1)[:, :count]
-    return nearest, np.take_along_axis(similarity, nearest, axis=1)
 
 
 def _graph_size(n: int) -> int:
@@ -455,14 +448,36 @@ def _graph_size(n: int) -> int:
     return max(3, min(30, round(math.sqrt(n))))
 
 
-def _louvain(data: np.ndarray, seed: int, starts: int | None = None) -> np.ndarray:
-    """Communities of the k-nearest-neighbour graph (Louvain, the best modularity of
-    GRAPH_STARTS runs); those with fewer than MIN_THEME rows get OTHER."""
+def _edges(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The k-nearest-neighbour graph of the rows (unit vectors; at least two): each row's
+    ``_graph_size`` nearest other rows and the weight of each edge, its cosine similarity
+    (at least 0.01, so that every neighbour counts)."""
+    similarity = data @ data.T
+    np.fill_diagonal(similarity, -np.inf)
+    count = min(_graph_size(len(data)), len(data) - 1)
+    nearest = np.argpartition(-similarity, count - 1, axis=1)[:, :count]
+    return nearest, np.maximum(np.take_along_axis(similarity, nearest, axis=1), 0.01)
+
+
+def _share(nearest: np.ndarray, weights: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """Each row's fit: the weighted share of its neighbours in its own cluster (0 in none)."""
+    fit = (weights * (found[nearest] == found[:, None])).sum(axis=1) / weights.sum(axis=1)
+    return np.where(found >= 0, np.clip(fit, 0.0, 1.0), 0.0)
+
+
+def _louvain(
+    data: np.ndarray,
+    seed: int,
+    starts: int | None = None,
+    edges: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Communities of the k-nearest-neighbour graph (``edges``, made here when not given;
+    Louvain, the best modularity of GRAPH_STARTS runs); those with fewer than MIN_THEME
+    rows get OTHER."""
     n = len(data)
     if starts is None:
         starts = GRAPH_STARTS if n <= FEWER_STARTS_FROM else 2
-    nearest, similarity = _neighbours(data, _graph_size(n))
-    weights = np.maximum(similarity, 0.01)
+    nearest, weights = edges if edges is not None else _edges(data)
     graph = nx.Graph()
     graph.add_nodes_from(range(n))
     edges: dict[tuple[int, int], float] = {}
@@ -493,10 +508,9 @@ def _spectral(data: np.ndarray, k: int, seed: int) -> np.ndarray:
     """``k`` clusters of the k-nearest-neighbour graph (spectral clustering): the count staff
     asked for, on the same neighbourhoods the themes come from."""
     n = len(data)
-    nearest, similarity = _neighbours(data, _graph_size(n))
+    nearest, weights = _edges(data)
     rows = np.repeat(np.arange(n), nearest.shape[1])
-    weights = np.maximum(similarity, 0.01).ravel()
-    affinity = sp.csr_matrix((weights, (rows, nearest.ravel())), shape=(n, n))
+    affinity = sp.csr_matrix((weights.ravel(), (rows, nearest.ravel())), shape=(n, n))
     affinity = affinity + affinity.T
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "graph is not fully connected"
@@ -643,18 +657,14 @@ class _Level:
         neighbours in the same cluster; for many rows, the softmax of its similarity to the
         centres (the neighbours would cost the square of the count)."""
         n = len(data)
+        if n < 2:
+            return np.ones(n)
         if n <= GRAPH_UP_TO:
-            if n < 2:
-                return np.ones(n)
-            nearest, weight = _neighbours(data, _graph_size(n))
-            weight = np.maximum(weight, 0.01)
-            same = found[nearest] == found[:, None]
-            fit = (weight * same).sum(axis=1) / weight.sum(axis=1)
-        else:
-            scaled = similarity / SOFT_TEMPERATURE
-            scaled -= scaled.max(axis=1, keepdims=True)
-            soft = np.exp(scaled)
-            fit = soft[np.arange(n), np.maximum(found, 0)] / soft.sum(axis=1)
+            return _share(*_edges(data), found)
+        scaled = similarity / SOFT_TEMPERATURE
+        scaled -= scaled.max(axis=1, keepdims=True)
+        soft = np.exp(scaled)
+        fit = soft[np.arange(n), np.maximum(found, 0)] / soft.sum(axis=1)
         return np.where(found >= 0, np.clip(fit, 0.0, 1.0), 0.0)
 
     def _summary(self, rows: np.ndarray, keywords: list[str]) -> str:

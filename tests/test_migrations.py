@@ -21,11 +21,16 @@ from moderation import scan
 from tests.conftest import create_open_consultation, scratch_database
 
 
+def scratch_app(url: str, tmp_path):
+    """The app on a scratch database, nothing migrated yet."""
+    return create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x"}
+    )
+
+
 def test_upgrade_matches_the_models_and_downgrades_to_nothing(tmp_path):
     with scratch_database(tmp_path, "koe_mig") as url:
-        app = create_app(
-            {"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x"}
-        )
+        app = scratch_app(url, tmp_path)
         with app.app_context():
             upgrade()
             with db.engine.connect() as conn:
@@ -44,9 +49,7 @@ def test_upgrade_matches_the_models_and_downgrades_to_nothing(tmp_path):
 def test_the_listed_flag_is_filled_in_for_opinions_already_there(tmp_path):
     """0010 computes opinions.listed from the moderation items of the opinions it finds."""
     with scratch_database(tmp_path, "koe_mig") as url:
-        app = create_app(
-            {"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x"}
-        )
+        app = scratch_app(url, tmp_path)
         with app.app_context():
             upgrade()
             staff = auth_ops.create_user(
@@ -88,9 +91,7 @@ def test_the_themes_and_copies_downgrades_keep_the_opinions_and_their_themes(tmp
     from app.themes import operations as themes
 
     with scratch_database(tmp_path, "koe_mig") as url:
-        app = create_app(
-            {"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x"}
-        )
+        app = scratch_app(url, tmp_path)
         with app.app_context():
             upgrade()
             staff = auth_ops.create_user(
