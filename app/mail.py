@@ -48,12 +48,29 @@ def build_message(
     return msg
 
 
+def outbox_text(msg: EmailMessage) -> str:
+    """The text an admin reads in the outbox: the plain-text body, then one line per attachment.
+
+    A mail with an attachment is ``multipart/mixed``, which has no content of its own: its
+    text is the plain part (``get_content`` of the whole message fails on it).
+    """
+    body = msg.get_body(preferencelist=("plain",))
+    text = body.get_content() if body is not None else ""
+    files = [
+        f"[{part.get_filename() or '-'} ({part.get_content_type()})]"
+        for part in msg.iter_attachments()
+    ]
+    if not files:
+        return text
+    return text.rstrip("\n") + "\n\n" + "\n".join(files) + "\n"
+
+
 def send(msg: EmailMessage) -> None:
     """Deliver ``msg``; call after the transaction that caused it has committed."""
     cfg = current_app.config
     if cfg["MAIL_BACKEND"] == "outbox":
         db.session.add(
-            OutboxMessage(recipient=msg["To"], subject=msg["Subject"], body=msg.get_content())
+            OutboxMessage(recipient=msg["To"], subject=msg["Subject"], body=outbox_text(msg))
         )
         db.session.commit()
         return

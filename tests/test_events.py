@@ -552,3 +552,63 @@ def test_staff_download_the_registrations_as_csv(app, db, staff_client, make_use
     assert entry.details == {"rows": 2}
     # a resident may not
     assert first.get(f"/events/{event.id}/registrations.csv").status_code == 403
+
+
+@pytest.mark.parametrize("app_config", [{}, {"MAIL_SERVER": None}], ids=["smtp", "outbox"])
+def test_every_event_mail_leaves_through_smtp_and_the_outbox(
+    app, db, staff_client, make_user, mailbox, app_config
+):
+    """Registration, waiting list, moving up, reminder, change and cancellation: each mail goes
+    out (with its calendar file where it has one), through SMTP and through the dev outbox."""
+    from app.mail import OutboxMessage
+
+    soon = utcnow().replace(second=0, microsecond=0) + timedelta(hours=5)
+    event = create(
+        staff_client,
+        capacity="1",
+        starts_at=tokyo_text(soon),
+        ends_at=tokyo_text(soon + timedelta(hours=1)),
+    )
+    one, a = resident(app, make_user)
+    two, b = resident(app, make_user)
+    register(one, event)  # confirmed
+    register(two, event)  # waiting
+    jobs.run_pending()  # (a waiting mail not yet sent when a place frees is left out)
+    page = f"/events/{event.id}"
+    assert post_form(one, f"{page}/unregister", {}, page=page).status_code == 302  # b moves up
+    assert operations.send_reminders() == 1
+    later = soon + timedelta(days=1)
+    data = event_form(
+        capacity="1", starts_at=tokyo_text(later), ends_at=tokyo_text(later + timedelta(hours=1))
+    )
+    assert post_form(staff_client, f"{page}/edit", data, page=f"{page}/edit").status_code == 302
+    post_form(staff_client, f"{page}/cancel", {"confirm": "yes"}, page=page)
+    jobs.run_pending()
+    assert jobs.counts() == {"waiting": 0, "failed": 0, "oldest_due_seconds": 0}
+    db.session.expire_all()
+    if app_config:
+        assert mailbox.messages == []
+        kept = db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == b.email))
+        got = [(m.subject, m.body) for m in kept]
+    else:
+        got = [
+            (
+                m["Subject"],
+                mailbox.body(m) + "".join(p.get_filename() for p in m.iter_attachments()),
+            )
+            for m in mailbox.to(b.email)
+        ]
+    subjects = [subject.split(":")[0].split("：")[0] for subject, _ in got]
+    assert len(got) == 5, subjects  # waiting, moved up, reminder, changed, cancelled
+    ics = f"event-{event.id}.ics"
+    with_calendar = [ics in body for _, body in got]
+    assert with_calendar == [False, True, False, True, True], subjects
+    assert all(f"/events/{event.id}" in body for _, body in got)
+    if not app_config:
+        (registered, *_rest) = mailbox.to(a.email)
+        assert any(p.get_filename() == ics for p in registered.iter_attachments())
+    else:  # the admin reads it, with its calendar file named
+        admin, _admin = resident(app, make_user, role=Role.ADMIN)
+        last = max(db.session.scalars(select(OutboxMessage.id)))
+        page = admin.get(f"/admin/outbox/{last}").get_data(as_text=True)
+        assert f"[{ics} (text/calendar)]" in page and event.title in page
