@@ -132,6 +132,8 @@ class Config:
         self.RESEND_LIMIT_ACCOUNT = _env("RESEND_LIMIT_ACCOUNT", "3 per hour")
         self.RESET_LIMIT_IP = _env("RESET_LIMIT_IP", "10 per hour")
         self.RESET_LIMIT_ACCOUNT = _env("RESET_LIMIT_ACCOUNT", "3 per hour")
+        # wrong current passwords (change of address or password, deletion), per account
+        self.PASSWORD_CHECK_LIMIT = _env("PASSWORD_CHECK_LIMIT", "5 per 10 minutes")
         self.API_RATE_LIMIT = _env("API_RATE_LIMIT", "300 per minute")  # /api/v1/, per address
         # sending a form's pages, per address (a ward's office may share one address)
         self.FORM_LIMIT_IP = _env("FORM_LIMIT_IP", "200 per minute")

@@ -1,4 +1,5 @@
-"""Security headers with a per-request CSP nonce, and safe redirects."""
+"""Security headers with a per-request CSP nonce, safe redirects, and rate limits that count
+only the attempts that matter."""
 
 from __future__ import annotations
 
@@ -76,6 +77,19 @@ def body_limit() -> None:
     if setting:
         # room for the rest of the form around the file
         request.max_content_length = (current_app.config[setting] + 1) * 1024 * 1024
+
+
+def count_attempt() -> None:
+    """Count this request against the limits of its route that are ``deduct_when=counted``: a
+    wrong password, or a registration or reset request that did its work (a mail). Successful
+    log-ins and typing mistakes never count, so a ward office behind one address is not locked
+    out by its own staff."""
+    g.rate_limit_counts = True
+
+
+def counted(_response: Response) -> bool:
+    """Whether ``count_attempt()`` was called in this request (Flask-Limiter's deduct_when)."""
+    return g.get("rate_limit_counts", False)
 
 
 def safe_next(target: str | None, fallback: str = "main.index") -> str:

@@ -14,9 +14,10 @@ from app.auth.forms import ActionForm, ChangeEmailForm, ChangePasswordForm, Dele
 from app.auth.models import User
 from app.auth.passwords import verify_password
 from app.auth.permissions import authorize
-from app.extensions import db
+from app.extensions import db, limiter
 from app.mail import send_template
 from app.moderation import operations as moderation_ops
+from app.security import count_attempt, counted
 
 
 @bp.before_request
@@ -56,11 +57,24 @@ def profile():
 def _wrong_password(field) -> bool:
     if verify_password(current_user.password_hash, field.data):
         return False
+    count_attempt()
     field.errors.append(_("The password is not correct."))
     return True
 
 
+# Wrong current passwords, counted together on every page that asks for it: a session left
+# open on a shared computer does not let anyone guess the password behind it.
+_password_limit = limiter.shared_limit(
+    lambda: current_app.config["PASSWORD_CHECK_LIMIT"],
+    scope="current-password",
+    key_func=lambda: f"user:{current_user.get_id()}",
+    methods=["POST"],
+    deduct_when=counted,
+)
+
+
 @bp.route("/email", methods=["GET", "POST"])
+@_password_limit
 def change_email():
     """Ask for a new address after the current password; the new one confirms by mail."""
     form = ChangeEmailForm()
@@ -120,6 +134,7 @@ def confirm_email(token: str):
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@_password_limit
 def change_password():
     """Change the password; every other session of the account ends."""
     user = current_user._get_current_object()
@@ -153,6 +168,7 @@ def data_json():
 
 
 @bp.route("/delete", methods=["GET", "POST"])
+@_password_limit
 def delete():
     """Delete the account and its personal data after the password."""
     user: User = current_user._get_current_object()

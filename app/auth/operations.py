@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
@@ -19,7 +20,13 @@ if TYPE_CHECKING:
 
 
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    """The address as stored: NFKC (full-width ｒｅｓｂ＠… is resb@…), trimmed, lower case."""
+    return unicodedata.normalize("NFKC", email).strip().lower()
+
+
+def email_key(email: str) -> str:
+    """The address as one account's key (rate limits): normalised and case-folded."""
+    return normalise_email(email).casefold()
 
 
 def find_by_email(email: str) -> User | None:

@@ -13,7 +13,7 @@ from app.i18n import tokyo_datetime
 from app.mail import send_template
 from app.moderation import operations as moderation_ops
 from app.moderation.models import SanctionKind
-from app.security import safe_next
+from app.security import count_attempt, counted, safe_next
 
 
 def _config_limit(name: str):
@@ -21,9 +21,9 @@ def _config_limit(name: str):
 
 
 def _account_key() -> str:
-    """Rate-limit key for the account a form names, so one address cannot be hammered."""
-    email = (request.form.get("email") or "").strip().lower()
-    return f"account:{tokens.fingerprint(email)}"
+    """Rate-limit key for the account a form names, so one address cannot be hammered: the
+    address as the form reads it (NFKC, so ｒｅｓｂ@… is resb@…) and case-folded."""
+    return f"account:{tokens.fingerprint(operations.email_key(request.form.get('email') or ''))}"
 
 
 def send_verification(user: User) -> None:
@@ -39,14 +39,20 @@ def send_verification(user: User) -> None:
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(_config_limit("REGISTER_LIMIT_IP"), methods=["POST"])
-@limiter.limit(_config_limit("REGISTER_LIMIT_ACCOUNT"), key_func=_account_key, methods=["POST"])
+@limiter.limit(_config_limit("REGISTER_LIMIT_IP"), methods=["POST"], deduct_when=counted)
+@limiter.limit(
+    _config_limit("REGISTER_LIMIT_ACCOUNT"),
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=counted,
+)
 def register():
     """Create a resident account and send the verification mail."""
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = RegisterForm()
     if form.validate_on_submit():
+        count_attempt()
         user = operations.register(
             form.display_name.data,
             form.email.data,
@@ -106,8 +112,13 @@ def resend_verification():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_config_limit("LOGIN_LIMIT_IP"), methods=["POST"])
-@limiter.limit(_config_limit("LOGIN_LIMIT_ACCOUNT"), key_func=_account_key, methods=["POST"])
+@limiter.limit(_config_limit("LOGIN_LIMIT_IP"), methods=["POST"], deduct_when=counted)
+@limiter.limit(
+    _config_limit("LOGIN_LIMIT_ACCOUNT"),
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=counted,
+)
 def login():
     """Log in with e-mail address and password."""
     next_url = safe_next(request.args.get("next") or request.form.get("next"))
@@ -132,6 +143,7 @@ def login():
             flash(_("You are logged in."), "success")
             return redirect(next_url)
         else:
+            count_attempt()
             form.password.errors.append(_("The e-mail address or password is not correct."))
     return render_template("auth/login.html", form=form, next=request.args.get("next", ""))
 
@@ -147,12 +159,18 @@ def logout():
 
 
 @bp.route("/reset", methods=["GET", "POST"])
-@limiter.limit(_config_limit("RESET_LIMIT_IP"), methods=["POST"])
-@limiter.limit(_config_limit("RESET_LIMIT_ACCOUNT"), key_func=_account_key, methods=["POST"])
+@limiter.limit(_config_limit("RESET_LIMIT_IP"), methods=["POST"], deduct_when=counted)
+@limiter.limit(
+    _config_limit("RESET_LIMIT_ACCOUNT"),
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=counted,
+)
 def reset_request():
     """Send a password-reset link if the address has an account (the answer is the same)."""
     form = ResetRequestForm()
     if form.validate_on_submit():
+        count_attempt()
         user = operations.find_by_email(form.email.data)
         if user is not None:
             token = tokens.make(
