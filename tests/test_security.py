@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import select, update
 from werkzeug.routing import IntegerConverter
 
-from app.auth.models import Role, UserSession
+from app.auth.models import Role, User, UserSession
 from app.extensions import limiter
 from app.security import safe_next
 from app.timeutil import utcnow
 from tests.conftest import PASSWORD, csrf_token, login, post_form
+from tests.test_auth import register
 
 CSRF_MESSAGE = "フォームの有効期限が切れたか、別のページから送信されました"
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -270,18 +271,12 @@ class TestRateLimits:
         assert statuses == [200] * 5 + [429]
 
     def test_registration_per_ip(self, client):
-        statuses = [
-            post_form(client, "/auth/register", {"email": f"r{i}@example.jp"}).status_code
-            for i in range(4)
-        ]
+        statuses = [register(client, email=f"r{i}@example.jp").status_code for i in range(4)]
         assert statuses == [200, 200, 200, 429]
 
     def test_registration_per_address(self, client):
         """Nobody can flood one address with "someone tried to register" mail."""
-        statuses = [
-            post_form(client, "/auth/register", {"email": "same@example.jp"}).status_code
-            for _ in range(3)
-        ]
+        statuses = [register(client, email="same@example.jp").status_code for _ in range(3)]
         assert statuses == [200, 200, 429]
 
     def test_resending_the_verification_mail(self, client, logged_in, mailbox):
@@ -299,3 +294,77 @@ class TestRateLimits:
 
     def test_get_pages_are_not_limited(self, client):
         assert all(client.get("/auth/login").status_code == 200 for _ in range(10))
+
+
+class TestLimitsCountAttemptsNotUse:
+    """Limits count what an attacker does (wrong passwords, mails sent), not what staff do."""
+
+    @pytest.fixture
+    def app_config(self):
+        return _limit_config(
+            LOGIN_LIMIT_IP="4 per 10 minutes",
+            LOGIN_LIMIT_ACCOUNT="2 per 10 minutes",
+            REGISTER_LIMIT_IP="3 per hour",
+            RESET_LIMIT_ACCOUNT="2 per hour",
+            PASSWORD_CHECK_LIMIT="2 per 10 minutes",
+        )
+
+    @pytest.fixture(autouse=True)
+    def _fresh_counters(self, app):
+        """Start each test with empty counters (the limiter's storage outlives an app)."""
+        limiter.reset()
+
+    def test_successful_log_ins_from_one_office_never_lock_it_out(self, app, make_user):
+        staff = [make_user() for _ in range(3)]
+        for _round in range(3):  # 9 log-ins from one address: more than the limit of 4
+            for user in staff:
+                client = app.test_client()
+                assert login(client, user.email).status_code == 302
+                assert post_form(client, "/auth/logout", {}).status_code == 302
+        # wrong passwords count: 4 of them (on two accounts) close the door to this address
+        client = app.test_client()
+        for user in staff[:2]:
+            for _ in range(2):
+                assert login(client, user.email, "wrong password").status_code == 200
+        assert login(client, staff[2].email).status_code == 429
+
+    def test_full_width_and_upper_case_addresses_count_against_one_account(self, app, make_user):
+        user = make_user(email="resb@example.jp")
+        client = app.test_client()
+        for variant in ("ｒｅｓｂ＠ｅｘａｍｐｌｅ．ｊｐ", "RESB@Example.JP"):
+            response = login(client, variant, "wrong password")
+            assert response.status_code == 200
+            assert "正しくありません" in response.get_data(as_text=True)
+        assert login(client, user.email).status_code == 429  # this account: two failures
+        other = make_user()
+        assert login(client, other.email).status_code == 302  # the address is still welcome
+
+    def test_registration_counts_the_mails_it_sends_not_the_typing_mistakes(self, client, db):
+        for _ in range(5):  # a weak password, shown again: no mail, not counted
+            response = register(client, email="typo@example.jp", password="password")
+            assert response.status_code == 200 and "よく使われている" in response.get_data(
+                as_text=True
+            )
+        for n in range(3):
+            assert register(client, email=f"new{n}@example.jp").status_code == 200
+        assert register(client, email="new9@example.jp").status_code == 429
+        assert db.session.scalar(select(User).where(User.email == "new2@example.jp"))
+
+    def test_reset_requests_count_per_normalised_account(self, client, make_user, mailbox):
+        make_user(email="reset@example.jp")
+        for variant in ("reset@example.jp", "ＲＥＳＥＴ＠ｅｘａｍｐｌｅ．ｊｐ"):
+            assert post_form(client, "/auth/reset", {"email": variant}).status_code == 200
+        assert len(mailbox.to("reset@example.jp")) == 2
+        response = post_form(client, "/auth/reset", {"email": "Reset@example.jp"})
+        assert response.status_code == 429
+        assert len(mailbox.to("reset@example.jp")) == 2
+
+    def test_wrong_current_passwords_are_limited_per_account(self, client, logged_in):
+        logged_in()
+        data = {"current_password": "wrong password", "email": "new@example.jp"}
+        for _ in range(2):
+            response = post_form(client, "/account/email", data, page="/account/email")
+            assert response.status_code == 200
+            assert "パスワードが正しくありません" in response.get_data(as_text=True)
+        data = {"current_password": "wrong password", "confirm": "y"}
+        assert post_form(client, "/account/delete", data, page="/account/delete").status_code == 429
