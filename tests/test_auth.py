@@ -76,6 +76,32 @@ def test_duplicate_registration_reveals_nothing_and_tells_the_owner(client, make
     assert "すでに登録されています" in mailbox.body(mailbox.last_to(user.email))
 
 
+def test_registration_costs_the_same_for_a_taken_and_a_new_address(
+    client, make_user, mailbox, monkeypatch
+):
+    """No timing tells who has an account: both paths hash the password once and send one mail."""
+    from argon2 import PasswordHasher
+
+    calls = []
+    for name in ("hash", "verify"):
+        original = getattr(PasswordHasher, name)
+
+        def counting(self, *args, _original=original, _name=name, **kwargs):
+            calls.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(PasswordHasher, name, counting)
+    make_user(email="taken@example.jp")
+    work = {}
+    for email in ("taken@example.jp", "new@example.jp"):
+        calls.clear()
+        mailbox.clear()
+        response = register(client, email=email)
+        assert response.status_code == 200 and email in response.get_data(as_text=True)
+        work[email] = (list(calls), len(mailbox.messages))
+    assert work["taken@example.jp"] == work["new@example.jp"] == (["hash"], 1)
+
+
 def test_password_rules(client, db):
     for bad in ("1234567", "x" * 129, "password1", "qwertyuiop"):
         register(client, email=f"{len(bad)}@example.jp", password=bad)
