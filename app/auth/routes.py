@@ -5,6 +5,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app import jobs
 from app.auth import bp, operations, sessions, tokens
 from app.auth.forms import ActionForm, LoginForm, RegisterForm, ResetPasswordForm, ResetRequestForm
 from app.auth.models import User
@@ -172,18 +173,10 @@ def reset_request():
     if form.validate_on_submit():
         count_attempt()
         user = operations.find_by_email(form.email.data)
-        if user is not None:
-            token = tokens.make(
-                "reset", {"uid": user.id, "pw": tokens.fingerprint(user.password_hash)}
-            )
-            send_template(
-                user.email,
-                _("Reset your Koe password"),
-                "reset",
-                user=user,
-                url=url_for("auth.reset", token=token, _external=True),
-                minutes=current_app.config["RESET_TOKEN_MINUTES"],
-            )
+        # One job on both paths, the mail sent by the worker: the answer takes the same time
+        # whether or not the address has an account (app.auth.mails).
+        jobs.enqueue("reset_mail", user_id=user.id if user else None, locale=str(get_locale()))
+        db.session.commit()
         return render_template("auth/check_mail.html", email=form.email.data, reset=True)
     return render_template("auth/reset_request.html", form=form)
 
