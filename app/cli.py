@@ -622,3 +622,55 @@ def cluster(consultation_id: int, k: int | None, by_email: str | None) -> None:
         raise click.ClickException(f"the grouping did not finish ({run.error})")
     for n, theme in enumerate(themes_ops.themes_of(run), start=1):
         click.echo(f"{n:2d}. {theme.label}  ({theme.size} opinions, {theme.distinct} different)")
+
+
+@koe.group("jobs")
+def jobs_group() -> None:
+    """Background jobs: list the waiting and failed ones, retry, purge the finished."""
+
+
+@jobs_group.command("list")
+def jobs_list() -> None:
+    """Show the counts, then the failed and the waiting jobs (kind and error type only)."""
+    from app import jobs
+
+    counts = jobs.counts()
+    click.echo(
+        f"waiting {counts['waiting']}, failed {counts['failed']}, "
+        f"oldest due {counts['oldest_due_seconds']} s"
+    )
+    for job in jobs.failed_jobs():
+        click.echo(f"failed  #{job.id} {job.kind} {job.last_error or ''} ({job.attempts} attempts)")
+    for job in jobs.waiting_jobs():
+        due = job.run_at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
+        click.echo(f"waiting #{job.id} {job.kind} due {due} ({job.attempts} attempts)")
+
+
+@jobs_group.command("retry")
+@click.argument("job_ids", type=int, nargs=-1)
+@click.option("--all-failed", is_flag=True, help="Retry every failed job.")
+def jobs_retry(job_ids: tuple[int, ...], all_failed: bool) -> None:
+    """Put failed jobs back in the queue (audit-logged)."""
+    from app import jobs
+
+    if not job_ids and not all_failed:
+        raise click.UsageError("give job numbers or --all-failed")
+    chosen = jobs.failed_jobs(limit=100_000) if all_failed else []
+    for job_id in job_ids:
+        job = db.session.get(jobs.Job, job_id)
+        if job is None:
+            raise click.ClickException(f"no job {job_id}")
+        chosen.append(job)
+    retried = sum(jobs.retry(job) for job in chosen)
+    db.session.commit()
+    click.echo(f"{retried} job(s) queued again")
+
+
+@jobs_group.command("purge")
+def jobs_purge() -> None:
+    """Delete finished jobs past their retention now (the worker also does it hourly)."""
+    from app import jobs
+
+    done, failed = jobs.purge()
+    db.session.commit()
+    click.echo(f"deleted {done} finished and {failed} failed job(s) past their retention")

@@ -135,6 +135,9 @@ class Config:
         # wrong current passwords (change of address or password, deletion), per account
         self.PASSWORD_CHECK_LIMIT = _env("PASSWORD_CHECK_LIMIT", "5 per 10 minutes")
         self.API_RATE_LIMIT = _env("API_RATE_LIMIT", "300 per minute")  # /api/v1/, per address
+        # finished background jobs are deleted after these many days (the worker, hourly)
+        self.JOBS_RETENTION_DAYS = _env_int("JOBS_RETENTION_DAYS", 7)
+        self.JOBS_FAILED_RETENTION_DAYS = _env_int("JOBS_FAILED_RETENTION_DAYS", 30)
         # sending a form's pages, per address (a ward's office may share one address)
         self.FORM_LIMIT_IP = _env("FORM_LIMIT_IP", "200 per minute")
 

@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import JSON, DateTime, Integer, String, or_, select, update
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, DateTime, Integer, String, delete, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -28,6 +29,20 @@ from app.timeutil import as_utc, utcnow
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 _HANDLERS: dict[str, Callable[..., None]] = {}
+
+#: what each kind of job does, in words an admin reads (the jobs page)
+KIND_LABELS = {
+    "receipt_mail": _l("Opinion receipt mail"),
+    "answer_mail": _l("Mail: the ward answered an opinion"),
+    "results_mail": _l("Mail: results published"),
+    "event_mail": _l("Event mail (registration, waiting list, reminder, change)"),
+    "form_receipt_mail": _l("Form receipt mail"),
+    "reset_mail": _l("Password reset mail"),
+    "place_opinions": _l("Placing new opinions in themes"),
+    "cluster_consultation": _l("Grouping a consultation's opinions into themes"),
+    "cluster_event_questions": _l("Grouping an event's questions into themes"),
+    "group_form_answers": _l("Grouping a form's answers into themes"),
+}
 
 
 class Job(db.Model):
@@ -205,3 +220,61 @@ def counts() -> dict[str, int]:
     )
     late = int((now - as_utc(oldest)).total_seconds()) if oldest is not None else 0
     return {"waiting": waiting, "failed": failed, "oldest_due_seconds": late}
+
+
+def waiting_jobs(limit: int = 100) -> list[Job]:
+    """Jobs not finished yet, the next due first."""
+    query = select(Job).where(Job.finished_at.is_(None)).order_by(Job.run_at, Job.id)
+    return list(db.session.scalars(query.limit(limit)))
+
+
+def failed_jobs(limit: int = 100) -> list[Job]:
+    """Jobs given up after their last attempt, the latest first."""
+    query = select(Job).where(Job.failed.is_(True)).order_by(Job.finished_at.desc(), Job.id.desc())
+    return list(db.session.scalars(query.limit(limit)))
+
+
+def retry(job: Job) -> bool:
+    """Put a failed job back in the queue, due now, with fresh attempts; audit-logged. False
+    when the job has not failed (waiting or done: nothing to retry)."""
+    from app import audit  # (audit builds on the accounts, which queue jobs)
+
+    if not job.failed:
+        return False
+    error = job.last_error
+    job.failed, job.finished_at, job.locked_until = False, None, None
+    job.attempts, job.run_at, job.last_error = 0, utcnow(), None
+    audit.record("job.retry", job, details={"kind": job.kind, "error": error})
+    return True
+
+
+def purge(now: datetime | None = None) -> tuple[int, int]:
+    """Delete finished jobs past their retention: done ones after ``JOBS_RETENTION_DAYS``,
+    failed ones after ``JOBS_FAILED_RETENTION_DAYS`` (longer: an admin may retry them);
+    return how many of each. Audit-logged when it deleted any."""
+    from app import audit
+
+    now = now or utcnow()
+    cfg = current_app.config
+    done = db.session.execute(
+        delete(Job).where(
+            Job.finished_at < now - timedelta(days=cfg["JOBS_RETENTION_DAYS"]),
+            Job.failed.is_(False),
+        )
+    ).rowcount
+    failed = db.session.execute(
+        delete(Job).where(
+            Job.finished_at < now - timedelta(days=cfg["JOBS_FAILED_RETENTION_DAYS"]),
+            Job.failed.is_(True),
+        )
+    ).rowcount
+    if done or failed:
+        audit.record("job.purge", details={"done": done, "failed": failed}, actor=None)
+    return done, failed
+
+
+@every(3600)
+def purge_finished_jobs() -> None:
+    """The worker's hourly housekeeping: finished jobs past their retention leave the table."""
+    purge()
+    db.session.commit()

@@ -9,8 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from app import jobs
+from app.audit import AuditEntry
+from app.auth.models import Role
 from app.extensions import db as _db
 from app.timeutil import as_utc, utcnow
+from tests.conftest import post_form
 
 RUNS: list[tuple[str, int]] = []
 
@@ -25,9 +28,20 @@ def _fail(n: int) -> None:
     raise ConnectionRefusedError("smtp down for someone@example.jp")
 
 
+MAIL_SERVER_UP = {"up": False}
+
+
+@jobs.handler("test_flaky")
+def _flaky(n: int) -> None:
+    if not MAIL_SERVER_UP["up"]:
+        raise ConnectionRefusedError("smtp down for someone@example.jp")
+    RUNS.append(("ran", n))
+
+
 @pytest.fixture(autouse=True)
 def _clear():
     RUNS.clear()
+    MAIL_SERVER_UP["up"] = False
 
 
 def test_a_job_runs_once_after_commit(db):
@@ -145,3 +159,133 @@ def test_housekeeping_runs_when_due_and_a_failure_does_not_stop_it(app, db):
         assert ran == ["tidy", "tidy"]
     finally:
         jobs_module._PERIODIC[:] = saved
+
+
+def _run_until_failed(job_id: int) -> jobs.Job:
+    """Run a failing job through all its attempts (time passes between them)."""
+    for _ in range(jobs.MAX_ATTEMPTS):
+        _db.session.execute(
+            jobs.Job.__table__.update()
+            .where(jobs.Job.id == job_id)
+            .values(run_at=utcnow() - timedelta(seconds=1))
+        )
+        _db.session.commit()
+        jobs.run_pending()
+    _db.session.expire_all()
+    job = _db.session.get(jobs.Job, job_id)
+    assert job.failed
+    return job
+
+
+def test_admins_see_failed_and_waiting_jobs_and_retry_them(client, db, logged_in):
+    failed = jobs.enqueue("test_flaky", n=1)
+    mail = jobs.enqueue("event_mail", registration_id=999, about="reminder")
+    _db.session.commit()
+    failed = _run_until_failed(failed.id)
+    jobs.enqueue("receipt_mail", opinion_id=12345)  # waiting
+    _db.session.commit()
+    logged_in(Role.ADMIN)
+    assert 'href="/admin/jobs"' in client.get("/admin/").get_data(as_text=True)
+    html = client.get("/admin/jobs").get_data(as_text=True)
+    assert "バックグラウンド処理" in html
+    assert "ConnectionRefusedError" in html and "test_flaky" in html
+    assert "意見の受付メール" in html  # the waiting job, in words
+    assert "someone@example.jp" not in html and "12345" not in html  # no error text, no payload
+    post_form(client, "/preferences/language", {"lang": "en", "next": "/admin/jobs"})
+    english = client.get("/admin/jobs").get_data(as_text=True)
+    assert "Background jobs" in english and "Opinion receipt mail" in english
+    post_form(client, "/preferences/language", {"lang": "ja", "next": "/admin/jobs"})
+    # a retry is a POST with the CSRF token
+    assert client.post(f"/admin/jobs/{failed.id}/retry").status_code == 400
+    MAIL_SERVER_UP["up"] = True
+    response = post_form(client, f"/admin/jobs/{failed.id}/retry", {}, page="/admin/jobs")
+    assert response.status_code == 302
+    page = client.get("/admin/jobs").get_data(as_text=True)
+    assert "もう一度実行待ちにしました" in page and "ConnectionRefusedError" not in page
+    _db.session.expire_all()
+    job = _db.session.get(jobs.Job, failed.id)
+    assert (job.failed, job.finished_at, job.attempts) == (False, None, 0)
+    entry = _db.session.scalar(select(AuditEntry).where(AuditEntry.action == "job.retry"))
+    assert entry.target_id == str(failed.id) and entry.details["error"] == "ConnectionRefusedError"
+    jobs.run_pending()
+    assert ("ran", 1) in RUNS
+    assert jobs.counts()["failed"] == 0
+    # a job that has not failed is not "retried"
+    response = post_form(client, f"/admin/jobs/{mail.id}/retry", {}, page="/admin/jobs")
+    assert response.status_code == 302
+    retries = select(db.func.count()).where(AuditEntry.action == "job.retry")
+    assert _db.session.scalar(retries) == 1
+
+
+def test_retry_every_failed_job_at_once(client, db, logged_in):
+    ids = []
+    for n in range(2):
+        job = jobs.enqueue("test_flaky", n=n)
+        _db.session.commit()
+        ids.append(_run_until_failed(job.id).id)
+    logged_in(Role.ADMIN)
+    response = post_form(client, "/admin/jobs/retry-failed", {}, page="/admin/jobs")
+    assert response.status_code == 302
+    assert jobs.counts()["failed"] == 0 and jobs.counts()["waiting"] == 2
+
+
+@pytest.mark.parametrize("role", [Role.RESIDENT, Role.STAFF, Role.MODERATOR])
+def test_the_jobs_page_is_for_admins_only(client, db, logged_in, role):
+    job = jobs.enqueue("test_fail", n=1)
+    _db.session.commit()
+    _run_until_failed(job.id)
+    logged_in(role)
+    assert client.get("/admin/jobs").status_code == 403
+    response = post_form(client, f"/admin/jobs/{job.id}/retry", {})
+    assert response.status_code == 403
+    assert jobs.counts()["failed"] == 1
+
+
+def _finished(days_ago: float, failed: bool = False) -> int:
+    job = jobs.enqueue("test_record", n=0)
+    job.finished_at = utcnow() - timedelta(days=days_ago)
+    job.failed = failed
+    _db.session.commit()
+    return job.id
+
+
+@pytest.fixture
+def app_config():
+    return {"JOBS_RETENTION_DAYS": 2, "JOBS_FAILED_RETENTION_DAYS": 10}
+
+
+def test_finished_jobs_are_purged_by_the_workers_housekeeping(app, db):
+    keep = [_finished(1), _finished(9, failed=True)]
+    gone = [_finished(3), _finished(11, failed=True)]
+    jobs.enqueue("test_record", n=1)  # waiting: never purged
+    _db.session.commit()
+    keep.append(_db.session.scalar(select(db.func.max(jobs.Job.id))))
+    jobs.run_periodic({})
+    left = set(_db.session.scalars(select(jobs.Job.id)))
+    assert left == set(keep) and not left & set(gone)
+    entry = _db.session.scalar(select(AuditEntry).where(AuditEntry.action == "job.purge"))
+    assert entry.details == {"done": 1, "failed": 1}
+
+
+def test_the_jobs_commands_list_retry_and_purge(app, db):
+    from app.cli import koe
+
+    runner = app.test_cli_runner()
+    old = _finished(5)
+    job = jobs.enqueue("test_flaky", n=7)
+    _db.session.commit()
+    _run_until_failed(job.id)
+    result = runner.invoke(koe, ["jobs", "list"])
+    assert result.exit_code == 0, result.output
+    assert "failed 1" in result.output
+    assert f"#{job.id} test_flaky ConnectionRefusedError" in result.output
+    assert "someone@example.jp" not in result.output
+    assert runner.invoke(koe, ["jobs", "retry"]).exit_code != 0  # which ones?
+    assert "no job 99999" in runner.invoke(koe, ["jobs", "retry", "99999"]).output
+    MAIL_SERVER_UP["up"] = True
+    result = runner.invoke(koe, ["jobs", "retry", str(job.id)])
+    assert result.exit_code == 0 and "1 job(s) queued again" in result.output
+    assert jobs.run_pending() == 1 and RUNS == [("ran", 7)]
+    result = runner.invoke(koe, ["jobs", "purge"])
+    assert result.exit_code == 0 and "deleted 1 finished" in result.output
+    assert _db.session.get(jobs.Job, old) is None

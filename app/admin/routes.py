@@ -2,13 +2,15 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, or_, select
 
-from app import audit
+from app import audit, jobs
 from app.admin import bp
 from app.admin.forms import ROLE_LABELS, DepartmentForm, RoleForm
 from app.audit import AuditEntry
 from app.auth import operations as auth_ops
+from app.auth.forms import ActionForm
 from app.auth.models import Role, User
 from app.auth.permissions import authorize, role_required
 from app.extensions import db
@@ -138,3 +140,47 @@ def outbox_message(message_id: int):
     _require_outbox()
     message = db.get_or_404(OutboxMessage, message_id)
     return render_template("admin/outbox_message.html", message=message)
+
+
+@bp.get("/jobs")
+def jobs_page():
+    """Show the background jobs waiting and failed (with the error's type), to retry."""
+    return render_template(
+        "admin/jobs.html",
+        counts=jobs.counts(),
+        waiting=jobs.waiting_jobs(),
+        failed=jobs.failed_jobs(),
+        labels=jobs.KIND_LABELS,
+        form=ActionForm(),
+        retention=current_app.config["JOBS_RETENTION_DAYS"],
+        failed_retention=current_app.config["JOBS_FAILED_RETENTION_DAYS"],
+    )
+
+
+@bp.post("/jobs/<int:job_id>/retry")
+def retry_job(job_id: int):
+    """Put a failed job back in the queue."""
+    job = db.get_or_404(jobs.Job, job_id)
+    if ActionForm().validate_on_submit() and jobs.retry(job):
+        db.session.commit()
+        flash(_("The job is queued again."), "success")
+    else:
+        flash(_("This job has not failed: there is nothing to retry."), "info")
+    return redirect(url_for("admin.jobs_page"))
+
+
+@bp.post("/jobs/retry-failed")
+def retry_failed_jobs():
+    """Put every failed job back in the queue."""
+    if ActionForm().validate_on_submit():
+        retried = sum(jobs.retry(job) for job in jobs.failed_jobs(limit=10_000))
+        db.session.commit()
+        flash(
+            ngettext(
+                "%(num)d failed job is queued again.",
+                "%(num)d failed jobs are queued again.",
+                retried,
+            ),
+            "success",
+        )
+    return redirect(url_for("admin.jobs_page"))
