@@ -9,6 +9,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
+from app import confirm
 from app.auth.forms import ActionForm
 from app.auth.models import Role
 from app.auth.permissions import role_required
@@ -257,6 +258,27 @@ def final_text(consultation_id: int):
 def publish(consultation_id: int):
     """Publish the results; every submitter and follower is told (the mails go as jobs)."""
     consultation = _load(consultation_id, "edit")
+    state = results.readiness(consultation)
+    if consultation.current_state() == State.CLOSED and state.ready:
+        page = confirm.ask(
+            title=_("Publish the results?"),
+            consequence=_(
+                "Everyone can then read every opinion with the ward's view and disposition, and "
+                "each person who sent an opinion or follows the consultation is told by e-mail. "
+                "Published results cannot be taken back or changed."
+            ),
+            details=[
+                ngettext(
+                    "%(num)d opinion is in the results.",
+                    "%(num)d opinions are in the results.",
+                    state.considered,
+                )
+            ],
+            button=_("Publish the results"),
+            cancel_url=url_for("consultations.review", consultation_id=consultation.id),
+        )
+        if page is not None:
+            return page
     try:
         told = results.publish(consultation, current_user._get_current_object())
     except results.NotReady as exc:
