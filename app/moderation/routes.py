@@ -256,3 +256,11 @@ def statistics():
     return render_template(
         "moderation/statistics.html", stats=operations.statistics(), labels=operations
     )
+
+
+@bp.app_template_global()
+def posting_block():
+    """What stops the signed-in person from posting now (for the notice above a form)."""
+    if not current_user.is_authenticated:
+        return None
+    return operations.posting_block(current_user._get_current_object())
