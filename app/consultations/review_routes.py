@@ -7,7 +7,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from app import confirm
 from app.auth.forms import ActionForm
@@ -335,7 +335,33 @@ def results_page(consultation_id: int):
         dispositions=DISPOSITIONS,
         diffs=results.section_diffs(consultation),
         preview=consultation.current_state() != State.PUBLISHED,
+        downloads=_downloads(consultation),
     )
+
+
+CSV_ROWS = 1000  # the open-data API's largest CSV page (app.api.params.PER_PAGE)
+
+
+def _downloads(consultation) -> dict | None:
+    """The open-data files of published results: the JSON and each CSV part (one file holds
+    at most CSV_ROWS opinions); None before they are published (the API has nothing yet)."""
+    if consultation.current_state() != State.PUBLISHED:
+        return None
+    rows = db.session.scalar(
+        select(func.count()).select_from(
+            results.table_query(consultation, fold=False).order_by(None).subquery()
+        )
+    )
+    parts = max(1, -(-rows // CSV_ROWS))
+    endpoint = "api.consultation_results"
+    return {
+        "rows": rows,
+        "json": url_for(endpoint, consultation_id=consultation.id),
+        "csv": [
+            url_for(endpoint, consultation_id=consultation.id, format="csv", page=n)
+            for n in range(1, parts + 1)
+        ],
+    }
 
 
 @bp.get("/<int:consultation_id>/results/opinions/<int:opinion_id>")

@@ -99,10 +99,27 @@ def show(consultation_id: int):
 OPINIONS_PER_PAGE = 20  # light enough for a phone on a slow line
 
 
+def _section_filter(consultation: Consultation) -> int | str | None:
+    """The section the public list is filtered by (``?section=<id>`` or ``whole``), or None;
+    anything else (another consultation's section, words) shows the whole list."""
+    asked = request.args.get("section", "")
+    if asked == listing.WHOLE:
+        return listing.WHOLE
+    if asked.isascii() and asked.isdigit():
+        ids = {s.id for s in consultation.sections}
+        return int(asked) if int(asked) in ids else None
+    return None
+
+
 def _render_show(consultation: Consultation, form: OpinionForm | None, status: int = 200):
     user = current_user._get_current_object() if current_user.is_authenticated else None
+    section = _section_filter(consultation)
     page = listing.PublicPage(
-        consultation.id, user.id if user else None, per_page=OPINIONS_PER_PAGE, error_out=False
+        consultation.id,
+        user.id if user else None,
+        section=section,
+        per_page=OPINIONS_PER_PAGE,
+        error_out=False,
     )
     return (
         render_template(
@@ -115,6 +132,8 @@ def _render_show(consultation: Consultation, form: OpinionForm | None, status: i
             form=form,
             action_form=ActionForm(),
             report_form=ReportForm() if user else None,
+            section_filter=section,
+            whole=listing.WHOLE,
         ),
         status,
     )
