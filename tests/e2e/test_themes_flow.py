@@ -73,6 +73,7 @@ def test_staff_answer_by_theme_and_residents_see_their_theme(live_app, open_page
     check_a11y(staff)
     staff.locator("#into").select_option(str(first))
     staff.locator("form[action$='/merge'] button[type=submit]").click()
+    confirm(staff, check_a11y)
     check_a11y(staff)
     assert staff.url.endswith(f"{path}/{first}")
 
