@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app.account.models import Profile
 from app.audit import AuditEntry
-from app.auth.models import User, UserSession
+from app.auth.models import Role, User, UserSession
 from tests.conftest import PASSWORD, login, post_form
 
 PROFILE = {
@@ -171,3 +171,82 @@ def test_delete_account_removes_personal_data(client, db, logged_in, mailbox):
     assert email not in json.dumps([e.details for e in entries])
     assert mailbox.to(email)
     assert client.get("/account/").status_code == 302
+
+
+def test_data_download_holds_everything_of_the_person_and_nothing_of_others(
+    app, client, db, make_user
+):
+    from app.consultations import operations as consultation_ops
+    from app.consultations.models import ReactionKind
+    from app.forms import operations as form_ops
+    from app.moderation import operations as moderation_ops
+    from tests.conftest import create_open_consultation
+    from tests.test_events import create as create_event
+    from tests.test_events import register
+    from tests.test_online_forms import answers, build
+
+    staff = make_user(role=Role.STAFF)
+    staff_client = app.test_client()
+    login(staff_client, staff.email)
+    event = create_event(staff_client)
+    online_form = build(staff_client)
+    consultation = create_open_consultation(staff)
+    me = make_user(display_name="わたし")
+    other = make_user(display_name="となりの人", email="neighbour@example.jp")
+
+    def opinion(author, text):
+        scan = moderation_ops.scan_text(text, None, spam=False)
+        return consultation_ops.submit_opinion(consultation, author, scan)[0]
+
+    mine = opinion(me, "公園のベンチを増やしてください。")
+    theirs = opinion(other, "となりの人だけの意見です。夜の照明が暗いです。")
+    consultation_ops.react(theirs, me, ReactionKind.AGREE)
+    form_ops.submit(online_form, me, answers(online_form), None)
+    form_ops.submit(online_form, other, answers(online_form, お名前="隣人 太郎"), None)
+    db.session.commit()
+    mine_code, theirs_id = mine.receipt_code, theirs.id
+    login(client, me.email)
+    assert register(client, event).status_code == 302
+
+    body = client.get("/account/data.json").get_data(as_text=True)
+    data = json.loads(body)
+    assert [o["receipt_code"] for o in data["opinions"]] == [mine_code]
+    assert data["reactions"] == [
+        {"opinion_id": theirs_id, "kind": "agree", "at": data["reactions"][0]["at"]}
+    ]
+    assert [a["form"]["title"] for a in data["form_answers"]] == ["公園利用アンケート"]
+    assert "区民 花子" in json.dumps(data["form_answers"], ensure_ascii=False)
+    registration = data["event_registrations"][0]
+    assert registration["event"]["title"] == event.title
+    assert registration["status"] == "confirmed"
+    assert any(t["text"] == "公園のベンチを増やしてください。" for t in data["texts"])
+    # nothing of the neighbour: not their text, answers, name or address
+    for foreign in ("となりの人", "隣人 太郎", "neighbour@example.jp"):
+        assert foreign not in body
+    html = client.get("/account/data").get_data(as_text=True)
+    assert mine_code in html and "イベントの申込み" in html
+
+
+def test_log_out_of_all_other_devices(app, client, db, logged_in, make_user):
+    user = logged_in()
+    phone, tablet, neighbour = app.test_client(), app.test_client(), app.test_client()
+    login(phone, user.email)
+    login(tablet, user.email)
+    login(neighbour, make_user().email)
+    assert phone.get("/account/").status_code == 200
+    page = client.get("/account/").get_data(as_text=True)
+    assert "3台の端末でログインしています" in page
+    # a state change: refused without the form's token
+    assert client.post("/account/sessions/end-others").status_code == 400
+    assert phone.get("/account/").status_code == 200
+    response = post_form(client, "/account/sessions/end-others", {}, page="/account/")
+    assert response.status_code == 302
+    page = client.get("/account/").get_data(as_text=True)  # this browser stays in
+    assert "ほかの2台の端末からログアウトしました" in page
+    assert phone.get("/account/").status_code == 302
+    assert tablet.get("/account/").status_code == 302
+    assert neighbour.get("/account/").status_code == 200  # another person's session is theirs
+    entry = db.session.scalar(
+        select(AuditEntry).where(AuditEntry.action == "user.logout_elsewhere")
+    )
+    assert entry.details == {"sessions_ended": 2}

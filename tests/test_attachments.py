@@ -69,7 +69,8 @@ def test_staff_add_a_pdf_and_residents_download_it(app, client, staff, consultat
 
     path = f"/consultations/{consultation.id}/attachments"
     removed = staff.post(
-        f"{path}/{attachment.id}/delete", data={"csrf_token": csrf_token(staff, path)}
+        f"{path}/{attachment.id}/delete",
+        data={"csrf_token": csrf_token(staff, path), "confirm": "yes"},
     )
     assert removed.status_code == 302
     assert not stored.exists()

@@ -74,7 +74,9 @@ def test_staff_create_edit_and_open(client, db, logged_in):
     post_form(client, path, form_data(title="改めた題名"), page=path)
     db.session.expire_all()
     assert db.session.get(Consultation, consultation.id).title == "改めた題名"
-    post_form(client, f"/consultations/{consultation.id}/state", {"state": "open"})
+    post_form(
+        client, f"/consultations/{consultation.id}/state", {"state": "open", "confirm": "yes"}
+    )
     db.session.expire_all()
     assert db.session.get(Consultation, consultation.id).state == State.OPEN
     actions = set(db.session.scalars(select(AuditEntry.action)))
@@ -338,7 +340,9 @@ def test_edit_and_withdraw_while_open(client, db, open_consultation, logged_in, 
     assert item.original_text == "公園に多目的トイレを増やしてください。"
     html = client.get("/consultations/my-voice").get_data(as_text=True)
     assert "多目的トイレ" in html and opinion.receipt_code in html
-    post_form(client, f"/consultations/opinions/{opinion.id}/withdraw", {}, page=path)
+    post_form(
+        client, f"/consultations/opinions/{opinion.id}/withdraw", {"confirm": "yes"}, page=path
+    )
     db.session.expire_all()
     assert db.session.get(Opinion, opinion.id).withdrawn_at is not None
     html = client.get(f"/consultations/{open_consultation.id}").get_data(as_text=True)
@@ -358,7 +362,9 @@ def test_only_the_author_edits_or_withdraws(app, client, db, open_consultation, 
     other = app.test_client()
     login(other, make_user().email)
     assert other.get(f"/consultations/opinions/{opinion.id}/edit").status_code == 403
-    response = post_form(other, f"/consultations/opinions/{opinion.id}/withdraw", {})
+    response = post_form(
+        other, f"/consultations/opinions/{opinion.id}/withdraw", {"confirm": "yes"}
+    )
     assert response.status_code == 403
     db.session.expire_all()
     assert db.session.get(Opinion, opinion.id).withdrawn_at is None
@@ -369,7 +375,7 @@ def test_no_changes_after_closing(client, db, open_consultation, logged_in):
     opinion = opinion_by(client, db, open_consultation, "照明の色を暖かくしてください。")
     open_consultation.closes_at = utcnow() - timedelta(minutes=1)
     db.session.commit()
-    post_form(client, f"/consultations/opinions/{opinion.id}/withdraw", {})
+    post_form(client, f"/consultations/opinions/{opinion.id}/withdraw", {"confirm": "yes"})
     db.session.expire_all()
     assert db.session.get(Opinion, opinion.id).withdrawn_at is None
     html = client.get("/consultations/my-voice").get_data(as_text=True)

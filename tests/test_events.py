@@ -205,7 +205,7 @@ def test_full_event_waiting_list_and_promotion_in_order(app, db, staff_client, m
     assert not list(mailbox.last_to(b.email).iter_attachments())  # no calendar entry yet
     # the first cancels: the first waiting gets the place, the next moves up
     page = f"/events/{event.id}"
-    assert post_form(first, f"{page}/unregister", {}, page=page).status_code == 302
+    assert post_form(first, f"{page}/unregister", {"confirm": "yes"}, page=page).status_code == 302
     assert status_of(db, event, a) == RegistrationStatus.CANCELLED
     assert status_of(db, event, b) == RegistrationStatus.CONFIRMED
     assert status_of(db, event, c) == RegistrationStatus.WAITING
@@ -305,9 +305,10 @@ def test_cancel_tells_registered_and_waiting_and_closes_registration(
     register(two, event)
     jobs.run_pending()
     page = f"/events/{event.id}"
-    assert post_form(staff_client, f"{page}/cancel", {}, page=page).status_code == 302
+    asked = post_form(staff_client, f"{page}/cancel", {}, page=page)  # not ticked: asked first
+    assert asked.status_code == 200 and "中止" in asked.get_data(as_text=True)
     db.session.expire_all()
-    assert db.session.get(Event, event.id).state == EventState.PUBLISHED  # not ticked: nothing
+    assert db.session.get(Event, event.id).state == EventState.PUBLISHED
     post_form(staff_client, f"{page}/cancel", {"confirm": "yes"}, page=page)
     db.session.expire_all()
     assert db.session.get(Event, event.id).state == EventState.CANCELLED
@@ -485,7 +486,9 @@ def test_a_hybrid_event_counts_its_places_at_the_venue_and_online_apart(
     )
     assert operations.waiting_position(operations.registration_of(event, b)) == 2
     # the seat freed goes to nobody (its list is empty); then b takes it
-    post_form(a_client, f"/events/{event.id}/unregister", {}, page=f"/events/{event.id}")
+    post_form(
+        a_client, f"/events/{event.id}/unregister", {"confirm": "yes"}, page=f"/events/{event.id}"
+    )
     assert status_of(db, event, a) == RegistrationStatus.CANCELLED
     assert status_of(db, event, b) == RegistrationStatus.WAITING
     move(b_client, event, "venue")
@@ -494,7 +497,9 @@ def test_a_hybrid_event_counts_its_places_at_the_venue_and_online_apart(
         Attendance.VENUE,
     )
     # c leaves online: its place goes to d, the first waiting online
-    post_form(c_client, f"/events/{event.id}/unregister", {}, page=f"/events/{event.id}")
+    post_form(
+        c_client, f"/events/{event.id}/unregister", {"confirm": "yes"}, page=f"/events/{event.id}"
+    )
     assert status_of(db, event, d) == RegistrationStatus.CONFIRMED
     counts = {
         c.attendance: (c.confirmed, c.waiting, c.left) for c in operations.place_counts(event)

@@ -186,7 +186,9 @@ def test_staff_edit_the_word_list_and_it_takes_effect(app, client, db, logged_in
     )
     assert "すでに一覧にあります" in duplicate.get_data(as_text=True)
     entry = db.session.scalar(select(BlockedWord).where(BlockedWord.word == "へんなことば"))
-    post_form(client, f"/moderation/words/{entry.id}/delete", {}, page="/moderation/words")
+    post_form(
+        client, f"/moderation/words/{entry.id}/delete", {"confirm": "yes"}, page="/moderation/words"
+    )
     assert register(other, "ヘンナ コトバさん", email="w@example.jp").status_code == 200
     assert db.session.scalar(select(User).where(User.email == "w@example.jp")) is not None
     actions = set(db.session.scalars(select(AuditEntry.action)))

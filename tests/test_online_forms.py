@@ -53,7 +53,10 @@ def build(client) -> OnlineForm:
         response = post_form(client, page, question, page=page)
         assert response.status_code == 302, response.get_data(as_text=True)[:3000]
     assert (
-        post_form(client, f"/forms/{form_id}/state", {"to": "open"}, page=edit).status_code == 302
+        post_form(
+            client, f"/forms/{form_id}/state", {"to": "open", "confirm": "yes"}, page=edit
+        ).status_code
+        == 302
     )
     from app.extensions import db
 
@@ -256,7 +259,7 @@ def test_questions_are_fixed_once_the_form_opens(client, db, logged_in):
     first = online_form.fields[0]
     page = f"/forms/{online_form.id}/questions/{first.id}"
     post_form(client, page, {"kind": "short_text", "label": "変えた"}, page=page)
-    post_form(client, f"{page}/delete", {}, page=f"/forms/{online_form.id}/edit")
+    post_form(client, f"{page}/delete", {"confirm": "yes"}, page=f"/forms/{online_form.id}/edit")
     db.session.expire_all()
     assert db.session.get(FormField, first.id).label == "お名前"
     bad = post_form(

@@ -128,7 +128,9 @@ def test_the_whole_cycle(app, client, db, consultation, make_user, mailbox):
     assert lights.final_body == texts[2]
     assert consultation.sections[0].final_body is None  # unchanged sections keep the draft
 
-    publish = post_form(staff, f"/consultations/{consultation.id}/publish", {}, page=final_path)
+    publish = post_form(
+        staff, f"/consultations/{consultation.id}/publish", {"confirm": "yes"}, page=final_path
+    )
     assert publish.status_code == 302 and publish.location.endswith("/results")
     _db.session.refresh(consultation)
     assert consultation.state == State.PUBLISHED and consultation.results_published_at

@@ -107,7 +107,12 @@ def test_merge_then_split_then_move_keeps_every_opinion_counted(
     a_id, b_id, a_size, b_size = a.id, b.id, a.size, b.size
     b_members = members_of(b_id)
     path = f"/consultations/{voices_consultation.id}/themes"
-    response = post_form(client, f"{path}/{b_id}/merge", {"into": str(a_id)}, page=path)
+    asked = post_form(client, f"{path}/{b_id}/merge", {"into": str(a_id)}, page=path)
+    assert asked.status_code == 200 and "元に戻せません" in asked.get_data(as_text=True)
+    assert db.session.get(Theme, b_id) is not None  # asked first: nothing merged yet
+    response = post_form(
+        client, f"{path}/{b_id}/merge", {"into": str(a_id), "confirm": "yes"}, page=path
+    )
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(Theme, b_id) is None

@@ -71,6 +71,7 @@ def export_data(user: User) -> dict[str, Any]:
         "texts": [
             {
                 "source": item.source,
+                "source_id": item.source_id,
                 "status": item.status.value,
                 "at": _iso(item.created_at),
                 "text": item.original_text,
@@ -89,4 +90,125 @@ def export_data(user: User) -> dict[str, Any]:
             for s in moderation_ops.sanctions_of(user)
         ],
         "activity": [{"at": _iso(e.created_at), "action": e.action, "ip": e.ip} for e in activity],
+        **_contributions(user),
+    }
+
+
+def _rows(model, *where, order=None) -> list:
+    return list(db.session.scalars(select(model).where(*where).order_by(order or model.id)))
+
+
+def _contributions(user: User) -> dict[str, list[dict[str, Any]]]:
+    """What the person did in each feature: their opinions, reactions, follows, form answers,
+    drafts, event registrations, questions, votes, chat messages and notifications.
+
+    Only their own rows: what they reacted to or voted for is named by its id and title, never
+    by another person's text or name.
+    """
+    # the features build on the account, not the other way round: imported where used
+    from app.consultations.models import Follow, Opinion, Reaction
+    from app.events.chat_models import ChatMeasure, ChatMessage
+    from app.events.models import Registration
+    from app.events.qa_models import Question, QuestionVote
+    from app.forms.models import Draft, Submission
+    from app.moderation.models import Report
+    from app.notifications.models import Notification
+
+    uid = user.id
+    return {
+        "opinions": [
+            {
+                "id": o.id,
+                "receipt_code": o.receipt_code,
+                "consultation": {"id": o.consultation_id, "title": o.consultation.title},
+                "section": o.section.heading if o.section else None,
+                "channel": o.channel.value,
+                "show_name": o.show_name,
+                "age_band": o.age_band,
+                "area": o.area,
+                "created_at": _iso(o.created_at),
+                "withdrawn_at": _iso(o.withdrawn_at),
+                "disposition": o.disposition.value if o.disposition else None,
+                "disposition_reason": o.disposition_reason,
+            }
+            for o in _rows(Opinion, Opinion.author_id == uid)
+        ],
+        "reactions": [
+            {"opinion_id": r.opinion_id, "kind": r.kind.value, "at": _iso(r.updated_at)}
+            for r in _rows(Reaction, Reaction.user_id == uid)
+        ],
+        "follows": [
+            {"consultation_id": f.consultation_id, "since": _iso(f.created_at)}
+            for f in _rows(Follow, Follow.user_id == uid)
+        ],
+        "form_answers": [
+            {
+                "form": {"id": s.form_id, "title": s.form.title},
+                "receipt_code": s.receipt_code,
+                "answers": s.answers,
+                "at": _iso(s.created_at),
+            }
+            for s in _rows(Submission, Submission.user_id == uid)
+        ],
+        "form_drafts": [
+            {"form_id": d.form_id, "values": d.values, "saved_at": _iso(d.updated_at)}
+            for d in _rows(Draft, Draft.user_id == uid)
+        ],
+        "event_registrations": [
+            {
+                "event": {"id": r.event_id, "title": r.event.title},
+                "status": r.status.value,
+                "attendance": r.attendance.value,
+                "at": _iso(r.created_at),
+                "cancelled_at": _iso(r.cancelled_at),
+            }
+            for r in _rows(Registration, Registration.user_id == uid)
+        ],
+        "event_questions": [
+            {
+                "id": q.id,
+                "event_id": q.event_id,
+                "anonymous": q.anonymous,
+                "state": q.state.value,
+                "votes": q.votes,
+                "at": _iso(q.created_at),
+            }
+            for q in _rows(Question, Question.author_id == uid)
+        ],
+        "question_votes": [
+            {"question_id": v.question_id, "at": _iso(v.created_at)}
+            for v in _rows(QuestionVote, QuestionVote.user_id == uid)
+        ],
+        "chat_messages": [
+            {
+                "id": m.id,
+                "event_id": m.event_id,
+                "at": _iso(m.created_at),
+                "hidden_at": _iso(m.hidden_at),
+            }
+            for m in _rows(ChatMessage, ChatMessage.author_id == uid)
+        ],
+        "chat_measures": [
+            {
+                "event_id": m.event_id,
+                "kind": m.kind.value,
+                "until": _iso(m.until),
+                "at": _iso(m.created_at),
+            }
+            for m in _rows(ChatMeasure, ChatMeasure.user_id == uid)
+        ],
+        "reports": [
+            {"item_id": r.item_id, "reason": r.reason, "at": _iso(r.created_at)}
+            for r in _rows(Report, Report.reporter_id == uid)
+        ],
+        "notifications": [
+            {
+                "kind": n.kind,
+                "params": n.params,
+                "link": n.link,
+                "at": _iso(n.created_at),
+                "read_at": _iso(n.read_at),
+            }
+            for n in _rows(Notification, Notification.user_id == uid)
+        ],
     }

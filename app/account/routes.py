@@ -4,6 +4,7 @@ import json
 
 from flask import Response, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from app.account import bp, operations
@@ -148,11 +149,29 @@ def change_password():
     return render_template("account/password.html", form=form)
 
 
+@bp.post("/sessions/end-others")
+def end_other_sessions():
+    """Log out of every other device; this browser stays signed in."""
+    ended = auth_ops.log_out_elsewhere(current_user._get_current_object())
+    db.session.commit()
+    flash(
+        ngettext(
+            "You are logged out of %(num)d other device.",
+            "You are logged out of %(num)d other devices.",
+            ended,
+        ),
+        "success",
+    )
+    return redirect(url_for("account.index"))
+
+
 @bp.get("/data")
 def data():
     """Show everything Koe holds about the signed-in person."""
     authorize("export", current_user._get_current_object())
-    return render_template("account/data.html", data=operations.export_data(current_user))
+    return render_template(
+        "account/data.html", form=ActionForm(), data=operations.export_data(current_user)
+    )
 
 
 @bp.get("/data.json")

@@ -117,6 +117,13 @@ def set_password(user: User, password: str, *, reason: str) -> None:
     )
 
 
+def log_out_elsewhere(user: User) -> int:
+    """End every session of ``user`` but this one (log out of all other devices)."""
+    ended = sessions.end_other_sessions(user)
+    audit.record("user.logout_elsewhere", user, actor=user, details={"sessions_ended": ended})
+    return ended
+
+
 def change_email(user: User, new_email: str) -> bool:
     """Switch to a confirmed new address; False when another account took it meanwhile."""
     new_email = normalise_email(new_email)

@@ -106,18 +106,40 @@ class PublicPage(Pagination):
     them.
     """
 
-    def __init__(self, consultation_id: int, reader_id: int | None, **kwargs) -> None:
-        super().__init__(consultation_id=consultation_id, reader_id=reader_id, **kwargs)
+    def __init__(
+        self,
+        consultation_id: int,
+        reader_id: int | None,
+        section: int | str | None = None,
+        **kwargs,
+    ) -> None:
+        """``section``: only the opinions on that section (its id), or on the whole draft
+        (``WHOLE``); None for all of them."""
+        super().__init__(
+            consultation_id=consultation_id, reader_id=reader_id, section=section, **kwargs
+        )
+
+    def _section_args(self) -> tuple[str | None, dict]:
+        section = self._query_args["section"]
+        if section is None:
+            return None, {}
+        if section == WHOLE:
+            return WHOLE, {}
+        return "one", {"section_id": section}
 
     def _query_count(self) -> int:
+        kind, args = self._section_args()
         return db.session.scalar(
-            _statements().count, {"consultation_id": self._query_args["consultation_id"]}
+            _statements(kind).count,
+            {"consultation_id": self._query_args["consultation_id"], **args},
         )
 
     def _query_items(self) -> list[ListedOpinion]:
+        kind, args = self._section_args()
         rows = db.session.execute(
-            _statements().page,
+            _statements(kind).page,
             {
+                **args,
                 "consultation_id": self._query_args["consultation_id"],
                 "page_limit": self.per_page,
                 "page_offset": self._query_offset,
@@ -183,13 +205,22 @@ def copies():
     )
 
 
+WHOLE = "whole"  # the filter of the opinions on the whole draft (no section)
+
+
 @functools.cache
-def _statements() -> _Statements:
+def _statements(section: str | None = None) -> _Statements:
+    """The statements of the list: all of it, one section's (``"one"``, bound ``section_id``)
+    or the whole draft's (``WHOLE``)."""
     listed = and_(
         Opinion.consultation_id == bindparam("consultation_id"),
         Opinion.listed.is_(True),
         shown_once(),
     )
+    if section == WHOLE:
+        listed = and_(listed, Opinion.section_id.is_(None))
+    elif section is not None:
+        listed = and_(listed, Opinion.section_id == bindparam("section_id", type_=Integer))
     # the page's ids first (one index range)
     ids = (
         select(Opinion.id)

@@ -142,6 +142,23 @@ def visible_consultations(query_text: str = "", include_drafts: bool = False):
     return query
 
 
+def open_now(limit: int, now: datetime | None = None) -> list[Consultation]:
+    """Consultations taking opinions now, the soonest to close first (for the home page)."""
+    now = now or utcnow()
+    return list(
+        db.session.scalars(
+            select(Consultation)
+            .where(
+                Consultation.state == State.OPEN,
+                Consultation.opens_at <= now,
+                Consultation.closes_at > now,
+            )
+            .order_by(Consultation.closes_at, Consultation.id)
+            .limit(limit)
+        )
+    )
+
+
 def new_receipt_code() -> str:
     """An unguessable receipt code (60 bits), grouped for reading: K7Q2-M9XD-4HTP."""
     raw = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(12))

@@ -7,8 +7,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
+from app import confirm
 from app.auth.forms import ActionForm
 from app.auth.models import Role
 from app.auth.permissions import role_required
@@ -257,6 +258,27 @@ def final_text(consultation_id: int):
 def publish(consultation_id: int):
     """Publish the results; every submitter and follower is told (the mails go as jobs)."""
     consultation = _load(consultation_id, "edit")
+    state = results.readiness(consultation)
+    if consultation.current_state() == State.CLOSED and state.ready:
+        page = confirm.ask(
+            title=_("Publish the results?"),
+            consequence=_(
+                "Everyone can then read every opinion with the ward's view and disposition, and "
+                "each person who sent an opinion or follows the consultation is told by e-mail. "
+                "Published results cannot be taken back or changed."
+            ),
+            details=[
+                ngettext(
+                    "%(num)d opinion is in the results.",
+                    "%(num)d opinions are in the results.",
+                    state.considered,
+                )
+            ],
+            button=_("Publish the results"),
+            cancel_url=url_for("consultations.review", consultation_id=consultation.id),
+        )
+        if page is not None:
+            return page
     try:
         told = results.publish(consultation, current_user._get_current_object())
     except results.NotReady as exc:
@@ -313,7 +335,33 @@ def results_page(consultation_id: int):
         dispositions=DISPOSITIONS,
         diffs=results.section_diffs(consultation),
         preview=consultation.current_state() != State.PUBLISHED,
+        downloads=_downloads(consultation),
     )
+
+
+CSV_ROWS = 1000  # the open-data API's largest CSV page (app.api.params.PER_PAGE)
+
+
+def _downloads(consultation) -> dict | None:
+    """The open-data files of published results: the JSON and each CSV part (one file holds
+    at most CSV_ROWS opinions); None before they are published (the API has nothing yet)."""
+    if consultation.current_state() != State.PUBLISHED:
+        return None
+    rows = db.session.scalar(
+        select(func.count()).select_from(
+            results.table_query(consultation, fold=False).order_by(None).subquery()
+        )
+    )
+    parts = max(1, -(-rows // CSV_ROWS))
+    endpoint = "api.consultation_results"
+    return {
+        "rows": rows,
+        "json": url_for(endpoint, consultation_id=consultation.id),
+        "csv": [
+            url_for(endpoint, consultation_id=consultation.id, format="csv", page=n)
+            for n in range(1, parts + 1)
+        ],
+    }
 
 
 @bp.get("/<int:consultation_id>/results/opinions/<int:opinion_id>")

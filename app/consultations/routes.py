@@ -19,7 +19,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from app import jobs
+from app import confirm, jobs
 from app.auth.forms import ActionForm
 from app.auth.models import Role
 from app.auth.permissions import can, policy, role_required
@@ -43,6 +43,7 @@ from app.consultations.models import (
     State,
 )
 from app.extensions import db
+from app.i18n import tokyo_datetime
 from app.moderation.forms import ReportForm
 from app.moderation.models import ItemStatus
 from app.timeutil import utcnow
@@ -98,10 +99,27 @@ def show(consultation_id: int):
 OPINIONS_PER_PAGE = 20  # light enough for a phone on a slow line
 
 
+def _section_filter(consultation: Consultation) -> int | str | None:
+    """The section the public list is filtered by (``?section=<id>`` or ``whole``), or None;
+    anything else (another consultation's section, words) shows the whole list."""
+    asked = request.args.get("section", "")
+    if asked == listing.WHOLE:
+        return listing.WHOLE
+    if asked.isascii() and asked.isdigit():
+        ids = {s.id for s in consultation.sections}
+        return int(asked) if int(asked) in ids else None
+    return None
+
+
 def _render_show(consultation: Consultation, form: OpinionForm | None, status: int = 200):
     user = current_user._get_current_object() if current_user.is_authenticated else None
+    section = _section_filter(consultation)
     page = listing.PublicPage(
-        consultation.id, user.id if user else None, per_page=OPINIONS_PER_PAGE, error_out=False
+        consultation.id,
+        user.id if user else None,
+        section=section,
+        per_page=OPINIONS_PER_PAGE,
+        error_out=False,
     )
     return (
         render_template(
@@ -114,6 +132,8 @@ def _render_show(consultation: Consultation, form: OpinionForm | None, status: i
             form=form,
             action_form=ActionForm(),
             report_form=ReportForm() if user else None,
+            section_filter=section,
+            whole=listing.WHOLE,
         ),
         status,
     )
@@ -275,6 +295,9 @@ def edit(consultation_id: int):
 def change_state(consultation_id: int):
     """Open, close or publish a consultation by hand."""
     consultation = _load(consultation_id, "edit")
+    asked = _confirm_move(consultation, request.form.get("state", ""))
+    if asked is not None:
+        return asked
     try:
         target = State(request.form.get("state", ""))
         operations.move(consultation, target, current_user._get_current_object())
@@ -285,6 +308,35 @@ def change_state(consultation_id: int):
         db.session.commit()
         flash(_("The state is changed."), "success")
     return redirect(url_for("consultations.show", consultation_id=consultation.id))
+
+
+def _confirm_move(consultation: Consultation, target: str):
+    """The confirmation page of a move that cannot be undone (opening fixes the draft, closing
+    early stops the opinions), or None."""
+    back = url_for("consultations.show", consultation_id=consultation.id)
+    now = consultation.current_state()
+    if target == State.OPEN.value and now == State.DRAFT:
+        return confirm.ask(
+            title=_("Open this consultation now?"),
+            consequence=_(
+                "It becomes public and residents can send opinions. The draft text can no longer "
+                "be changed, and a consultation cannot go back to draft."
+            ),
+            button=_("Open for opinions"),
+            cancel_url=back,
+        )
+    if target == State.CLOSED.value and now == State.OPEN:
+        return confirm.ask(
+            title=_("Close this consultation now?"),
+            consequence=_(
+                "No more opinions are accepted, although it was to stay open until %(closes)s. "
+                "A closed consultation cannot be opened again.",
+                closes=tokyo_datetime(consultation.closes_at),
+            ),
+            button=_("Close now"),
+            cancel_url=back,
+        )
+    return None
 
 
 def _data(form: ConsultationForm) -> operations.ConsultationData:
@@ -366,6 +418,20 @@ def edit_opinion(opinion_id: int):
 def withdraw_opinion(opinion_id: int):
     """Withdraw an own opinion while the consultation is open."""
     opinion = _own_opinion(opinion_id)
+    if opinion.withdrawn_at is None and opinion.consultation.accepts_opinions():
+        page = confirm.ask(
+            title=_("Withdraw your opinion?"),
+            consequence=_(
+                "Your opinion %(code)s leaves the public list and is not considered in the "
+                "results. A withdrawn opinion cannot be sent back; you may send a new one while "
+                "the consultation is open.",
+                code=opinion.receipt_code,
+            ),
+            button=_("Withdraw my opinion"),
+            cancel_url=url_for("consultations.receipt", code=opinion.receipt_code),
+        )
+        if page is not None:
+            return page
     try:
         operations.withdraw_opinion(opinion, current_user._get_current_object())
     except operations.NotAllowed:
@@ -449,6 +515,19 @@ def delete_attachment(consultation_id: int, attachment_id: int):
     attachment = db.get_or_404(Attachment, attachment_id)
     if attachment.consultation_id != consultation.id:
         abort(404)
+    page = confirm.ask(
+        title=_("Remove this document?"),
+        consequence=_(
+            "“%(title)s” (%(file)s) is deleted and can no longer be downloaded. To show it "
+            "again you would have to upload the file again.",
+            title=attachment.title,
+            file=attachment.filename,
+        ),
+        button=_("Remove the document"),
+        cancel_url=url_for("consultations.manage_attachments", consultation_id=consultation_id),
+    )
+    if page is not None:
+        return page
     if ActionForm().validate_on_submit():
         path = attachments.remove(attachment, current_user._get_current_object())
         db.session.commit()

@@ -38,6 +38,8 @@ REFUSALS = {
     "closed": _l("The chat of this event is closed."),
     "banned": _l("You cannot write in this chat."),
     "timeout": _l("You cannot write in this chat for a while."),
+    "unverified": _l("Confirm your e-mail address first; then you can write here."),
+    "muted": _l("You cannot post while your account is muted."),
     "empty": _l("Write a message."),
     "client_id": _l("The message could not be sent. Reload the page and try again."),
     "rate": _l("You are sending messages too fast. Wait a few seconds."),
@@ -123,6 +125,7 @@ def post(event: Event, user: User | None, client_id: object, text: object) -> Po
         raise ChatRefused("not_allowed")
     if not chat_open(event):
         raise ChatRefused("closed")
+    posting_refused(user)
     now = utcnow()
     measure = measure_in_force(event, user, now)
     if measure is not None and measure.kind == MeasureKind.BAN:
@@ -156,6 +159,14 @@ def post(event: Event, user: User | None, client_id: object, text: object) -> Po
     item = moderation_ops.record(CHAT, message.id, user, scan)
     db.session.flush()
     return Posted(message, item, created=True)
+
+
+def posting_refused(user: User) -> None:
+    """Refuse a person whose address is unconfirmed or whose account is muted, as opinions are
+    (the page tells them before they type: moderation.operations.posting_block)."""
+    block = moderation_ops.posting_block(user)
+    if block is not None:
+        raise ChatRefused(block.kind)
 
 
 def written(text: object, limit: int, empty: ChatRefused, too_long) -> str:

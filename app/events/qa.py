@@ -25,6 +25,7 @@ from app.events.chat import (
     chat_open,
     is_moderator,
     measure_in_force,
+    posting_refused,
     written,
 )
 from app.events.chat_models import MeasureKind
@@ -100,6 +101,7 @@ def ask(
         raise _refuse("questions_off")
     if not chat_open(event):
         raise ChatRefused("closed")
+    posting_refused(user)
     anonymous = anonymous is True or anonymous in ("1", "on", "true")
     if anonymous and not event.questions_anonymous:
         raise _refuse("anonymous_off")

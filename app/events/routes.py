@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from app import audit
+from app import audit, confirm
 from app.api import csvfile
 from app.auth.models import Role
 from app.auth.permissions import can, policy, role_required
@@ -199,7 +199,31 @@ def change_attendance(event_id: int):
 @bp.post("/<int:event_id>/unregister")
 @login_required
 def unregister(event_id: int):
+    """Cancel one's place (or leave the waiting list) after a confirmation."""
     event = _load(event_id)
+    registration = operations.active_registration(event, _user())
+    if registration is not None and not event.is_over():
+        waiting = registration.status == RegistrationStatus.WAITING
+        page = confirm.ask(
+            title=_("Leave the waiting list?") if waiting else _("Cancel your registration?"),
+            consequence=(
+                _(
+                    "You lose your turn on the waiting list for “%(title)s”. If you register "
+                    "again, you join the end of the list.",
+                    title=event.title,
+                )
+                if waiting
+                else _(
+                    "Your place at “%(title)s” goes to the next person waiting. If you register "
+                    "again later, the event may be full.",
+                    title=event.title,
+                )
+            ),
+            button=_("Leave the waiting list") if waiting else _("Cancel my registration"),
+            cancel_url=url_for("events.show", event_id=event.id),
+        )
+        if page is not None:
+            return page
     try:
         operations.unregister(event, _user())
     except operations.NotAllowed as exc:
@@ -292,9 +316,18 @@ def publish(event_id: int):
 @role_required(Role.STAFF)
 def cancel(event_id: int):
     event = _load(event_id, "edit")
-    if request.form.get("confirm") != "yes":
-        flash(_("Tick the box to confirm the cancellation."), "error")
-        return redirect(url_for("events.show", event_id=event.id))
+    page = confirm.ask(
+        title=_("Cancel this event?"),
+        consequence=_(
+            "“%(title)s” is cancelled for everyone: each person registered or waiting is told "
+            "by e-mail, and registration closes. A cancelled event cannot be published again.",
+            title=event.title,
+        ),
+        button=_("Yes, cancel this event and tell everyone registered"),
+        cancel_url=url_for("events.show", event_id=event.id),
+    )
+    if page is not None:
+        return page
     try:
         operations.cancel(event, _user())
     except operations.NotAllowed as exc:

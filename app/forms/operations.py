@@ -14,7 +14,7 @@ from datetime import time as clock_time
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import cast, func, select
+from sqlalchemy import cast, func, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 
@@ -214,6 +214,24 @@ def answered(online_form: OnlineForm, user: User | None) -> Submission | None:
 def count(online_form: OnlineForm) -> int:
     return db.session.scalar(
         select(func.count()).select_from(Submission).where(Submission.form_id == online_form.id)
+    )
+
+
+def open_now(limit: int, now: datetime | None = None) -> list[OnlineForm]:
+    """Forms taking answers now, the soonest to close first, then the newest (home page)."""
+    now = now or utcnow()
+    return list(
+        db.session.scalars(
+            select(OnlineForm)
+            .where(
+                OnlineForm.state == FormState.OPEN,
+                or_(OnlineForm.opens_at.is_(None), OnlineForm.opens_at <= now),
+                or_(OnlineForm.closes_at.is_(None), OnlineForm.closes_at > now),
+            )
+            # forms without a closing time last (NULLs sort apart on SQLite and PostgreSQL)
+            .order_by(OnlineForm.closes_at.is_(None), OnlineForm.closes_at, OnlineForm.id.desc())
+            .limit(limit)
+        )
     )
 
 

@@ -17,14 +17,14 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from app import audit, jobs
+from app import audit, confirm, jobs
 from app.auth.models import Role
 from app.auth.permissions import role_required
 from app.consultations.operations import normalise_receipt
@@ -367,6 +367,26 @@ def copy(form_id: int):
 @role_required(Role.STAFF)
 def change_state(form_id: int):
     online_form = _form_or_404(form_id, staff_only=True)
+    if (
+        request.form.get("to") == FormState.OPEN.value
+        and online_form.state == FormState.DRAFT
+        and online_form.questions
+    ):
+        page = confirm.ask(
+            title=_("Open this form now?"),
+            consequence=_(
+                "Residents can answer it at once, and its questions can no longer be added, "
+                "changed or removed (you may still close it and open it again)."
+            ),
+            details=[
+                ngettext("%(num)d question.", "%(num)d questions.", len(online_form.questions))
+            ],
+            button=_("Open the form"),
+            cancel_url=url_for("forms.edit", form_id=online_form.id),
+            danger=False,
+        )
+        if page is not None:
+            return page
     try:
         operations.move(online_form, FormState(request.form.get("to", "")), _user())
     except ValueError:  # an unknown state, or a move the form's life does not allow
@@ -442,6 +462,19 @@ def question_action(form_id: int, field_id: int, action: str):
     if action not in ("up", "down", "delete"):
         abort(404)
     existing = _question_of(online_form, field_id)
+    if action == "delete" and online_form.state == FormState.DRAFT:
+        page = confirm.ask(
+            title=_("Remove this question?"),
+            consequence=_(
+                "“%(label)s” is removed from the form with its settings; to have it again you "
+                "would write it again.",
+                label=existing.label,
+            ),
+            button=_("Remove the question"),
+            cancel_url=url_for("forms.edit", form_id=online_form.id),
+        )
+        if page is not None:
+            return page
     try:
         if action == "delete":
             operations.remove_field(existing, _user())

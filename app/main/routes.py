@@ -16,11 +16,26 @@ from app.moderation.forms import ReportForm
 from app.moderation.models import ItemStatus
 from app.security import safe_next
 
+HOME_ITEMS = 6  # of each kind: what is open now, without a long page on a phone
+
 
 @bp.get("/")
 def index():
-    """Show the home page."""
-    return render_template("main/index.html")
+    """Show the home page: what is open now (consultations, forms) and the coming events."""
+    # the features build on the app's core; the home page is the one place that shows them all
+    from app.consultations import operations as consultation_ops
+    from app.events import operations as event_ops
+    from app.events.models import Event, EventState
+    from app.forms import operations as form_ops
+
+    coming = event_ops.upcoming().where(Event.state == EventState.PUBLISHED)  # not cancelled
+
+    return render_template(
+        "main/index.html",
+        consultations=consultation_ops.open_now(HOME_ITEMS),
+        online_forms=form_ops.open_now(HOME_ITEMS),
+        events=db.session.scalars(coming.limit(HOME_ITEMS)).all(),
+    )
 
 
 @bp.get("/healthz")

@@ -6,6 +6,7 @@ Like every operation, these change objects and write audit entries; the view com
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from datetime import timedelta
 from statistics import median
 
@@ -385,6 +386,27 @@ def resolve_reports(item: ModerationItem) -> None:
 # --- sanctions -------------------------------------------------------------------------------
 
 SANCTION_DAYS = (1, 3, 7, 30, 90, 365)
+
+
+@dataclass(frozen=True)
+class PostingBlock:
+    """Why a person may not write texts others read now: ``unverified`` (the e-mail address
+    is not confirmed) or ``muted`` (a sanction in force, with its end and reason)."""
+
+    kind: str
+    email: str  # where the confirmation link was sent
+    sanction: Sanction | None = None
+
+
+def posting_block(user: User | None) -> PostingBlock | None:
+    """What stops ``user`` from posting (opinions, chat, questions) now, or None. Pages show it
+    above the form, instead of the form, so that nobody types a text that will be refused."""
+    if user is None:
+        return None
+    if not user.is_verified:
+        return PostingBlock("unverified", user.email)
+    sanction = active_sanction(user)
+    return PostingBlock("muted", user.email, sanction) if sanction is not None else None
 
 
 def active_sanction(user: User, kind: SanctionKind | None = None) -> Sanction | None:

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from app import confirm
 from app.auth.models import Role, User
 from app.extensions import db, limiter, login_manager
 from app.mail import send_template
@@ -150,6 +151,26 @@ def words():
 def remove_word(word_id: int):
     """Remove an entry from the blocked-word list."""
     entry = db.get_or_404(BlockedWord, word_id)
+    page = confirm.ask(
+        title=_("Remove this entry from the list?"),
+        consequence=(
+            _(
+                "“%(word)s” no longer protects texts that contain it; new texts are checked "
+                "without it at once.",
+                word=entry.word,
+            )
+            if entry.exception
+            else _(
+                "“%(word)s” is no longer blocked or held; new texts are checked without it "
+                "at once.",
+                word=entry.word,
+            )
+        ),
+        button=_("Remove the entry"),
+        cancel_url=url_for("moderation.words"),
+    )
+    if page is not None:
+        return page
     operations.remove_word(entry, current_user._get_current_object())
     db.session.commit()
     flash(_("The word is removed."), "success")
@@ -235,3 +256,11 @@ def statistics():
     return render_template(
         "moderation/statistics.html", stats=operations.statistics(), labels=operations
     )
+
+
+@bp.app_template_global()
+def posting_block():
+    """What stops the signed-in person from posting now (for the notice above a form)."""
+    if not current_user.is_authenticated:
+        return None
+    return operations.posting_block(current_user._get_current_object())

@@ -8,7 +8,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from app import audit
+from app import audit, confirm
 from app.auth.models import Role
 from app.auth.permissions import role_required
 from app.consultations.operations import NotAllowed
@@ -215,6 +215,20 @@ def merge(consultation_id: int, theme_id: int):
         return _theme_page(consultation, theme, 422, merge=form)
     into = _theme_of(consultation, int(form.into.data))
     label = theme.shown_label
+    page = confirm.ask(
+        title=_("Merge this theme?"),
+        consequence=_(
+            "The opinions of “%(theme)s” join “%(into)s”, and “%(theme)s” is removed with its "
+            "name and summary. A merge cannot be undone: a split makes new themes instead.",
+            theme=label,
+            into=into.shown_label,
+        ),
+        button=_("Merge the themes"),
+        cancel_url=url_for("themes.theme", consultation_id=consultation.id, theme_id=theme.id),
+        danger=False,
+    )
+    if page is not None:
+        return page
     try:
         editing.merge(theme, into, current_user._get_current_object())
     except NotAllowed:

@@ -23,3 +23,12 @@ def tab_to(page, target, limit: int = 60) -> None:
         if page.evaluate("el => document.activeElement === el", handle):
             return
     raise AssertionError(f"{target} is not reachable with Tab")
+
+
+def confirm(page, check_a11y) -> None:
+    """On the confirmation page of an irreversible action (axe on it), press the confirm
+    button: the page has one form in main, and a cancel link."""
+    form = page.get_by_role("main").locator("form")
+    form.locator("input[name=confirm][value=yes]").wait_for(state="attached")
+    check_a11y(page)
+    form.locator("button[type=submit]").click()

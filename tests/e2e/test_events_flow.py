@@ -17,7 +17,7 @@ from app.auth.models import Role
 from app.extensions import db
 from app.timeutil import TOKYO, utcnow
 from tests.conftest import PASSWORD
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import confirm, sign_in
 
 PHONE = {"viewport": {"width": 375, "height": 740}, "is_mobile": True, "has_touch": True}
 
@@ -92,6 +92,7 @@ def test_create_register_wait_and_move_up(open_page, check_a11y, people, smtp_se
     assert "キャンセル待ち1番です" in hanako.locator("main").inner_text()
 
     ichiro.get_by_role("button", name="申込を取り消す").click()
+    confirm(ichiro, check_a11y)
     check_a11y(ichiro)
     promoted = smtp_server.wait_for(
         "hanako@example.jp", "お席が確保できました：区民公開講座「防災と地域のつながり」"

@@ -13,7 +13,7 @@ from app.auth import operations as auth_ops
 from app.auth.models import Role
 from app.extensions import db
 from tests.conftest import PASSWORD
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import confirm, sign_in
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 TEXTS = {
@@ -77,6 +77,7 @@ def test_build_fill_receive_and_summarise_a_form(live_app, open_page, check_a11y
     add_question(staff, check_a11y, form_id, kind="file", label="母子手帳の写し",
                  maximum="2")  # fmt: skip
     staff.locator("button[name=to][value=open]").click()
+    confirm(staff, check_a11y)
     check_a11y(staff)
 
     # a resident fills it in from the profile, checks it and sends it

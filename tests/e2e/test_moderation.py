@@ -11,6 +11,7 @@ from app.extensions import db
 from app.moderation import operations as moderation_ops
 from app.moderation.models import ItemStatus, ModerationItem
 from tests.conftest import PASSWORD
+from tests.e2e.helpers import confirm
 
 
 def sign_in(page: Page, check_a11y, email: str) -> None:
@@ -91,6 +92,7 @@ def test_staff_edit_the_blocked_words(live_app, open_page, check_a11y):
     expect(page.get_by_role("cell", name="まちがいだらけ", exact=True)).to_be_visible()
     check_a11y(page)
     page.get_by_role("button", name="まちがいだらけ を削除").click()
+    confirm(page, check_a11y)
     expect(page.get_by_role("status")).to_contain_text("語句を削除しました。")
     check_a11y(page)
 

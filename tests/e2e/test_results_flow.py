@@ -28,7 +28,7 @@ from app.extensions import db
 from app.notifications.models import Notification
 from app.timeutil import utcnow
 from tests.conftest import PASSWORD
-from tests.e2e.helpers import tab_to
+from tests.e2e.helpers import confirm, tab_to
 from tests.e2e.test_consultations import DRAFT, TITLE
 
 LIGHTS = "第3章 夜間の照明"
@@ -276,6 +276,7 @@ def staff_open(page: Page, check_a11y, consultation_id: int, t: dict) -> None:
     check_a11y(page)
     staff_box = page.get_by_role("region", name=t["staff"])
     staff_box.get_by_role("button", name=t["open"], exact=True).click()
+    confirm(page, check_a11y)
     expect(flash(page)).to_contain_text(t["state_changed"])
     expect(staff_box.get_by_role("button", name=t["close"], exact=True)).to_be_visible()
     check_a11y(page)
@@ -330,6 +331,7 @@ def staff_close(page: Page, check_a11y, consultation_id: int, t: dict) -> None:
     check_a11y(page)
     staff_box = page.get_by_role("region", name=t["staff"])
     staff_box.get_by_role("button", name=t["close"], exact=True).click()
+    confirm(page, check_a11y)
     expect(flash(page)).to_contain_text(t["state_changed"])
     expect(page.locator(".summary .badge")).to_have_text(t["closed"])
     check_a11y(page)
@@ -419,6 +421,7 @@ def staff_publish(page: Page, check_a11y, t: dict) -> None:
     expect(heading(page, t["review"])).to_be_visible()
     check_a11y(page)
     page.get_by_role("button", name=t["publish"], exact=True).click()
+    confirm(page, check_a11y)
     expect(flash(page)).to_contain_text(t["published_flash"])
     expect(heading(page, t["results_heading"])).to_be_visible()
     expect(page).to_have_url(re.compile(r"/results$"))
@@ -670,6 +673,7 @@ def test_review_and_publish_without_javascript_on_a_phone(live_app, open_page, c
     page.get_by_role("link", name=t["review"], exact=True).click()
     check_a11y(page)
     page.get_by_role("button", name=t["publish"], exact=True).click()
+    confirm(page, check_a11y)
     expect(flash(page)).to_contain_text("結果を公表し、")
     expect(heading(page, t["results_heading"])).to_be_visible()
     assert_fits_a_phone(page)

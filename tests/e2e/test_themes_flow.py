@@ -17,7 +17,7 @@ from app.cli import DEMO_PASSWORD
 from app.consultations.models import Consultation
 from app.extensions import db
 from app.timeutil import utcnow
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import confirm, sign_in
 
 PARKS = "声区公園整備計画（案）"
 NAME = "夜の公園の照明と防犯"
@@ -73,6 +73,7 @@ def test_staff_answer_by_theme_and_residents_see_their_theme(live_app, open_page
     check_a11y(staff)
     staff.locator("#into").select_option(str(first))
     staff.locator("form[action$='/merge'] button[type=submit]").click()
+    confirm(staff, check_a11y)
     check_a11y(staff)
     assert staff.url.endswith(f"{path}/{first}")
 
@@ -126,6 +127,7 @@ def test_staff_answer_by_theme_and_residents_see_their_theme(live_app, open_page
     staff.goto(f"/consultations/{pid}/review")
     check_a11y(staff)
     staff.locator(f"form[action='/consultations/{pid}/publish'] button").click()
+    confirm(staff, check_a11y)
     check_a11y(staff)
 
     # the resident finds the theme of their opinion under "My voice", and the ward's view
