@@ -262,6 +262,29 @@ def reject(item: ModerationItem, moderator: User, code: str) -> None:
         )
 
 
+def take_down(item: ModerationItem, moderator: User, code: str) -> None:
+    """Take a published text down: it leaves every public place, and its author is told why."""
+    if code not in REJECT_CODES:
+        raise ValueError(f"unknown reason code {code!r}")
+    item.take_down(code)
+    _decided(item, moderator)
+    resolve_reports(item)
+    audit.record(
+        "moderation.take_down",
+        item,
+        actor=moderator,
+        details={"source": item.source, "code": code},
+    )
+    if item.author_id is not None:
+        notifications.notify(
+            [item.author_id],
+            "text_taken_down",
+            "/consultations/my-voice" if item.source == "opinion" else "/account/",
+            source=item.source,
+            code=code,
+        )
+
+
 def edit_public(item: ModerationItem, moderator: User, public_text: str) -> None:
     """Replace the public copy (to mask more, say); personal data in it is masked again."""
     item.public_text = moderation.mask(public_text)

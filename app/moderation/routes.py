@@ -125,6 +125,32 @@ def item(item_id: int):
     )
 
 
+@bp.route("/items/<int:item_id>/take-down", methods=["GET", "POST"])
+def take_down(item_id: int):
+    """Confirm, then take a published item down with a reason (GET asks, POST does it)."""
+    entry = db.get_or_404(ModerationItem, item_id)
+    form = DecisionForm()
+    if entry.status != ItemStatus.PUBLISHED:
+        flash(_("Only a published item can be taken down."), "info")
+        return redirect(url_for("moderation.item", item_id=entry.id))
+    if form.validate_on_submit():
+        try:
+            operations.take_down(entry, current_user._get_current_object(), form.code.data)
+        except IllegalTransition:
+            flash(_("Only a published item can be taken down."), "info")
+        else:
+            db.session.commit()
+            flash(_("The item is taken down and its author is told."), "success")
+        return redirect(url_for("moderation.item", item_id=entry.id))
+    return render_template(
+        "moderation/take_down.html",
+        item=entry,
+        segments=operations.highlight(entry),
+        form=form,
+        labels=operations,
+    )
+
+
 @bp.route("/words", methods=["GET", "POST"])
 def words():
     """List and add blocked words and exceptions."""
