@@ -34,7 +34,7 @@ class Post:
 
 @dataclass(frozen=True, slots=True)
 class SpamPolicy:
-    max_links: int = 3
+    max_links: int = 1  # two links or more: a moderator looks first (spam, advertising)
     duplicate_window: timedelta = timedelta(hours=24)
     similarity: float = 0.9  # Jaccard similarity of character trigrams that counts as the same
     rate_window: timedelta = timedelta(minutes=1)
