@@ -59,6 +59,7 @@ def queue():
     return render_template(
         "moderation/queue.html",
         page=page,
+        places=operations.places(list(page.items)),
         form=DecisionForm(),
         highlight=operations.highlight,
         source=source,
@@ -118,6 +119,7 @@ def item(item_id: int):
     return render_template(
         "moderation/item.html",
         item=entry,
+        place=operations.places([entry]).get(entry.id),
         segments=operations.highlight(entry),
         decision=decision,
         copy=copy,
