@@ -225,8 +225,10 @@ def test_a_moderator_takes_down_an_approved_opinion_after_a_confirmation(
     assert "公園の照明を明るく" in app.test_client().get(public).get_data(as_text=True)
     assert "公園の照明を明るく" in app.test_client().get(api).get_data(as_text=True)
 
-    html = client.get(page).get_data(as_text=True)
     confirm = f"/moderation/items/{item.id}/take-down"
+    listed = client.get("/moderation/", query_string={"status": "published"})
+    assert f'href="{confirm}"' in listed.get_data(as_text=True)  # found among published items
+    html = client.get(page).get_data(as_text=True)
     assert f'href="{confirm}"' in html
     html = client.get(confirm).get_data(as_text=True)
     assert "はい、非公開にします" in html and "公園の照明を明るく" in html

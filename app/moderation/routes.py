@@ -46,13 +46,19 @@ def require_role():
 
 @bp.get("/")
 def queue():
-    """List the items waiting for a decision, oldest first."""
+    """List the items waiting for a decision, oldest first; or the published ones, newest
+    first, to take one down."""
     source = request.args.get("source", "")
-    query = (
-        select(ModerationItem)
-        .where(ModerationItem.status == ItemStatus.HELD)
-        .order_by(ModerationItem.created_at, ModerationItem.id)
-    )
+    published = request.args.get("status") == "published"
+    query = select(ModerationItem)
+    if published:
+        query = query.where(ModerationItem.status == ItemStatus.PUBLISHED).order_by(
+            ModerationItem.created_at.desc(), ModerationItem.id.desc()
+        )
+    else:
+        query = query.where(ModerationItem.status == ItemStatus.HELD).order_by(
+            ModerationItem.created_at, ModerationItem.id
+        )
     if source in operations.SOURCE_LABELS:
         query = query.where(ModerationItem.source == source)
     page = db.paginate(query, per_page=PER_PAGE, error_out=False)
@@ -63,6 +69,7 @@ def queue():
         form=DecisionForm(),
         highlight=operations.highlight,
         source=source,
+        published=published,
         labels=operations,
     )
 
