@@ -39,10 +39,13 @@ JAPANESE_LETTER = re.compile(
 WHITESPACE = re.compile(r"\s+")
 LETTER = re.compile(r"[^\W\d_]")
 LATIN_WORD = re.compile(r"[a-z][a-z'’-]*[a-z]|[a-z]")
-#: addresses, e-mail addresses and bare domains: never words of a topic ("com", "https")
+#: addresses, e-mail addresses and bare domains (a known ending, or any ending followed by a
+#: path: example.tokyo/a): never words of a topic ("com", "https", "tokyo")
 LINK = re.compile(
-    r"(?:https?|ftp)://\S*|www\.\S*|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|[a-z0-9-]+(?:\.[a-z0-9-]+)*"
-    r"\.(?:com|net|org|jp|info|io|co|biz|me|app|dev|xyz)\b\S*",
+    r"(?:https?|ftp)://\S*|www\.\S*|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|jp|info|io|co|biz|me|app|dev|xyz|tokyo|gov"
+    r"|edu|int|uk|us|cn|kr|tw|link|site|online|shop|page|ly|html?|php)\b\S*"
+    r"|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,24}/\S*",
     re.IGNORECASE,
 )
 #: parts of a compound noun besides nouns: 接頭辞 (お, 再), 接尾辞-名詞的 (場, 車, 性)

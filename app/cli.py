@@ -7,15 +7,15 @@ from datetime import timedelta
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
-from app import audit
 from app.account.models import Profile
 from app.auth import operations
 from app.auth.models import Role, User
 from app.auth.passwords import password_problem
+from app.consultations import importing, results
 from app.consultations import operations as consultation_ops
-from app.consultations import results
 from app.consultations.importing import import_opinions
 from app.consultations.models import Channel, Consultation, Disposition, State
 from app.events import operations as event_ops
@@ -554,17 +554,13 @@ def import_opinions_command(consultation_id: int, csv_file, staff_email: str) ->
     if consultation.current_state() not in consultation_ops.ENTRY_STATES:
         raise click.ClickException("the consultation is not open or closed: nothing imported")
     areas = {code for code, _ja, _en in current_app.config["WARD_AREAS"]}
-    result = import_opinions(consultation, staff, csv_file.read(), areas)
+    with force_locale("en"):  # the command speaks English, the staff page the reader's language
+        result = import_opinions(consultation, staff, csv_file.read(), areas)
     if result.errors:
         db.session.rollback()
         click.echo("\n".join(result.errors), err=True)
         raise click.ClickException(f"{len(result.errors)} problem(s): nothing imported")
-    audit.record(
-        "consultation.import_opinions",
-        consultation,
-        actor=staff,
-        details={"opinions": len(result.opinions)},
-    )
+    importing.record(consultation, staff, result.checked, len(result.opinions))
     db.session.commit()
     held = sum(1 for o in result.opinions if consultation_ops.item_of(o).status.value == "held")
     click.echo(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,7 +21,19 @@ import numpy as np
 
 from moderation.normalize import fold
 
-URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'　]{1,2000}", re.IGNORECASE)
+
+def nfkc_text(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+URL = re.compile(
+    r"(?:https?://|www\.)[^\s<>\"'　]{1,2000}"
+    # a bare domain with a known ending, as spam writes them (詳しくはexample.com/a へ)
+    r"|(?<![a-z0-9.@-])[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){0,8}"
+    r"\.(?:com|net|org|jp|info|io|biz|xyz|tokyo|me|app|dev|shop|site|online|link|ly)"
+    r"(?![a-z0-9-])(?:/[!-~]{0,2000})?",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +47,7 @@ class Post:
 
 @dataclass(frozen=True, slots=True)
 class SpamPolicy:
-    max_links: int = 3
+    max_links: int = 1  # two links or more: a moderator looks first (spam, advertising)
     duplicate_window: timedelta = timedelta(hours=24)
     similarity: float = 0.9  # Jaccard similarity of character trigrams that counts as the same
     rate_window: timedelta = timedelta(minutes=1)
@@ -44,7 +57,8 @@ class SpamPolicy:
 
 
 def count_links(text: str) -> int:
-    return len(URL.findall(text))
+    """Links in ``text``: addresses and bare domains, full-width ones too (ｈｔｔｐｓ：／／)."""
+    return len(URL.findall(nfkc_text(text)))
 
 
 def _shingles(text: str) -> np.ndarray:

@@ -2,9 +2,10 @@
 
 Each entry has a severity: ``reject`` (threats, slurs: the author is asked to rewrite) or
 ``hold`` (insults: a moderator decides). An entry starting with ``!`` is an exception: a match
-inside an exception (ばか inside ばかり) is not a finding. Matching runs on ``fold``ed text, where
-"死 ね", "ｼﾈ", "シネ" and "し.ね" all read しね; an ASCII entry must also start and end on a word
-boundary of the original text, so "class" does not match "ass".
+inside an exception (ばか inside ばかり) is not a finding, nor a match its sentence shows to
+be harmless (``moderation.context``: ネズミを殺す, ばかげている). Matching runs on ``fold``ed
+text, where "死 ね", "ｼﾈ", "シネ" and "し.ね" all read しね; an ASCII entry must also start
+and end on a word boundary of the original text, so "class" does not match "ass".
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.resources import files
 
+from moderation import context
 from moderation.findings import Finding, Kind
 from moderation.normalize import Normalized, fold, fold_text, fold_word
 
@@ -99,7 +101,7 @@ class WordList:
             [m.span() for m in self._exceptions.finditer(folded.text)] if self._exceptions else []
         )
         # overlapping matches: scan from every position where a word could start
-        position = 0
+        position = read = 0
         haystack = folded.text
         while True:
             match = self._words.search(haystack, position)
@@ -113,8 +115,19 @@ class WordList:
             o_start, o_end = folded.span(start, end)
             if word in self.ascii and not _on_word_boundaries(text, o_start, o_end):
                 continue
+            read += 1
+            if read <= context.MAX_READ and _harmless_here(word, text, o_start, o_end):
+                continue
             found.append(Finding(Kind.BLOCKED_WORD, o_start, o_end, self.severity[word]))
         return _merge(found)
+
+
+def _harmless_here(word: str, text: str, start: int, end: int) -> bool:
+    """Whether the sentence shows the match is no abuse: a pest killed (ネズミを殺す), a plan
+    judged (ばかげている)."""
+    if context.is_killing(word):
+        return context.kills_a_pest(text, start, end)
+    return context.in_civil_word(text, start, end)
 
 
 def _on_word_boundaries(text: str, start: int, end: int) -> bool:

@@ -463,3 +463,37 @@ def test_the_public_list_follows_every_moderation_change(client, db, open_consul
         )
         == 0
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "published"),
+    [
+        ("集積所のネズミを殺す薬を撒いてほしい。", True),  # pest control is a ward topic
+        ("この計画はばかげている。見直してください。", True),  # civil criticism of a plan
+        (
+            "賛成です。https://a.example.com/1 https://b.example.com/2 https://c.example.com/3",
+            False,
+        ),
+    ],
+)
+def test_moderation_reads_words_in_context_and_holds_link_heavy_opinions(
+    client, db, open_consultation, logged_in, body, published
+):
+    logged_in()
+    response = send(client, open_consultation, body)
+    assert response.status_code == 302
+    opinion = db.session.scalar(select(Opinion).order_by(Opinion.id.desc()))
+    item = operations.item_of(opinion)
+    assert (item.status == ItemStatus.PUBLISHED) is published
+    if not published:
+        assert item.reasons == ["too_many_links"]
+    html = client.get(f"/consultations/{open_consultation.id}").get_data(as_text=True)
+    assert (body[:8] in html) is published
+
+
+def test_threats_are_still_refused(client, db, open_consultation, logged_in):
+    logged_in()
+    for body in ("お前を殺す", "死ね"):
+        html = send(client, open_consultation, body).get_data(as_text=True)
+        assert "攻撃的な表現が含まれているため" in html
+    assert db.session.scalar(select(func.count()).select_from(Opinion)) == 0

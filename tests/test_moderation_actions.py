@@ -201,3 +201,57 @@ def test_public_statistics(app, client, db, make_user):
         as_text=True
     )
     assert "Median time to a decision" in html
+
+
+def test_a_moderator_takes_down_an_approved_opinion_after_a_confirmation(
+    app, client, db, make_user, logged_in
+):
+    """An approved opinion leaves the public page and the open data; the author is told."""
+    from app.consultations import operations as consultation_ops
+    from app.notifications.models import Notification
+    from tests.conftest import create_open_consultation
+
+    author = make_user()
+    consultation = create_open_consultation(make_user(role=Role.STAFF))
+    scan = moderation_ops.scan_text("公園の照明を明るくしてください。090-1234-5678", author)
+    opinion, _ = consultation_ops.submit_opinion(consultation, author, scan)
+    item = consultation_ops.item_of(opinion)
+    db.session.commit()
+    moderator = logged_in(Role.MODERATOR)
+    page = f"/moderation/items/{item.id}"
+    post_form(client, page, {"action": "approve", "d-code": "other"}, page=page)
+    public = f"/consultations/{consultation.id}"
+    api = f"/api/v1/consultations/{consultation.id}/opinions"
+    assert "公園の照明を明るく" in app.test_client().get(public).get_data(as_text=True)
+    assert "公園の照明を明るく" in app.test_client().get(api).get_data(as_text=True)
+
+    confirm = f"/moderation/items/{item.id}/take-down"
+    listed = client.get("/moderation/", query_string={"status": "published"})
+    assert f'href="{confirm}"' in listed.get_data(as_text=True)  # found among published items
+    html = client.get(page).get_data(as_text=True)
+    assert f'href="{confirm}"' in html
+    html = client.get(confirm).get_data(as_text=True)
+    assert "はい、非公開にします" in html and "公園の照明を明るく" in html
+    assert item_of(db, author).status == ItemStatus.PUBLISHED  # asking changes nothing
+    assert client.post(confirm, data={"code": "abuse"}).status_code == 400  # no CSRF token
+    response = post_form(client, confirm, {"code": "nonsense"}, page=confirm)
+    assert response.status_code == 200 and item_of(db, author).status == ItemStatus.PUBLISHED
+    response = post_form(client, confirm, {"code": "abuse"}, page=confirm)
+    assert response.status_code == 302
+
+    taken = item_of(db, author)
+    assert taken.status == ItemStatus.REJECTED and taken.decision_code == "abuse"
+    assert taken.decided_by_id == moderator.id
+    for path in (public, api, f"{api}?format=csv"):
+        assert "公園の照明を明るく" not in app.test_client().get(path).get_data(as_text=True)
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "moderation.take_down"))
+    assert entry is not None and entry.actor_id == moderator.id
+    told = db.session.scalar(select(Notification).where(Notification.user_id == author.id))
+    assert told is not None and told.kind == "text_taken_down"
+    reader = app.test_client()
+    login(reader, author.email)
+    html = reader.get("/notifications/").get_data(as_text=True)
+    assert "モデレーターが非公開にしました" in html
+    # a second take-down changes nothing
+    response = post_form(client, confirm, {"code": "spam"}, page=page)
+    assert response.status_code == 302 and item_of(db, author).decision_code == "abuse"

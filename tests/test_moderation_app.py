@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select
 from app.audit import AuditEntry
 from app.auth.models import Role, User
 from app.moderation.models import BlockedWord, ItemStatus, ModerationItem
-from tests.conftest import PASSWORD, post_form
+from tests.conftest import PASSWORD, login, post_form
 
 
 def register(client, name, email="name@example.jp", lang=None):
@@ -275,3 +275,27 @@ def test_the_same_text_from_many_people_is_found_through_the_index(app, db, make
     db.session.execute(delete(ModerationItem).where(ModerationItem.source_id == "9109"))
     db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(ModerationBand)) == 0
+
+
+def test_the_queue_links_each_item_to_the_page_it_was_written_on(client, db, make_user, logged_in):
+    """A held opinion links to its consultation, a held display name to the person's page."""
+    from app.consultations import operations as consultation_ops
+    from app.moderation import operations as moderation_ops
+    from tests.conftest import create_open_consultation
+
+    register(client, "ばかやろう", email="held@example.jp")
+    named = db.session.scalar(select(User).where(User.email == "held@example.jp"))
+    consultation = create_open_consultation(make_user(role=Role.STAFF), title="声区<公園>計画")
+    author = make_user()
+    scan = moderation_ops.scan_text("ベンチを増やして。090-1234-5678", author)
+    opinion, _ = consultation_ops.submit_opinion(consultation, author, scan)
+    item = consultation_ops.item_of(opinion)
+    db.session.commit()
+    moderator = client.application.test_client()
+    login(moderator, make_user(role=Role.MODERATOR).email)
+    html = moderator.get("/moderation/").get_data(as_text=True)
+    link = f'<a href="/consultations/{consultation.id}">声区&lt;公園&gt;計画</a>'
+    assert link in html
+    assert f'<a href="/people/{named.id}">' in html
+    html = moderator.get(f"/moderation/items/{item.id}").get_data(as_text=True)
+    assert link in html

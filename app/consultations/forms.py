@@ -212,3 +212,34 @@ class AttachmentForm(FlaskForm):
         validators=[FileRequired(_l("Choose a PDF file."))],
         render_kw={"accept": "application/pdf,.pdf"},
     )
+
+
+class ImportUploadForm(FlaskForm):
+    """Step one of a CSV import: the file, checked whole; nothing is saved."""
+
+    file = FileField(
+        _l("CSV file"),
+        description=_l(
+            "Columns: channel (paper, fax, counter, email, or 紙, ファクス, 窓口, メール), text, "
+            "and optionally section (its number), received_at (2026-12-01 09:00), age_band "
+            "(70代) and area. UTF-8 or Shift_JIS, with a header line."
+        ),
+        validators=[FileRequired(_l("Choose a CSV file."))],
+        render_kw={"accept": ".csv,text/csv"},
+    )
+
+
+class ImportConfirmForm(FlaskForm):
+    """Step two: the checked file again (as shown in the preview), to import it."""
+
+    content = HiddenField(validators=[NotBlank(_l("Choose a CSV file."))])
+
+    def text(self) -> str | None:
+        """The file's text, or None when what came back is not what the preview carried."""
+        import base64
+        import binascii
+
+        try:
+            return base64.b64decode(self.content.data or "", validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None

@@ -34,6 +34,24 @@ if TYPE_CHECKING:
     from moderation import ScanResult
 
 OPINION = listing.OPINION  # the moderation source of opinions
+
+
+@moderation_ops.place_of(OPINION)
+def _opinion_pages(source_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """An opinion's page is its consultation's (for moderators reading it in context)."""
+    from flask import url_for
+
+    rows = db.session.execute(
+        select(Opinion.id, Consultation.id, Consultation.title)
+        .join(Consultation, Consultation.id == Opinion.consultation_id)
+        .where(Opinion.id.in_([int(i) for i in source_ids if i.isdigit()]))
+    )
+    return {
+        str(opinion_id): (title, url_for("consultations.show", consultation_id=consultation_id))
+        for opinion_id, consultation_id, title in rows
+    }
+
+
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud at a counter
 # A heading line starts with # (or the full-width ＃); the heading keeps what was typed.
 _HEADING = re.compile(r"^\s*[#＃]+\s*(.+?)\s*$")

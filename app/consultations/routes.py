@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import functools
 import secrets
 
@@ -13,7 +14,7 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
@@ -23,12 +24,15 @@ from app import confirm, jobs
 from app.auth.forms import ActionForm
 from app.auth.models import Role
 from app.auth.permissions import can, policy, role_required
-from app.consultations import attachments, bp, listing, operations
+from app.consultations import attachments, bp, importing, listing, operations
 from app.consultations.forms import (
+    ENTRY_CHANNELS,
     AttachmentForm,
     ConsultationForm,
     EditOpinionForm,
     EnteredOpinionForm,
+    ImportConfirmForm,
+    ImportUploadForm,
     OpinionForm,
     ReceiptForm,
 )
@@ -229,6 +233,64 @@ def enter_opinion(consultation_id: int):
         )
         return redirect(url_for("consultations.enter_opinion", consultation_id=consultation.id))
     return render_template("consultations/enter_opinion.html", form=form, consultation=consultation)
+
+
+@bp.route("/<int:consultation_id>/opinions/import", methods=["GET", "POST"])
+@role_required(Role.STAFF)
+def import_opinions(consultation_id: int):
+    """Staff import opinions received outside Koe from CSV: upload and check the whole file
+    (every problem by line), see a preview, then confirm; nothing is saved before."""
+    consultation = _load(consultation_id, "edit")
+    if consultation.current_state() not in operations.ENTRY_STATES:
+        flash(_("Opinions can be entered while the consultation is open or closed."), "error")
+        return redirect(url_for("consultations.show", consultation_id=consultation.id))
+    upload = ImportUploadForm(prefix="u")
+    confirm = ImportConfirmForm(prefix="c")
+    areas = {code for code, _ja, _en in current_app.config["WARD_AREAS"]}
+    checked = None
+    if request.method == "POST" and request.form.get("action") == "import":
+        text = confirm.text() if confirm.validate_on_submit() else None
+        if text is None:
+            flash(_("Upload the file again: what came back is not the checked file."), "error")
+            return redirect(
+                url_for("consultations.import_opinions", consultation_id=consultation.id)
+            )
+        checked = importing.check(consultation, text, areas)
+        if not checked.problems:
+            if importing.already_imported(consultation, checked.digest):
+                flash(_("This file was already imported; nothing was imported again."), "info")
+                return redirect(url_for("consultations.show", consultation_id=consultation.id))
+            staff = current_user._get_current_object()
+            opinions = importing.enter(consultation, staff, checked)
+            importing.record(consultation, staff, checked, len(opinions))
+            db.session.commit()
+            held = sum(1 for o in opinions if operations.item_of(o).status == ItemStatus.HELD)
+            flash(
+                ngettext(
+                    "%(num)d opinion imported: %(published)d published, %(held)d waiting for "
+                    "a moderator.",
+                    "%(num)d opinions imported: %(published)d published, %(held)d waiting "
+                    "for a moderator.",
+                    len(opinions),
+                    published=len(opinions) - held,
+                    held=held,
+                ),
+                "success",
+            )
+            return redirect(url_for("consultations.show", consultation_id=consultation.id))
+    elif upload.validate_on_submit():
+        checked = importing.check(consultation, upload.file.data.read(), areas)
+        if not checked.problems:
+            confirm.content.data = base64.b64encode(checked.text.encode("utf-8")).decode("ascii")
+    return render_template(
+        "consultations/import_opinions.html",
+        consultation=consultation,
+        upload=upload,
+        confirm=confirm,
+        checked=checked,
+        channels=ENTRY_CHANNELS,
+        held_count=sum(1 for row in checked.rows if row.scan.verdict == "hold") if checked else 0,
+    )
 
 
 @bp.get("/receipts")

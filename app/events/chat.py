@@ -27,6 +27,29 @@ from app.moderation.models import ItemStatus, ModerationItem
 from app.timeutil import as_utc, utcnow
 
 CHAT_MAX = 500  # characters, as people count them (NFC)
+
+
+@moderation_ops.place_of(CHAT)
+def _chat_pages(source_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """A chat message's page is its event's."""
+    return _event_pages(ChatMessage, source_ids)
+
+
+def _event_pages(model, source_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """The event page of each row of ``model`` (a chat message or a question) by id."""
+    from flask import url_for
+
+    rows = db.session.execute(
+        select(model.id, Event.id, Event.title)
+        .join(Event, Event.id == model.event_id)
+        .where(model.id.in_([int(i) for i in source_ids if i.isdigit()]))
+    )
+    return {
+        str(row_id): (title, url_for("events.show", event_id=event_id))
+        for row_id, event_id, title in rows
+    }
+
+
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 #: the chat stays open this long after the end (last questions, thanks)
 AFTER_END = timedelta(hours=1)

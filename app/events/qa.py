@@ -22,6 +22,7 @@ from app.consultations.models import Channel, Consultation, Opinion
 from app.events.chat import (
     CLIENT_ID,
     ChatRefused,
+    _event_pages,
     chat_open,
     is_moderator,
     measure_in_force,
@@ -38,6 +39,14 @@ from app.moderation.models import ItemStatus, ModerationItem
 from app.timeutil import as_utc, utcnow
 
 QUESTION_MAX = 300  # characters (NFC): a question, not a speech
+
+
+@moderation_ops.place_of(QUESTION)
+def _question_pages(source_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """A question's page is its event's."""
+    return _event_pages(Question, source_ids)
+
+
 #: what moderators may do to a question, and from which states
 ACTIONS = {
     "approve": {QuestionState.PENDING, QuestionState.DISMISSED},

@@ -107,6 +107,13 @@ class ModerationItem(db.Model):
         self.status = ItemStatus.REJECTED
         self.decision_code = code
 
+    def take_down(self, code: str) -> None:
+        """Withdraw a published text from every public place (a later look at it)."""
+        if self.status != ItemStatus.PUBLISHED:
+            raise IllegalTransition(f"cannot take down a {self.status} item")
+        self.status = ItemStatus.REJECTED
+        self.decision_code = code
+
 
 class BlockedWord(db.Model):
     """An entry of the blocked-word list; ``exception`` entries protect innocent words."""

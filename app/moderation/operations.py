@@ -6,6 +6,7 @@ Like every operation, these change objects and write audit entries; the view com
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from statistics import median
@@ -76,6 +77,38 @@ BURST_WINDOW = timedelta(minutes=10)
 CANDIDATES_PER_KEY = 100
 
 _cache: dict[str, object] = {"key": None, "words": None}
+
+#: for each source, how to find the page its texts belong to: a function from source ids to
+#: {source id: (title, URL)}; each feature registers its own (moderation imports none)
+PLACES: dict[str, Callable[[list[str]], dict[str, tuple[str, str]]]] = {}
+
+
+def place_of(source: str):
+    """Register the function that finds the pages of a source's texts (a decorator)."""
+
+    def register(finder: Callable[[list[str]], dict[str, tuple[str, str]]]):
+        PLACES[source] = finder
+        return finder
+
+    return register
+
+
+def places(items: list[ModerationItem]) -> dict[int, tuple[str, str]]:
+    """For each item, the title and URL of the page it was written on (its consultation,
+    event...), for moderators to read it in its context."""
+    by_source: dict[str, list[ModerationItem]] = {}
+    for item in items:
+        by_source.setdefault(item.source, []).append(item)
+    found: dict[int, tuple[str, str]] = {}
+    for source, group in by_source.items():
+        finder = PLACES.get(source)
+        if finder is None:
+            continue
+        pages = finder(sorted({item.source_id for item in group}))
+        for item in group:
+            if item.source_id in pages:
+                found[item.id] = pages[item.source_id]
+    return found
 
 
 def blocked(phrase: str) -> bool:
@@ -211,6 +244,18 @@ def record(
     return item
 
 
+@place_of(DISPLAY_NAME)
+def _people(source_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """A display name's page is its person's public page."""
+    from flask import url_for
+
+    return {
+        i: (str(_l("Public profile")), url_for("main.person", user_id=int(i)))
+        for i in source_ids
+        if i.isdigit()
+    }
+
+
 def forget_author(user: User) -> None:
     """Delete the texts that identify a deleted account (its display name)."""
     db.session.execute(
@@ -257,6 +302,29 @@ def reject(item: ModerationItem, moderator: User, code: str) -> None:
         notifications.notify(
             [item.author_id],
             "text_rejected",
+            "/consultations/my-voice" if item.source == "opinion" else "/account/",
+            source=item.source,
+            code=code,
+        )
+
+
+def take_down(item: ModerationItem, moderator: User, code: str) -> None:
+    """Take a published text down: it leaves every public place, and its author is told why."""
+    if code not in REJECT_CODES:
+        raise ValueError(f"unknown reason code {code!r}")
+    item.take_down(code)
+    _decided(item, moderator)
+    resolve_reports(item)
+    audit.record(
+        "moderation.take_down",
+        item,
+        actor=moderator,
+        details={"source": item.source, "code": code},
+    )
+    if item.author_id is not None:
+        notifications.notify(
+            [item.author_id],
+            "text_taken_down",
             "/consultations/my-voice" if item.source == "opinion" else "/account/",
             source=item.source,
             code=code,

@@ -47,22 +47,30 @@ def require_role():
 
 @bp.get("/")
 def queue():
-    """List the items waiting for a decision, oldest first."""
+    """List the items waiting for a decision, oldest first; or the published ones, newest
+    first, to take one down."""
     source = request.args.get("source", "")
-    query = (
-        select(ModerationItem)
-        .where(ModerationItem.status == ItemStatus.HELD)
-        .order_by(ModerationItem.created_at, ModerationItem.id)
-    )
+    published = request.args.get("status") == "published"
+    query = select(ModerationItem)
+    if published:
+        query = query.where(ModerationItem.status == ItemStatus.PUBLISHED).order_by(
+            ModerationItem.created_at.desc(), ModerationItem.id.desc()
+        )
+    else:
+        query = query.where(ModerationItem.status == ItemStatus.HELD).order_by(
+            ModerationItem.created_at, ModerationItem.id
+        )
     if source in operations.SOURCE_LABELS:
         query = query.where(ModerationItem.source == source)
     page = db.paginate(query, per_page=PER_PAGE, error_out=False)
     return render_template(
         "moderation/queue.html",
         page=page,
+        places=operations.places(list(page.items)),
         form=DecisionForm(),
         highlight=operations.highlight,
         source=source,
+        published=published,
         labels=operations,
     )
 
@@ -119,9 +127,36 @@ def item(item_id: int):
     return render_template(
         "moderation/item.html",
         item=entry,
+        place=operations.places([entry]).get(entry.id),
         segments=operations.highlight(entry),
         decision=decision,
         copy=copy,
+        labels=operations,
+    )
+
+
+@bp.route("/items/<int:item_id>/take-down", methods=["GET", "POST"])
+def take_down(item_id: int):
+    """Confirm, then take a published item down with a reason (GET asks, POST does it)."""
+    entry = db.get_or_404(ModerationItem, item_id)
+    form = DecisionForm()
+    if entry.status != ItemStatus.PUBLISHED:
+        flash(_("Only a published item can be taken down."), "info")
+        return redirect(url_for("moderation.item", item_id=entry.id))
+    if form.validate_on_submit():
+        try:
+            operations.take_down(entry, current_user._get_current_object(), form.code.data)
+        except IllegalTransition:
+            flash(_("Only a published item can be taken down."), "info")
+        else:
+            db.session.commit()
+            flash(_("The item is taken down and its author is told."), "success")
+        return redirect(url_for("moderation.item", item_id=entry.id))
+    return render_template(
+        "moderation/take_down.html",
+        item=entry,
+        segments=operations.highlight(entry),
+        form=form,
         labels=operations,
     )
 

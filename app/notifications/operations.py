@@ -74,14 +74,22 @@ def text(notification: Notification) -> str:
         )
     if notification.kind == "results_published":
         return _('The results of "%(title)s" are published.', title=p.get("title", ""))
-    if notification.kind == "text_rejected":
+    if notification.kind in ("text_rejected", "text_taken_down"):
         from app.moderation.operations import REJECT_CODES, SOURCE_LABELS
 
         label = SOURCE_LABELS.get(p.get("source"))
         what = str(label).lower() if label else _("text")
+        reason = REJECT_CODES.get(p.get("code"), REJECT_CODES["other"])
+        if notification.kind == "text_taken_down":
+            return _(
+                "Your %(what)s was taken down by a moderator (%(reason)s). "
+                "See why and what you can do.",
+                what=what,
+                reason=reason,
+            )
         return _(
             "Your %(what)s was not published (%(reason)s). See why and what you can do.",
             what=what,
-            reason=REJECT_CODES.get(p.get("code"), REJECT_CODES["other"]),
+            reason=reason,
         )
     return _("Something changed on a page you follow.")

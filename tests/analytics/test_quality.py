@@ -216,6 +216,27 @@ def test_links_and_blocked_words_never_name_a_theme():
     assert "ベンチ" in keywords or "公園" in keywords
 
 
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://example.com/a",
+        "（https://www.example.com/b?x=1）",
+        "ｈｔｔｐｓ：／／ｅｘａｍｐｌｅ．ｃｏｍ／ｃ",
+        "example.tokyo/d",
+        "city.example.lg.jp",
+        "koe@example.jp",
+    ],
+)
+def test_no_piece_of_a_link_is_a_word_or_phrase(link):
+    from analytics.text import content_words
+
+    phrases: list[str] = []
+    words = content_words(f"公園にベンチを増やしてほしい。参考 {link} です", phrases=phrases)
+    pieces = {"https", "http", "www", "com", "example", "tokyo", "jp", "lg", "city", "koe"}
+    assert not pieces & {w.lower() for w in [*words, *phrases]}
+    assert "ベンチ" in words
+
+
 def test_texts_that_fit_no_theme_are_in_no_cluster():
     texts, _ = rows("resident-voices/voices.tsv", "\t")
     result = cluster_texts(texts[:120])

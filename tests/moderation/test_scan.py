@@ -141,3 +141,24 @@ def test_every_naughty_string_through_scan_and_mask():
 def test_huge_hostile_texts_finish(text):
     """No timing assertion (bench/ measures it): the scan returns at all, with a verdict."""
     assert moderation.scan(text).verdict.decision in {"publish", "hold", "reject"}
+
+
+def test_blocked_words_in_context_precision_and_recall():
+    """Threats are refused and insults held however spelled (recall), while pest control and
+    civil criticism of a plan are published (precision): the corpus a ward met."""
+    from tests.moderation.word_corpus import ABUSE, CIVIL, INSULTS
+
+    for text in ABUSE:
+        assert moderation.scan(text).verdict == "reject", text
+    for text in INSULTS:
+        assert moderation.scan(text).verdict == "hold", text
+    for text in CIVIL:
+        result = moderation.scan(text)
+        assert result.verdict == "publish" and not result.findings, text
+
+
+def test_two_links_are_held_and_one_is_published():
+    one = "資料は https://www.city.example.jp/plan にあります。"
+    assert moderation.scan(one).verdict == "publish"
+    two = "賛成です。https://example.com/a と https://example.com/b を見てください"
+    assert moderation.scan(two).verdict.codes == ("too_many_links",)

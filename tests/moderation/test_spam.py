@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from moderation import Post, SpamPolicy
-from moderation.spam import _jaccard, _shingles, _similar, similarity, spam_reasons
+from moderation.spam import _jaccard, _shingles, _similar, count_links, similarity, spam_reasons
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 
@@ -160,3 +161,17 @@ def test_a_burst_is_found_among_the_posts_that_share_a_key():
         assert narrowed == spam_reasons(text, recent=recent, now=NOW, author=1)
         assert len(near) < 40  # a handful, not the 403
     assert "burst" in spam_reasons(campaign, recent=recent, now=NOW, author=1)
+
+
+@pytest.mark.parametrize(
+    ("text", "links"),
+    [
+        ("詳しくはexample.com/aとexample.com/bへ", 2),  # bare domains, as spam writes them
+        ("ｈｔｔｐｓ：／／ｅｘａｍｐｌｅ．ｃｏｍ と https://a.jp", 2),  # full-width too
+        ("example.co.jp と www.city.jp", 2),
+        ("連絡は a@example.com へ。e.g. 2.5 Ver.3", 0),  # an e-mail address is no link
+    ],
+)
+def test_links_are_counted_however_written(text, links):
+    assert count_links(text) == links
+    assert ("too_many_links" in spam_reasons(text)) is (links >= 2)

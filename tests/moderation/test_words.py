@@ -27,6 +27,11 @@ def words() -> WordList:
         ("i.d.i.o.t", "i.d.i.o.t", "hold"),
         ("I will kill you", "I will kill", "reject"),
         ("税金 泥棒め", "税金 泥棒", "hold"),
+        ("お前を殺す", "殺す", "reject"),
+        ("あいつらを殺してやる", "殺してやる", "reject"),
+        ("区長を 殺 す", "殺 す", "reject"),
+        ("ネズミを見た。お前を殺す", "殺す", "reject"),  # the object is read in its sentence
+        ("お前はばかだ", "ばか", "hold"),
     ],
 )
 def test_blocked_words_are_found(words, text, found, severity):
@@ -44,6 +49,11 @@ def test_blocked_words_are_found(words, text, found, severity):
         "Scunthorpe is a town",  # no such entry, but the boundary rule covers cases like it
         "The skilled idiotic-sounding word idiotically",  # whole words only
         "雪がくずれる",
+        "集積所のネズミを殺す薬を撒いてほしい",  # a pest as the object of 殺す
+        "ゴキブリなどを殺してやる",
+        "ｽｽﾞﾒﾊﾞﾁを殺す業者",
+        "この計画はばかげている",  # a plan judged, no person insulted
+        "ばかばかしい予算の使い方",
         "",
     ],
 )
