@@ -581,6 +581,29 @@ def test_answers_are_for_the_staff_of_the_forms_department(client, db, logged_in
         assert client.get(f"/forms/{online_form.id}/summary").status_code == 200
 
 
+def test_the_staff_member_who_builds_a_form_reads_its_answers(client, db, logged_in, make_user):
+    builder = logged_in(Role.STAFF)  # no department, as the demo staff
+    online_form = build(client)
+    stored = db.session.get(OnlineForm, online_form.id)
+    stored.department = "都市整備部 公園課"
+    operations.submit(stored, make_user(), answers_values(stored), "x")
+    db.session.commit()
+    answers_page = f"/forms/{online_form.id}/answers"
+    pages = [f"/forms/{online_form.id}/edit", f"/forms/{online_form.id}/summary"]
+    for page in pages:
+        assert f'href="{answers_page}"' in client.get(page).get_data(as_text=True), page
+    assert "区民 花子" in client.get(answers_page).get_data(as_text=True)
+    assert client.get(f"{answers_page}.csv").status_code == 200
+    # another staff member, of no department, is not shown a link they cannot follow
+    post_form(client, "/auth/logout", {})
+    other = make_user(role=Role.STAFF)
+    assert login(client, other.email).status_code == 302 and other.id != builder.id
+    for page in pages:
+        html = client.get(page).get_data(as_text=True)
+        assert online_form.title in html and f'href="{answers_page}"' not in html, page
+    assert client.get(answers_page).status_code == 403
+
+
 def answers_values(online_form: OnlineForm) -> dict:
     data = answers(online_form)
     values = {f.key: data[f.key] for f in online_form.fields if f.key in data}

@@ -61,13 +61,15 @@ def _form_or_404(form_id: int, staff_only: bool = False) -> OnlineForm:
 
 
 def may_read_answers(online_form: OnlineForm) -> bool:
-    """The answers hold personal data: staff of the form's department read them (and admins;
-    a form without a department is open to all staff)."""
+    """The answers hold personal data: the staff member who built the form reads them, and so
+    do staff of the form's department and admins (a form without a department is open to all
+    staff)."""
     if not _staff():
         return False
     user = current_user
     return (
         user.has_role(Role.ADMIN)
+        or online_form.created_by_id == user.id
         or not online_form.department
         or (user.department or "") == online_form.department
     )
@@ -347,6 +349,7 @@ def edit(form_id: int):
             form=form,
             kinds=KINDS,
             answers=operations.count(online_form),
+            may_read=may_read_answers(online_form),
         ),
         status,
     )
