@@ -97,18 +97,17 @@ def save_consultation(
     return consultation
 
 
-def move(consultation: Consultation, target: State, staff: User) -> None:
-    """Open or close by hand; results are published by app.consultations.results.publish."""
+def move(consultation: Consultation, target: State, staff: User, at_once: bool = False) -> None:
+    """Release, open or close by hand (``at_once``: open now, not at the opening time);
+    results are published by app.consultations.results.publish."""
     if target == State.PUBLISHED:
         raise IllegalMove("results are published with their checks")
     before = consultation.current_state()
-    consultation.move(target)
-    audit.record(
-        "consultation.state",
-        consultation,
-        actor=staff,
-        details={"from": before.value, "to": target.value},
-    )
+    consultation.move(target, at_once=at_once)
+    details = {"from": before.value, "to": target.value}
+    if target == State.OPEN:
+        details["opens_at"] = consultation.opens_at.isoformat()
+    audit.record("consultation.state", consultation, actor=staff, details=details)
 
 
 def visible_consultations(query_text: str = "", include_drafts: bool = False):

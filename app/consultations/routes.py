@@ -43,6 +43,7 @@ from app.consultations.models import (
     State,
 )
 from app.extensions import db
+from app.i18n import tokyo_datetime
 from app.moderation.forms import ReportForm
 from app.moderation.models import ItemStatus
 from app.timeutil import utcnow
@@ -273,18 +274,33 @@ def edit(consultation_id: int):
 @bp.post("/<int:consultation_id>/state")
 @role_required(Role.STAFF)
 def change_state(consultation_id: int):
-    """Open, close or publish a consultation by hand."""
+    """Release a draft (to open on time, or at once), take it back, or close it by hand."""
     consultation = _load(consultation_id, "edit")
     try:
         target = State(request.form.get("state", ""))
-        operations.move(consultation, target, current_user._get_current_object())
+        at_once = request.form.get("when") == "now"
+        operations.move(consultation, target, current_user._get_current_object(), at_once)
     except (ValueError, IllegalMove):
         db.session.rollback()
         flash(_("That change of state is not possible now."), "error")
     else:
         db.session.commit()
-        flash(_("The state is changed."), "success")
+        flash(_moved(consultation), "success")
     return redirect(url_for("consultations.show", consultation_id=consultation.id))
+
+
+def _moved(consultation: Consultation) -> str:
+    """What the change of state did, in words."""
+    if consultation.opens_later():
+        return _(
+            "The consultation is public and starts taking opinions by itself on %(date)s.",
+            date=tokyo_datetime(consultation.opens_at),
+        )
+    return {
+        State.DRAFT: _("The consultation is a draft again, seen by staff only."),
+        State.OPEN: _("The consultation takes opinions from now on."),
+        State.CLOSED: _("The consultation no longer takes opinions."),
+    }.get(consultation.current_state(), _("The state is changed."))
 
 
 def _data(form: ConsultationForm) -> operations.ConsultationData:
