@@ -204,6 +204,69 @@ def test_a_draft_past_its_opening_time_says_so(client, db, logged_in):
     assert not [b for b in buttons(html) if b.endswith("に意見募集を始める") and "今すぐ" not in b]
 
 
+def test_editing_an_open_consultation_saves_what_can_change_and_shows_the_rest(
+    client, db, logged_in, open_consultation
+):
+    logged_in(Role.STAFF)
+    path = f"/consultations/{open_consultation.id}/edit"
+    html = client.get(path).get_data(as_text=True)
+    # the draft and the opening time are shown, not offered as fields whose edits are lost
+    assert 'name="draft"' not in html and 'name="opens_at"' not in html
+    assert "老朽化した遊具を" in html and 'name="closes_at"' in html
+    later = utcnow() + timedelta(days=40)
+    data = form_data(title="改めた題名", closes_at=tokyo(later))
+    del data["opens_at"]
+    data["draft"] = "# 第1章 書き換え\n送られても変わらない本文"
+    response = post_form(client, path, data, page=path, follow_redirects=True)
+    assert "保存しました" in response.get_data(as_text=True)
+    db.session.expire_all()
+    saved = db.session.get(Consultation, open_consultation.id)
+    assert saved.title == "改めた題名" and tokyo(saved.closes_at) == tokyo(later)
+    assert [s.heading for s in saved.sections] == [
+        "第1章 総則",
+        "第2章 遊具の更新",
+        "第3章 夜間の照明",
+    ]
+    # a closing time in the past would close it unseen: the button does that
+    data["closes_at"] = tokyo(utcnow() - timedelta(minutes=5))
+    response = post_form(client, path, data, page=path)
+    assert response.status_code == 422
+    assert "締切日時は、現在より後にしてください" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Consultation, open_consultation.id).accepts_opinions()
+
+
+def test_a_closed_consultation_keeps_its_period(client, db, logged_in, open_consultation):
+    staff = logged_in(Role.STAFF)
+    operations.move(open_consultation, State.CLOSED, staff)
+    db.session.commit()
+    path = f"/consultations/{open_consultation.id}/edit"
+    html = client.get(path).get_data(as_text=True)
+    assert 'name="closes_at"' not in html and 'name="opens_at"' not in html
+    # a later closing time would have reopened it; the operation refuses it too
+    data = form_data(title="題名だけ変える", closes_at=tokyo(utcnow() + timedelta(days=9)))
+    assert post_form(client, path, data, page=path).status_code == 302
+    db.session.expire_all()
+    saved = db.session.get(Consultation, open_consultation.id)
+    assert saved.title == "題名だけ変える" and saved.current_state() == State.CLOSED
+    with pytest.raises(IllegalMove):
+        operations.save_consultation(
+            saved,
+            operations.ConsultationData(
+                title="x",
+                summary="x",
+                department="x",
+                contact="x",
+                topics="",
+                area=None,
+                opens_at=None,
+                closes_at=utcnow() + timedelta(days=9),
+                draft=None,
+            ),
+            staff,
+        )
+
+
 def test_drafts_are_hidden_from_residents(client, db, make_user, logged_in):
     logged_in(Role.STAFF)
     post_form(client, "/consultations/new", form_data(), page="/consultations/new")

@@ -254,7 +254,7 @@ def create():
         db.session.commit()
         flash(_("The consultation is saved as a draft."), "success")
         return redirect(url_for("consultations.show", consultation_id=consultation.id))
-    return render_template("consultations/edit.html", form=form, consultation=None)
+    return render_template("consultations/edit.html", form=form, consultation=None, fixed=set())
 
 
 @bp.route("/<int:consultation_id>/edit", methods=["GET", "POST"])
@@ -262,13 +262,32 @@ def create():
 def edit(consultation_id: int):
     """Edit a consultation; its draft text can change until it opens."""
     consultation = _load(consultation_id, "edit")
-    form = ConsultationForm(obj=consultation, draft=operations.draft_text(consultation))
+    fixed = operations.fixed_fields(consultation)
+    form = ConsultationForm(
+        obj=consultation,
+        draft=operations.draft_text(consultation),
+        fixed=fixed,
+        consultation=consultation,
+    )
     if form.validate_on_submit():
-        operations.save_consultation(consultation, _data(form), current_user._get_current_object())
+        try:
+            operations.save_consultation(
+                consultation, _data(form), current_user._get_current_object()
+            )
+        except IllegalMove:  # it opened or closed while the form was being filled in
+            db.session.rollback()
+            flash(_("The consultation has changed state meanwhile: check it and try again."))
+            return redirect(url_for("consultations.edit", consultation_id=consultation.id))
         db.session.commit()
         flash(_("The consultation is saved."), "success")
         return redirect(url_for("consultations.show", consultation_id=consultation.id))
-    return render_template("consultations/edit.html", form=form, consultation=consultation)
+    status = 422 if request.method == "POST" else 200
+    return (
+        render_template(
+            "consultations/edit.html", form=form, consultation=consultation, fixed=fixed
+        ),
+        status,
+    )
 
 
 @bp.post("/<int:consultation_id>/state")
@@ -311,9 +330,9 @@ def _data(form: ConsultationForm) -> operations.ConsultationData:
         contact=form.contact.data,
         topics=form.topics.data or "",
         area=form.area.data or None,
-        opens_at=form.opens_at.data,
-        closes_at=form.closes_at.data,
-        draft=form.draft.data,
+        opens_at=form.opens_at.data if "opens_at" in form else None,
+        closes_at=form.closes_at.data if "closes_at" in form else None,
+        draft=form.draft.data if "draft" in form else None,
     )
 
 
