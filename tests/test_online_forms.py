@@ -7,6 +7,7 @@ import csv
 import io
 import re
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -17,6 +18,7 @@ from app.audit import AuditEntry
 from app.auth.models import Role
 from app.forms import operations
 from app.forms.models import FieldKind, FormField, FormState, OnlineForm, Submission
+from app.timeutil import utcnow
 from app.validators import has_visible
 from tests.conftest import login, post_form
 from tests.test_naughty_strings import assert_escaped, naughty  # noqa: F401  (a fixture)
@@ -605,6 +607,24 @@ def test_the_staff_member_who_builds_a_form_reads_its_answers(client, db, logged
         html = client.get(page).get_data(as_text=True)
         assert online_form.title in html and f'href="{answers_page}"' not in html, page
     assert client.get(answers_page).status_code == 403
+
+
+def test_a_form_opened_before_its_opening_time_says_when_it_takes_answers(
+    client, db, logged_in, make_user
+):
+    logged_in(Role.STAFF)
+    online_form = build(client)
+    stored = db.session.get(OnlineForm, online_form.id)
+    stored.opens_at = utcnow() + timedelta(days=3)
+    db.session.commit()
+    for page in ("/forms/", f"/forms/{online_form.id}/edit"):
+        html = client.get(page).get_data(as_text=True)
+        assert "から受付" in html and "募集終了<" not in html, page
+    post_form(client, "/auth/logout", {})
+    login(client, make_user().email)
+    html = client.get(f"/forms/{online_form.id}").get_data(as_text=True)
+    assert "このフォームは" in html and "から回答を受け付けます" in html
+    assert "から受付" in client.get("/forms/").get_data(as_text=True)
 
 
 def answers_values(online_form: OnlineForm) -> dict:

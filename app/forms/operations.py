@@ -219,6 +219,8 @@ def count(online_form: OnlineForm) -> int:
 
 def check_open(online_form: OnlineForm, user: User | None) -> None:
     """Raise NotAllowed when ``user`` may not answer now."""
+    if online_form.opens_later():
+        raise NotAllowed("later")
     if not online_form.accepts_answers():
         raise NotAllowed("closed")
     if user is None and (online_form.login_required or online_form.one_per_person):
