@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 
@@ -112,6 +113,160 @@ def test_it_closes_by_itself_on_time(db, open_consultation):
     later = open_consultation.closes_at + timedelta(seconds=1)
     assert open_consultation.current_state(later) == State.CLOSED
     assert not open_consultation.accepts_opinions(later)
+
+
+def buttons(html: str) -> list[str]:
+    return [b.strip() for b in re.findall(r"<button[^>]*>([^<]*)</button>", html)]
+
+
+def test_a_started_consultation_opens_by_itself_at_its_opening_time(
+    client, db, logged_in, make_user, monkeypatch
+):
+    logged_in(Role.STAFF)
+    opens = (utcnow() + timedelta(hours=2)).replace(second=0, microsecond=0)
+    data = form_data(opens_at=tokyo(opens))
+    post_form(client, "/consultations/new", data, page="/consultations/new")
+    consultation = db.session.scalar(select(Consultation))
+    page = f"/consultations/{consultation.id}"
+    html = client.get(page).get_data(as_text=True)
+    # verbs, never the name of a state
+    assert "意見募集中" not in buttons(html)
+    assert "今すぐ意見募集を始める" in buttons(html)
+    start = [b for b in buttons(html) if b.endswith("に意見募集を始める") and "今すぐ" not in b]
+    assert len(start) == 1 and tokyo_text(opens) in start[0], buttons(html)
+    response = post_form(
+        client, f"{page}/state", {"state": "open"}, page=page, follow_redirects=True
+    )
+    html = response.get_data(as_text=True)
+    assert "自動で意見募集を始めます" in html and "募集開始前" in html
+    assert {"今すぐ意見募集を始める", "下書きに戻す"} <= set(buttons(html))
+    assert "今すぐ意見募集を終える" not in buttons(html)
+    post_form(client, "/auth/logout", {})
+    resident = make_user()
+    login(client, resident.email)
+    html = client.get(page).get_data(as_text=True)
+    assert "募集開始前" in html and 'id="opinion-form"' not in html
+    assert "受け付けていません" in send(client, consultation, "早く始めてください。").get_data(
+        as_text=True
+    )
+    # at the opening time it takes opinions, as it stops at its closing time: nobody presses
+    later = opens + timedelta(minutes=1)
+    for module in ("app.consultations.models", "app.consultations.routes"):
+        monkeypatch.setattr(f"{module}.utcnow", lambda: later)
+    html = client.get(page).get_data(as_text=True)
+    assert "意見募集中" in html and 'id="opinion-form"' in html
+    assert send(client, consultation, "照明を増やしてください。").status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(Opinion)) == 1
+
+
+def tokyo_text(moment) -> str:
+    """The time as the pages show it, in Japanese."""
+    from flask import current_app
+
+    from app.i18n import tokyo_datetime
+
+    with current_app.test_request_context("/", headers={"Accept-Language": "ja"}):
+        return tokyo_datetime(moment)
+
+
+def test_staff_start_now_or_take_a_waiting_consultation_back(client, db, logged_in):
+    logged_in(Role.STAFF)
+    opens = utcnow() + timedelta(days=2)
+    post_form(
+        client, "/consultations/new", form_data(opens_at=tokyo(opens)), page="/consultations/new"
+    )
+    consultation = db.session.scalar(select(Consultation))
+    page, state = f"/consultations/{consultation.id}", f"/consultations/{consultation.id}/state"
+    post_form(client, state, {"state": "open"}, page=page)
+    post_form(client, state, {"state": "draft"}, page=page)
+    db.session.expire_all()
+    assert db.session.get(Consultation, consultation.id).state == State.DRAFT
+    assert client.application.test_client().get(page).status_code == 404  # hidden again
+    before = utcnow()
+    html = post_form(
+        client, state, {"state": "open", "when": "now"}, page=page, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "意見募集を始めました" in html or "受け付けます" in html
+    db.session.expire_all()
+    started = db.session.get(Consultation, consultation.id)
+    assert started.accepts_opinions() and as_utc(started.opens_at) >= before.replace(microsecond=0)
+    # an open consultation cannot go back to draft: opinions may have come
+    post_form(client, state, {"state": "draft"}, page=page)
+    db.session.expire_all()
+    assert db.session.get(Consultation, consultation.id).state == State.OPEN
+    assert "今すぐ意見募集を終える" in buttons(client.get(page).get_data(as_text=True))
+
+
+def test_a_draft_past_its_opening_time_says_so(client, db, logged_in):
+    logged_in(Role.STAFF)
+    post_form(client, "/consultations/new", form_data(), page="/consultations/new")
+    page = f"/consultations/{db.session.scalar(select(Consultation.id))}"
+    html = client.get(page).get_data(as_text=True)
+    assert buttons(html).count("今すぐ意見募集を始める") == 1
+    assert not [b for b in buttons(html) if b.endswith("に意見募集を始める") and "今すぐ" not in b]
+
+
+def test_editing_an_open_consultation_saves_what_can_change_and_shows_the_rest(
+    client, db, logged_in, open_consultation
+):
+    logged_in(Role.STAFF)
+    path = f"/consultations/{open_consultation.id}/edit"
+    html = client.get(path).get_data(as_text=True)
+    # the draft and the opening time are shown, not offered as fields whose edits are lost
+    assert 'name="draft"' not in html and 'name="opens_at"' not in html
+    assert "老朽化した遊具を" in html and 'name="closes_at"' in html
+    later = utcnow() + timedelta(days=40)
+    data = form_data(title="改めた題名", closes_at=tokyo(later))
+    del data["opens_at"]
+    data["draft"] = "# 第1章 書き換え\n送られても変わらない本文"
+    response = post_form(client, path, data, page=path, follow_redirects=True)
+    assert "保存しました" in response.get_data(as_text=True)
+    db.session.expire_all()
+    saved = db.session.get(Consultation, open_consultation.id)
+    assert saved.title == "改めた題名" and tokyo(saved.closes_at) == tokyo(later)
+    assert [s.heading for s in saved.sections] == [
+        "第1章 総則",
+        "第2章 遊具の更新",
+        "第3章 夜間の照明",
+    ]
+    # a closing time in the past would close it unseen: the button does that
+    data["closes_at"] = tokyo(utcnow() - timedelta(minutes=5))
+    response = post_form(client, path, data, page=path)
+    assert response.status_code == 422
+    assert "締切日時は、現在より後にしてください" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Consultation, open_consultation.id).accepts_opinions()
+
+
+def test_a_closed_consultation_keeps_its_period(client, db, logged_in, open_consultation):
+    staff = logged_in(Role.STAFF)
+    operations.move(open_consultation, State.CLOSED, staff)
+    db.session.commit()
+    path = f"/consultations/{open_consultation.id}/edit"
+    html = client.get(path).get_data(as_text=True)
+    assert 'name="closes_at"' not in html and 'name="opens_at"' not in html
+    # a later closing time would have reopened it; the operation refuses it too
+    data = form_data(title="題名だけ変える", closes_at=tokyo(utcnow() + timedelta(days=9)))
+    assert post_form(client, path, data, page=path).status_code == 302
+    db.session.expire_all()
+    saved = db.session.get(Consultation, open_consultation.id)
+    assert saved.title == "題名だけ変える" and saved.current_state() == State.CLOSED
+    with pytest.raises(IllegalMove):
+        operations.save_consultation(
+            saved,
+            operations.ConsultationData(
+                title="x",
+                summary="x",
+                department="x",
+                contact="x",
+                topics="",
+                area=None,
+                opens_at=None,
+                closes_at=utcnow() + timedelta(days=9),
+                draft=None,
+            ),
+            staff,
+        )
 
 
 def test_drafts_are_hidden_from_residents(client, db, make_user, logged_in):

@@ -7,6 +7,7 @@ import csv
 import io
 import re
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -17,6 +18,7 @@ from app.audit import AuditEntry
 from app.auth.models import Role
 from app.forms import operations
 from app.forms.models import FieldKind, FormField, FormState, OnlineForm, Submission
+from app.timeutil import utcnow
 from app.validators import has_visible
 from tests.conftest import login, post_form
 from tests.test_naughty_strings import assert_escaped, naughty  # noqa: F401  (a fixture)
@@ -303,7 +305,7 @@ def test_naughty_strings_are_stored_exactly_and_shown_escaped(
 def test_residents_see_a_summary_without_small_categories(client, db, logged_in, make_user):
     logged_in(Role.STAFF)
     online_form = build(client)
-    for n, age in enumerate(["20代"] * 5 + ["10代"]):
+    for n, age in enumerate(["20代"] * 7 + ["30代以上"] * 6 + ["10代"]):
         values = {keys(online_form)["年代"]: age, keys(online_form)["月の利用回数"]: n}
         operations.submit(online_form, make_user(), values, f"k{n}")
     db.session.commit()
@@ -316,9 +318,12 @@ def test_residents_see_a_summary_without_small_categories(client, db, logged_in,
     db.session.commit()
     post_form(client, "/auth/logout", {})
     html = client.get(path).get_data(as_text=True)
-    assert '<th scope="row">20代</th><td>5</td>' in html
-    assert "10代" not in html and "1件の回答は" in html  # one answer, too small to show
-    assert "平均 2.5" in html and "お名前" not in html  # numbers as a mean; text never
+    assert re.findall(r'<th scope="row">([^<]*)</th><td>(\d+)</td>', html) == [("20代", "7")]
+    # 10代 (one answer) is too small to show; 30代以上 is hidden with it, so that the total (14)
+    # less the counts shown cannot tell how many chose 10代; nothing sums the hidden ones up
+    assert "表示していない選択肢：10代、30代以上。" in html
+    assert not re.search(r"\b(1|6|7)件の回答は", html)
+    assert "平均 6.5" in html and "お名前" not in html  # numbers as a mean; text never
     assert path in client.get(f"/forms/{online_form.id}").get_data(as_text=True)
 
 
@@ -582,6 +587,47 @@ def test_answers_are_for_the_staff_of_the_forms_department(client, db, logged_in
         assert ("区民 花子" in receipt) == (status == 200)
         # the summary (counts) is for every staff member
         assert client.get(f"/forms/{online_form.id}/summary").status_code == 200
+
+
+def test_the_staff_member_who_builds_a_form_reads_its_answers(client, db, logged_in, make_user):
+    builder = logged_in(Role.STAFF)  # no department, as the demo staff
+    online_form = build(client)
+    stored = db.session.get(OnlineForm, online_form.id)
+    stored.department = "都市整備部 公園課"
+    operations.submit(stored, make_user(), answers_values(stored), "x")
+    db.session.commit()
+    answers_page = f"/forms/{online_form.id}/answers"
+    pages = [f"/forms/{online_form.id}/edit", f"/forms/{online_form.id}/summary"]
+    for page in pages:
+        assert f'href="{answers_page}"' in client.get(page).get_data(as_text=True), page
+    assert "区民 花子" in client.get(answers_page).get_data(as_text=True)
+    assert client.get(f"{answers_page}.csv").status_code == 200
+    # another staff member, of no department, is not shown a link they cannot follow
+    post_form(client, "/auth/logout", {})
+    other = make_user(role=Role.STAFF)
+    assert login(client, other.email).status_code == 302 and other.id != builder.id
+    for page in pages:
+        html = client.get(page).get_data(as_text=True)
+        assert online_form.title in html and f'href="{answers_page}"' not in html, page
+    assert client.get(answers_page).status_code == 403
+
+
+def test_a_form_opened_before_its_opening_time_says_when_it_takes_answers(
+    client, db, logged_in, make_user
+):
+    logged_in(Role.STAFF)
+    online_form = build(client)
+    stored = db.session.get(OnlineForm, online_form.id)
+    stored.opens_at = utcnow() + timedelta(days=3)
+    db.session.commit()
+    for page in ("/forms/", f"/forms/{online_form.id}/edit"):
+        html = client.get(page).get_data(as_text=True)
+        assert "から受付" in html and "募集終了<" not in html, page
+    post_form(client, "/auth/logout", {})
+    login(client, make_user().email)
+    html = client.get(f"/forms/{online_form.id}").get_data(as_text=True)
+    assert "このフォームは" in html and "から回答を受け付けます" in html
+    assert "から受付" in client.get("/forms/").get_data(as_text=True)
 
 
 def answers_values(online_form: OnlineForm) -> dict:

@@ -11,11 +11,11 @@ from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAre
 from wtforms.fields import SelectChoice
 from wtforms.validators import Length, ValidationError
 
-from app.consultations.models import Channel
+from app.consultations.models import Channel, State
 from app.consultations.operations import HEADING_MAX, parse_draft
 from app.i18n import use_area_choices
 from app.moderation.validators import Moderated
-from app.timeutil import TOKYO, as_utc, parse_tokyo
+from app.timeutil import TOKYO, as_utc, parse_tokyo, utcnow
 from app.validators import (
     MaxChars,
     NoControlCharacters,
@@ -98,9 +98,13 @@ class ConsultationForm(FlaskForm):
         render_kw={"rows": 16},
     )
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, fixed=(), consultation=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         use_area_choices(self.area, _l("The whole ward"))
+        # what can no longer change is shown read-only, not as a field whose edits are lost
+        self.consultation = consultation
+        for name in fixed:
+            del self[name]
 
     def validate_draft(self, field) -> None:
         for position, (heading, _body) in enumerate(parse_draft(field.data or ""), start=1):
@@ -118,8 +122,20 @@ class ConsultationForm(FlaskForm):
     def validate_closes_at(self, field) -> None:
         if field.data is None:
             raise ValidationError(_l("Enter a date and time like 2026-12-01 09:00."))
-        if self.opens_at.data and field.data and field.data <= self.opens_at.data:
+        opens_at = self.opens_at.data if "opens_at" in self else self.consultation.opens_at
+        if opens_at and field.data <= as_utc(opens_at):
             raise ValidationError(_l("The closing time must be after the opening time."))
+        if (
+            self.consultation is not None
+            and self.consultation.current_state() == State.OPEN
+            and field.data <= utcnow()
+        ):
+            raise ValidationError(
+                _l(
+                    "The closing time of an open consultation must be later than now; to stop "
+                    "taking opinions now, use the button on its page."
+                )
+            )
 
     def validate_opens_at(self, field) -> None:
         if field.data is None:

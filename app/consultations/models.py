@@ -33,7 +33,8 @@ class IllegalMove(Exception):
     """A state change the consultation's life does not allow."""
 
 
-#: the moves staff may make by hand; opening and closing also happen on time
+#: the moves staff may make by hand; a released consultation opens on time and an open one
+#: closes on time by itself (``Consultation.move`` also lets one waiting to open go back)
 MOVES = {
     State.DRAFT: {State.OPEN},
     State.OPEN: {State.CLOSED},
@@ -82,14 +83,37 @@ class Consultation(db.Model):
         now = as_utc(now or utcnow())
         return self.current_state(now) == State.OPEN and now >= as_utc(self.opens_at)
 
-    def move(self, target: State, now: datetime | None = None) -> None:
-        """Change state by hand; refuse a move the life of a consultation does not allow."""
+    def before(self, moment: datetime, now: datetime | None = None) -> bool:
+        """Whether ``moment`` (its opening or closing time) is still to come."""
+        return as_utc(now or utcnow()) < as_utc(moment)
+
+    def opens_later(self, now: datetime | None = None) -> bool:
+        """Released to residents and waiting for its opening time, when it opens by itself
+        (read as ``accepts_opinions``, as closing is read from the closing time)."""
+        now = as_utc(now or utcnow())
+        return self.current_state(now) == State.OPEN and now < as_utc(self.opens_at)
+
+    def move(self, target: State, now: datetime | None = None, at_once: bool = False) -> None:
+        """Change state by hand; refuse a move the life of a consultation does not allow.
+
+        Opening a draft releases it: it opens at its opening time, or at once with ``at_once``
+        (the opening time becomes now, as closing early makes the closing time now). Before
+        its opening time a released consultation can still open at once or go back to draft.
+        """
         now = as_utc(now or utcnow())
         current = self.current_state(now)
-        if target not in MOVES[current]:
+        waiting = self.opens_later(now)
+        if waiting and (target == State.DRAFT or (target == State.OPEN and at_once)):
+            pass  # nobody could send an opinion yet
+        elif target not in MOVES[current]:
             raise IllegalMove(f"{current.value} → {target.value}")
-        if target == State.OPEN and not self.sections:
-            raise IllegalMove("a consultation opens with its draft")
+        if target == State.OPEN:
+            if not self.sections:
+                raise IllegalMove("a consultation opens with its draft")
+            if now >= as_utc(self.closes_at):
+                raise IllegalMove("its closing time has passed")
+            if at_once:
+                self.opens_at = now
         self.state = target
         if target == State.CLOSED and as_utc(self.closes_at) > now:
             self.closes_at = now

@@ -28,7 +28,7 @@ from app.consultations.models import (
 from app.extensions import db
 from app.moderation import operations as moderation_ops
 from app.moderation.models import ItemStatus, ModerationItem
-from app.timeutil import utcnow
+from app.timeutil import as_utc, utcnow
 
 if TYPE_CHECKING:
     from moderation import ScanResult
@@ -82,30 +82,75 @@ def draft_text(consultation: Consultation) -> str:
 
 @dataclass
 class ConsultationData:
+    """What staff write; ``None`` for the period or the draft keeps what the consultation has
+    (they are fixed once it is public or has run, see ``fixed_fields``)."""
+
     title: str
     summary: str
     department: str
     contact: str
     topics: str
     area: str | None
-    opens_at: datetime
-    closes_at: datetime
-    draft: str
+    opens_at: datetime | None
+    closes_at: datetime | None
+    draft: str | None
+
+
+def fixed_fields(consultation: Consultation | None) -> set[str]:
+    """What can no longer change: the draft once residents can read it, the opening time once
+    it has opened, the closing time once it has closed (a later one would reopen it)."""
+    if consultation is None or consultation.state == State.DRAFT:
+        return set()
+    fixed = {"draft"}
+    if not consultation.opens_later():
+        fixed.add("opens_at")
+    if consultation.current_state() in (State.CLOSED, State.PUBLISHED):
+        fixed.add("closes_at")
+    return fixed
+
+
+def _minute(value: datetime) -> datetime:
+    return as_utc(value).replace(second=0, microsecond=0)
+
+
+def _changes(consultation: Consultation, data: ConsultationData) -> set[str]:
+    """The fields of ``data`` that would change the period or the draft (times are written to
+    the minute: the same minute is no change)."""
+    changed = set()
+    for name in ("opens_at", "closes_at"):
+        value = getattr(data, name)
+        if value is not None and _minute(value) != _minute(getattr(consultation, name)):
+            changed.add(name)
+    if data.draft is not None and parse_draft(data.draft) != [
+        (s.heading, s.body) for s in consultation.sections
+    ]:
+        changed.add("draft")
+    return changed
 
 
 def save_consultation(
     consultation: Consultation | None, data: ConsultationData, staff: User
 ) -> Consultation:
-    """Create a consultation or update one; the draft text can change only before it opens."""
+    """Create a consultation or update one; refuse a change to what is fixed (``fixed_fields``)
+    rather than drop it."""
     created = consultation is None
     if created:
+        if data.opens_at is None or data.closes_at is None or data.draft is None:
+            raise ValueError("a new consultation needs its period and its draft")
         consultation = Consultation(created_by_id=staff.id, state=State.DRAFT)
         db.session.add(consultation)
+    changed = {"opens_at", "closes_at", "draft"} if created else _changes(consultation, data)
+    refused = changed & fixed_fields(consultation)
+    if refused:
+        raise IllegalMove(f"fixed now: {', '.join(sorted(refused))}")
     for name in ("title", "summary", "department", "contact", "topics", "area"):
         setattr(consultation, name, getattr(data, name))
-    consultation.opens_at, consultation.closes_at = data.opens_at, data.closes_at
+    if "opens_at" in changed:
+        consultation.opens_at = data.opens_at
+    if "closes_at" in changed:
+        consultation.closes_at = data.closes_at
     consultation.updated_at = utcnow()
-    if consultation.state == State.DRAFT:
+    if "draft" in changed:
         consultation.sections.clear()
         db.session.flush()
         for position, (heading, body) in enumerate(parse_draft(data.draft), start=1):
@@ -115,18 +160,17 @@ def save_consultation(
     return consultation
 
 
-def move(consultation: Consultation, target: State, staff: User) -> None:
-    """Open or close by hand; results are published by app.consultations.results.publish."""
+def move(consultation: Consultation, target: State, staff: User, at_once: bool = False) -> None:
+    """Release, open or close by hand (``at_once``: open now, not at the opening time);
+    results are published by app.consultations.results.publish."""
     if target == State.PUBLISHED:
         raise IllegalMove("results are published with their checks")
     before = consultation.current_state()
-    consultation.move(target)
-    audit.record(
-        "consultation.state",
-        consultation,
-        actor=staff,
-        details={"from": before.value, "to": target.value},
-    )
+    consultation.move(target, at_once=at_once)
+    details = {"from": before.value, "to": target.value}
+    if target == State.OPEN:
+        details["opens_at"] = consultation.opens_at.isoformat()
+    audit.record("consultation.state", consultation, actor=staff, details=details)
 
 
 def visible_consultations(query_text: str = "", include_drafts: bool = False):

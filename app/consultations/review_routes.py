@@ -312,7 +312,9 @@ def publish(consultation_id: int):
 def _load_results(consultation_id: int):
     consultation = _load(consultation_id)
     state = consultation.current_state()
-    if state != State.PUBLISHED and not (is_staff() and state == State.CLOSED):
+    # staff preview the results as they stand from the first opinion (the review page links
+    # the preview while the consultation still runs); residents see them once published
+    if state != State.PUBLISHED and not (is_staff() and state in (State.OPEN, State.CLOSED)):
         abort(404)
     return consultation
 

@@ -335,7 +335,7 @@ def create():
         db.session.commit()
         flash(_("The consultation is saved as a draft."), "success")
         return redirect(url_for("consultations.show", consultation_id=consultation.id))
-    return render_template("consultations/edit.html", form=form, consultation=None)
+    return render_template("consultations/edit.html", form=form, consultation=None, fixed=set())
 
 
 @bp.route("/<int:consultation_id>/edit", methods=["GET", "POST"])
@@ -343,48 +343,71 @@ def create():
 def edit(consultation_id: int):
     """Edit a consultation; its draft text can change until it opens."""
     consultation = _load(consultation_id, "edit")
-    form = ConsultationForm(obj=consultation, draft=operations.draft_text(consultation))
+    fixed = operations.fixed_fields(consultation)
+    form = ConsultationForm(
+        obj=consultation,
+        draft=operations.draft_text(consultation),
+        fixed=fixed,
+        consultation=consultation,
+    )
     if form.validate_on_submit():
-        operations.save_consultation(consultation, _data(form), current_user._get_current_object())
+        try:
+            operations.save_consultation(
+                consultation, _data(form), current_user._get_current_object()
+            )
+        except IllegalMove:  # it opened or closed while the form was being filled in
+            db.session.rollback()
+            flash(_("The consultation has changed state meanwhile: check it and try again."))
+            return redirect(url_for("consultations.edit", consultation_id=consultation.id))
         db.session.commit()
         flash(_("The consultation is saved."), "success")
         return redirect(url_for("consultations.show", consultation_id=consultation.id))
-    return render_template("consultations/edit.html", form=form, consultation=consultation)
+    status = 422 if request.method == "POST" else 200
+    return (
+        render_template(
+            "consultations/edit.html", form=form, consultation=consultation, fixed=fixed
+        ),
+        status,
+    )
 
 
 @bp.post("/<int:consultation_id>/state")
 @role_required(Role.STAFF)
 def change_state(consultation_id: int):
-    """Open, close or publish a consultation by hand."""
+    """Release a draft (to open on time, or at once), take it back, or close it by hand."""
     consultation = _load(consultation_id, "edit")
-    asked = _confirm_move(consultation, request.form.get("state", ""))
+    asked = _confirm_move(
+        consultation, request.form.get("state", ""), request.form.get("when") == "now"
+    )
     if asked is not None:
         return asked
     try:
         target = State(request.form.get("state", ""))
-        operations.move(consultation, target, current_user._get_current_object())
+        at_once = request.form.get("when") == "now"
+        operations.move(consultation, target, current_user._get_current_object(), at_once)
     except (ValueError, IllegalMove):
         db.session.rollback()
         flash(_("That change of state is not possible now."), "error")
     else:
         db.session.commit()
-        flash(_("The state is changed."), "success")
+        flash(_moved(consultation), "success")
     return redirect(url_for("consultations.show", consultation_id=consultation.id))
 
 
-def _confirm_move(consultation: Consultation, target: str):
-    """The confirmation page of a move that cannot be undone (opening fixes the draft, closing
-    early stops the opinions), or None."""
+def _confirm_move(consultation: Consultation, target: str, at_once: bool):
+    """The confirmation page of a move that cannot be undone (opening at once fixes the draft,
+    closing early stops the opinions), or None: a draft started to open on time can still go
+    back to draft until then."""
     back = url_for("consultations.show", consultation_id=consultation.id)
     now = consultation.current_state()
-    if target == State.OPEN.value and now == State.DRAFT:
+    if target == State.OPEN.value and at_once and now in (State.DRAFT, State.OPEN):
         return confirm.ask(
             title=_("Open this consultation now?"),
             consequence=_(
                 "It becomes public and residents can send opinions. The draft text can no longer "
                 "be changed, and a consultation cannot go back to draft."
             ),
-            button=_("Open for opinions"),
+            button=_("Start taking opinions now"),
             cancel_url=back,
         )
     if target == State.CLOSED.value and now == State.OPEN:
@@ -401,6 +424,20 @@ def _confirm_move(consultation: Consultation, target: str):
     return None
 
 
+def _moved(consultation: Consultation) -> str:
+    """What the change of state did, in words."""
+    if consultation.opens_later():
+        return _(
+            "The consultation is public and starts taking opinions by itself on %(date)s.",
+            date=tokyo_datetime(consultation.opens_at),
+        )
+    return {
+        State.DRAFT: _("The consultation is a draft again, seen by staff only."),
+        State.OPEN: _("The consultation takes opinions from now on."),
+        State.CLOSED: _("The consultation no longer takes opinions."),
+    }.get(consultation.current_state(), _("The state is changed."))
+
+
 def _data(form: ConsultationForm) -> operations.ConsultationData:
     return operations.ConsultationData(
         title=form.title.data,
@@ -409,9 +446,9 @@ def _data(form: ConsultationForm) -> operations.ConsultationData:
         contact=form.contact.data,
         topics=form.topics.data or "",
         area=form.area.data or None,
-        opens_at=form.opens_at.data,
-        closes_at=form.closes_at.data,
-        draft=form.draft.data,
+        opens_at=form.opens_at.data if "opens_at" in form else None,
+        closes_at=form.closes_at.data if "closes_at" in form else None,
+        draft=form.draft.data if "draft" in form else None,
     )
 
 

@@ -84,7 +84,8 @@ class SettingsForm(FlaskForm):
         _l("Publish a summary for residents"),
         description=_l(
             "Only the questions marked for it, only choices and numbers; a choice with fewer "
-            "than 5 answers is not shown, so that nobody can be singled out."
+            "than 5 answers is not shown, and then neither is the next smallest, so that nobody "
+            "can be singled out, even by subtracting."
         ),
     )
     paged = BooleanField(

@@ -94,6 +94,15 @@ class OnlineForm(db.Model):
             pages[-1].append(item)
         return pages
 
+    def opens_later(self, now: datetime | None = None) -> bool:
+        """Open, and waiting for its opening time (when it takes answers by itself)."""
+        now = as_utc(now or utcnow())
+        return (
+            self.state == FormState.OPEN
+            and self.opens_at is not None
+            and now < as_utc(self.opens_at)
+        )
+
     def accepts_answers(self, now: datetime | None = None) -> bool:
         now = as_utc(now or utcnow())
         if self.state != FormState.OPEN:

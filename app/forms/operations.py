@@ -237,6 +237,8 @@ def open_now(limit: int, now: datetime | None = None) -> list[OnlineForm]:
 
 def check_open(online_form: OnlineForm, user: User | None) -> None:
     """Raise NotAllowed when ``user`` may not answer now."""
+    if online_form.opens_later():
+        raise NotAllowed("later")
     if not online_form.accepts_answers():
         raise NotAllowed("closed")
     if user is None and (online_form.login_required or online_form.one_per_person):
@@ -304,7 +306,7 @@ class Summary:
     counts: list[tuple[str, int]] = field(default_factory=list)  # choices, in the form's order
     numbers: dict[str, float] = field(default_factory=dict)  # count, min, max, mean
     texts: int = 0  # free-text answers (read them in the table)
-    hidden: int = 0  # answers in categories too small to show residents
+    hidden: list[str] = field(default_factory=list)  # choices not shown to residents
 
 
 def summaries(online_form: OnlineForm) -> tuple[int, list[Summary]]:
@@ -348,19 +350,34 @@ def summaries(online_form: OnlineForm) -> tuple[int, list[Summary]]:
 SMALLEST_SHOWN = 5  # answers a category needs to be shown to residents
 
 
+def suppressed(counts: list[tuple[str, int]]) -> set[str]:
+    """The choices residents are not shown: those with fewer than SMALLEST_SHOWN answers and,
+    when one of them has any answer, the smallest of the others too (complementary
+    suppression), so that no hidden count can be worked out from the total and the counts
+    shown; the hidden ones are never summed up either."""
+    small = {choice for choice, n in counts if n < SMALLEST_SHOWN}
+    if any(n for choice, n in counts if choice in small):
+        shown = [
+            (n, position) for position, (choice, n) in enumerate(counts) if choice not in small
+        ]
+        if shown:
+            small.add(counts[min(shown)[1]][0])
+    return small
+
+
 def public_summaries(online_form: OnlineForm) -> tuple[int, list[Summary]]:
     """The summaries residents may see: the questions marked public, choices and numbers only;
-    a choice with fewer than SMALLEST_SHOWN answers is left out (its count goes to
-    ``hidden``), numbers only from SMALLEST_SHOWN answers."""
+    the choices in ``suppressed`` are left out (named in ``hidden``, without a count), numbers
+    only from SMALLEST_SHOWN answers."""
     total, items = summaries(online_form)
     shown_items = []
     for item in items:
         if not item.field.public:
             continue
         if item.counts:
-            kept = [(c, n) for c, n in item.counts if n >= SMALLEST_SHOWN]
-            item.hidden = sum(n for _c, n in item.counts if n < SMALLEST_SHOWN)
-            item.counts = kept
+            hidden = suppressed(item.counts)
+            item.hidden = [c for c, _n in item.counts if c in hidden]
+            item.counts = [(c, n) for c, n in item.counts if c not in hidden]
             shown_items.append(item)
         elif item.numbers and item.numbers["count"] >= SMALLEST_SHOWN:
             shown_items.append(item)

@@ -41,6 +41,7 @@ from app.forms.models import (
     OnlineForm,
     Submission,
 )
+from app.i18n import tokyo_datetime
 
 ANSWERS_PER_PAGE = 50
 
@@ -61,13 +62,15 @@ def _form_or_404(form_id: int, staff_only: bool = False) -> OnlineForm:
 
 
 def may_read_answers(online_form: OnlineForm) -> bool:
-    """The answers hold personal data: staff of the form's department read them (and admins;
-    a form without a department is open to all staff)."""
+    """The answers hold personal data: the staff member who built the form reads them, and so
+    do staff of the form's department and admins (a form without a department is open to all
+    staff)."""
     if not _staff():
         return False
     user = current_user
     return (
         user.has_role(Role.ADMIN)
+        or online_form.created_by_id == user.id
         or not online_form.department
         or (user.department or "") == online_form.department
     )
@@ -108,8 +111,12 @@ REFUSALS = {
 }
 
 
-def _refusal(reason: str) -> str:
-    return str(REFUSALS[reason])
+def _refusal(reason: str, online_form: OnlineForm | None = None) -> str:
+    if reason == "later" and online_form is not None:
+        return _(
+            "This form takes answers from %(date)s.", date=tokyo_datetime(online_form.opens_at)
+        )
+    return str(REFUSALS.get(reason, REFUSALS["closed"]))
 
 
 @bp.route("/<int:form_id>", methods=["GET", "POST"])
@@ -147,7 +154,7 @@ def fill(form_id: int):
     if refusal is not None and not operations.find_by_key(
         online_form, user, (form.key.data or "")[:64]
     ):
-        flash(_refusal(refusal), "error")
+        flash(_refusal(refusal, online_form), "error")
         return _fill_page(online_form, form, refusal, 409)
     if step in ("next", "back") and len(pages) > 1:
         # a page of a form in pages: its answers are checked (files kept, conditions applied);
@@ -173,7 +180,7 @@ def fill(form_id: int):
         )
     except operations.NotAllowed as exc:
         db.session.rollback()
-        flash(_refusal(exc.reason), "error")
+        flash(_refusal(exc.reason, online_form), "error")
         return _fill_page(online_form, form, exc.reason, 409)
     if _created and user is not None and online_form.receipt_mail:
         jobs.enqueue("form_receipt_mail", submission_id=submission.id, locale=str(get_locale()))
@@ -265,7 +272,7 @@ def _fill_page(
             draft=draft,
             can_prefill=current_user.is_authenticated
             and any(f.prefill for f in online_form.fields),
-            refusal=_refusal(refusal) if refusal else None,
+            refusal=_refusal(refusal, online_form) if refusal else None,
             refusal_kind=refusal,
             address_question=postal.address_question(online_form),
             address_found=address_found,
@@ -347,6 +354,7 @@ def edit(form_id: int):
             form=form,
             kinds=KINDS,
             answers=operations.count(online_form),
+            may_read=may_read_answers(online_form),
         ),
         status,
     )

@@ -1,6 +1,14 @@
 from __future__ import annotations
 
-from flask import current_app, jsonify, redirect, render_template, request, session
+from flask import (
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+)
 from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -35,6 +43,39 @@ def index():
         consultations=consultation_ops.open_now(HOME_ITEMS),
         online_forms=form_ops.open_now(HOME_ITEMS),
         events=db.session.scalars(coming.limit(HOME_ITEMS)).all(),
+    )
+
+
+# Pages for people, and the open data, are for crawlers too; accounts, staff and moderation
+# pages, forms being filled in and receipts (a code is a key) are not.
+ROBOTS = """User-agent: *
+Disallow: /auth/
+Disallow: /account/
+Disallow: /admin/
+Disallow: /moderation/
+Allow: /moderation/statistics
+Disallow: /notifications/
+Disallow: /consultations/receipts
+Disallow: /forms/receipts/
+Disallow: /preferences/
+"""
+
+
+@bp.get("/robots.txt")
+def robots():
+    """Tell crawlers which pages are for them."""
+    return (
+        ROBOTS,
+        200,
+        {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "public, max-age=86400"},
+    )
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The site's icon, where browsers look for it."""
+    return send_from_directory(
+        current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon", max_age=86400
     )
 
 

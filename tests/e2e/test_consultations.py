@@ -135,10 +135,10 @@ def staff_open_a_consultation(page: Page, check_a11y) -> None:
     check_a11y(page)
 
     staff_box = page.get_by_role("region", name="職員用")
-    staff_box.get_by_role("button", name="意見募集中", exact=True).click()
-    expect(page.get_by_role("status")).to_contain_text("状態を変更しました。")
+    staff_box.get_by_role("button", name="今すぐ意見募集を始める", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("意見募集を始めました。")
     expect(page.locator(".badge")).to_have_text("意見募集中")
-    expect(staff_box.get_by_role("button", name="今すぐ締め切る")).to_be_visible()
+    expect(staff_box.get_by_role("button", name="今すぐ意見募集を終える")).to_be_visible()
     check_a11y(page)
 
 

@@ -25,6 +25,7 @@ def simple_pages(app) -> list[str]:
         and not rule.arguments
         and rule.endpoint != "static"
         and rule.endpoint not in ("main.healthz", "main.livez")  # probes, not pages
+        and rule.endpoint not in ("main.robots", "main.favicon")  # for crawlers and browsers
         and rule.endpoint != "forms.postal_address"  # JSON for a form page's script
         and not rule.rule.endswith(".json")  # downloads, not pages
         and not rule.rule.startswith("/api/")  # JSON for programs, not pages

@@ -21,13 +21,13 @@ TEXTS = {
         "check": "回答を確認する",
         "send": "回答を送信する",
         "subject": "回答を受け付けました",
-        "hidden": "1件の回答は、件数が少ないため表示しない選択肢にあります",
+        "hidden": "表示していない選択肢：午前、午後、その他。",
     },
     "en-US": {
         "check": "Check my answers",
         "send": "Send my answers",
         "subject": "Your answers were received",
-        "hidden": "1 answer is in choices too small to show",
+        "hidden": "Not shown: 午前, 午後, その他.",
     },
 }
 

@@ -44,9 +44,10 @@ JAPANESE = {
     "log_in": "ログイン",
     "logged_in": "ログインしました。",
     "consultations": "意見募集",
-    "open": "意見募集中",
-    "close": "今すぐ締め切る",
-    "state_changed": "状態を変更しました。",
+    "open": "今すぐ意見募集を始める",
+    "close": "今すぐ意見募集を終える",
+    "opened": "意見募集を始めました。",
+    "state_changed": "意見募集を終了しました。",
     "closed": "募集終了",
     "results_published": "結果公表済み",
     "staff": "職員用",
@@ -116,9 +117,10 @@ ENGLISH = {
     "log_in": "Log in",
     "logged_in": "You are logged in.",
     "consultations": "Consultations",
-    "open": "Open for opinions",
-    "close": "Close now",
-    "state_changed": "The state is changed.",
+    "open": "Start taking opinions now",
+    "close": "Stop taking opinions now",
+    "opened": "The consultation takes opinions from now on.",
+    "state_changed": "The consultation no longer takes opinions.",
     "closed": "Closed",
     "results_published": "Results published",
     "staff": "For staff",
@@ -277,7 +279,7 @@ def staff_open(page: Page, check_a11y, consultation_id: int, t: dict) -> None:
     staff_box = page.get_by_role("region", name=t["staff"])
     staff_box.get_by_role("button", name=t["open"], exact=True).click()
     confirm(page, check_a11y)
-    expect(flash(page)).to_contain_text(t["state_changed"])
+    expect(flash(page)).to_contain_text(t["opened"])
     expect(staff_box.get_by_role("button", name=t["close"], exact=True)).to_be_visible()
     check_a11y(page)
 
