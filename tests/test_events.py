@@ -580,7 +580,8 @@ def test_every_event_mail_leaves_through_smtp_and_the_outbox(
     register(two, event)  # waiting
     jobs.run_pending()  # (a waiting mail not yet sent when a place frees is left out)
     page = f"/events/{event.id}"
-    assert post_form(one, f"{page}/unregister", {"confirm": "yes"}, page=page).status_code == 302  # b moves up
+    left = post_form(one, f"{page}/unregister", {"confirm": "yes"}, page=page)
+    assert left.status_code == 302  # b moves up
     assert operations.send_reminders() == 1
     later = soon + timedelta(days=1)
     data = event_form(
