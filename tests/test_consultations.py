@@ -183,8 +183,16 @@ def test_staff_start_now_or_take_a_waiting_consultation_back(client, db, logged_
     assert db.session.get(Consultation, consultation.id).state == State.DRAFT
     assert client.application.test_client().get(page).status_code == 404  # hidden again
     before = utcnow()
+    asked = post_form(client, state, {"state": "open", "when": "now"}, page=page)
+    assert asked.status_code == 200 and 'name="confirm"' in asked.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Consultation, consultation.id).state == State.DRAFT  # asked first
     html = post_form(
-        client, state, {"state": "open", "when": "now"}, page=page, follow_redirects=True
+        client,
+        state,
+        {"state": "open", "when": "now", "confirm": "yes"},
+        page=page,
+        follow_redirects=True,
     ).get_data(as_text=True)
     assert "意見募集を始めました" in html or "受け付けます" in html
     db.session.expire_all()
