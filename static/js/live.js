@@ -133,7 +133,8 @@
   }
 
   function setPresence(count) {
-    presence.textContent = "👥 " + count;
+    // Words, not a pictograph: an emoji many fonts lack showed as an empty box.
+    presence.textContent = presence.dataset.text.replace("__N__", String(count));
   }
 
   socket.on("connect", join);

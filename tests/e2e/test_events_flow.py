@@ -69,7 +69,7 @@ def test_create_register_wait_and_move_up(open_page, check_a11y, people, smtp_se
     sign_in(ichiro, check_a11y, "ichiro@example.jp")
     ichiro.goto(event_url)
     check_a11y(ichiro)
-    assert "会場: 定員1人 (残り1席) · オンライン: 制限なし" in ichiro.locator("main").inner_text()
+    assert "会場: 定員1人（残り1席） · オンライン: 制限なし" in ichiro.locator("main").inner_text()
     ichiro.get_by_role("radio", name="会場").check()
     ichiro.get_by_role("button", name="参加を申し込む").click()
     check_a11y(ichiro)
