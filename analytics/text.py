@@ -254,3 +254,44 @@ def japanese_share(text: str) -> float:
     """The share of letters in ``text`` that are kana or kanji."""
     letters = len(LETTER.findall(text))
     return len(JAPANESE_LETTER.findall(text)) / letters if letters else 0.0
+
+
+# --- search keys: ゴミ finds ごみ, こうえん finds 公園 -------------------------------------------
+
+_KATAKANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}  # ァ..ヶ → ぁ..ゖ
+
+
+def fold(text: str) -> str:
+    """Text as search compares it: NFKC (full-width letters to ASCII, half-width kana to full),
+    lower case, katakana as hiragana, runs of white space as one space (ゴミ, ｺﾞﾐ, ごみ → ごみ)."""
+    return WHITESPACE.sub(" ", normalise(text).translate(_KATAKANA)).strip()
+
+
+def reading(text: str) -> str:
+    """How ``text`` is read, in hiragana, word after word (公園のゴミ → こうえんのごみ); words
+    without a reading (Latin, numbers, unknown) as written."""
+    flat = normalise(text)
+    if not flat.strip():
+        return ""
+    out = []
+    for word in _tagger()(flat):
+        kana = word.feature.kana if not word.surface.isascii() else None
+        out.append(kana or word.surface)
+    return fold("".join(out))
+
+
+def search_key(*texts: str) -> str:
+    """What a search index keeps of ``texts``: each folded, then how it is read; a search for a
+    word (in kanji, kana or its reading) is a substring of it (see :func:`search_terms`)."""
+    joined = "\n".join(t for t in texts if t)
+    return f"{fold(joined)}\n{reading(joined)}" if joined else ""
+
+
+def search_terms(query: str, limit: int = 5) -> list[tuple[str, ...]]:
+    """The words of a query, each with the ways it may appear in a :func:`search_key` (as
+    folded, and as read): 「公園　ゴミ」 → [("公園", "こうえん"), ("ごみ",)]."""
+    terms = []
+    for word in fold(query).split()[:limit]:
+        forms = dict.fromkeys((word, reading(word).replace(" ", "")))
+        terms.append(tuple(form for form in forms if form))
+    return terms

@@ -39,6 +39,7 @@ from app.consultations.models import Opinion, OpinionCopy, Reaction, ReactionKin
 from app.extensions import db
 from app.moderation.models import ItemStatus, ModerationItem
 from app.moderation.operations import DISPLAY_NAME, shown_name
+from app.search import matches
 
 OPINION = "opinion"  # the moderation source of opinions
 
@@ -106,17 +107,22 @@ class PublicPage(Pagination):
     them.
     """
 
-    def __init__(self, consultation_id: int, reader_id: int | None, **kwargs) -> None:
+    def __init__(
+        self, consultation_id: int, reader_id: int | None, query_text: str = "", **kwargs
+    ) -> None:
+        # a search (app.search) narrows the list; its statements are built for it alone
+        condition = matches(Opinion.search_key, query_text)
+        self.statements = _statements() if condition is None else _build(condition)
         super().__init__(consultation_id=consultation_id, reader_id=reader_id, **kwargs)
 
     def _query_count(self) -> int:
         return db.session.scalar(
-            _statements().count, {"consultation_id": self._query_args["consultation_id"]}
+            self.statements.count, {"consultation_id": self._query_args["consultation_id"]}
         )
 
     def _query_items(self) -> list[ListedOpinion]:
         rows = db.session.execute(
-            _statements().page,
+            self.statements.page,
             {
                 "consultation_id": self._query_args["consultation_id"],
                 "page_limit": self.per_page,
@@ -185,10 +191,15 @@ def copies():
 
 @functools.cache
 def _statements() -> _Statements:
+    return _build(None)
+
+
+def _build(condition) -> _Statements:
     listed = and_(
         Opinion.consultation_id == bindparam("consultation_id"),
         Opinion.listed.is_(True),
         shown_once(),
+        *([condition] if condition is not None else []),
     )
     # the page's ids first (one index range)
     ids = (

@@ -100,14 +100,20 @@ OPINIONS_PER_PAGE = 20  # light enough for a phone on a slow line
 
 def _render_show(consultation: Consultation, form: OpinionForm | None, status: int = 200):
     user = current_user._get_current_object() if current_user.is_authenticated else None
+    q = request.args.get("q", "").strip()[:100]
     page = listing.PublicPage(
-        consultation.id, user.id if user else None, per_page=OPINIONS_PER_PAGE, error_out=False
+        consultation.id,
+        user.id if user else None,
+        query_text=q,
+        per_page=OPINIONS_PER_PAGE,
+        error_out=False,
     )
     return (
         render_template(
             "consultations/show.html",
             consultation=consultation,
             page=page,
+            q=q,
             headings={s.id: s.heading for s in consultation.sections},
             # what the opinion form's fields show besides their fixed labels and choices
             form_sections=tuple((s.id, s.position, s.heading) for s in consultation.sections),
