@@ -2,7 +2,7 @@
 
 Consultations, events and opinions keep a ``search_key``: their text folded (NFKC, lower case,
 katakana as hiragana) and then as it is read (MeCab's readings, in hiragana), made by
-``analytics.text.search_key`` before every flush that changes the text. A query is folded and
+``search_key`` below before every flush that changes the text. A query is folded and
 read the same way; each of its words must be a substring of the key in one of its forms. A
 substring (LIKE) test is the same SQL on SQLite and PostgreSQL, and finds words inside Japanese
 text, which has no spaces between them.
@@ -10,16 +10,73 @@ text, which has no spaces between them.
 
 from __future__ import annotations
 
+import re
+import threading
+import unicodedata
 from typing import TYPE_CHECKING
 
+import fugashi
 from sqlalchemy import and_, event, inspect, or_
 from sqlalchemy.orm import Session
-
-from analytics.text import search_key, search_terms
 
 if TYPE_CHECKING:
     from app.consultations.models import Consultation
     from app.events.models import Event
+
+# Not analytics.text: the web process never loads the analytics package (scikit-learn with it);
+# MeCab (fugashi, unidic-lite) alone reads the words.
+_SPACES = re.compile(r"\s+")
+_local = threading.local()
+
+
+def _tagger() -> fugashi.Tagger:
+    # a MeCab tagger is not shared between threads
+    tagger = getattr(_local, "tagger", None)
+    if tagger is None:
+        tagger = _local.tagger = fugashi.Tagger()
+    return tagger
+
+
+_KATAKANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}  # ァ..ヶ → ぁ..ゖ
+
+
+def fold(text: str) -> str:
+    """Text as search compares it: NFKC (full-width letters to ASCII, half-width kana to full),
+    lower case, katakana as hiragana, runs of white space as one space (ゴミ, ｺﾞﾐ, ごみ → ごみ)."""
+    return _SPACES.sub(
+        " ", unicodedata.normalize("NFKC", text).lower().translate(_KATAKANA)
+    ).strip()
+
+
+def reading(text: str) -> str:
+    """How ``text`` is read, in hiragana, word after word (公園のゴミ → こうえんのごみ); words
+    without a reading (Latin, numbers, unknown) as written."""
+    flat = unicodedata.normalize("NFKC", text).lower()
+    if not flat.strip():
+        return ""
+    out = []
+    for word in _tagger()(flat):
+        kana = word.feature.kana if not word.surface.isascii() else None
+        out.append(kana or word.surface)
+    return fold("".join(out))
+
+
+def search_key(*texts: str) -> str:
+    """What a search index keeps of ``texts``: each folded, then how it is read; a search for a
+    word (in kanji, kana or its reading) is a substring of it (see :func:`search_terms`)."""
+    joined = "\n".join(t for t in texts if t)
+    return f"{fold(joined)}\n{reading(joined)}" if joined else ""
+
+
+def search_terms(query: str, limit: int = 5) -> list[tuple[str, ...]]:
+    """The words of a query, each with the ways it may appear in a :func:`search_key` (as
+    folded, and as read): 「公園　ゴミ」 → [("公園", "こうえん"), ("ごみ",)]."""
+    terms = []
+    for word in fold(query).split()[:limit]:
+        forms = dict.fromkeys((word, reading(word).replace(" ", "")))
+        terms.append(tuple(form for form in forms if form))
+    return terms
+
 
 OPINION = "opinion"  # the moderation source of opinions
 EVENT_FIELDS = ("title", "description", "speakers", "department", "venue")

@@ -10,7 +10,7 @@ Create Date: 2026-12-07 20:40:00.000000
 from alembic import op
 import sqlalchemy as sa
 
-from analytics.text import search_key
+from app.search import search_key
 
 
 # revision identifiers, used by Alembic.
