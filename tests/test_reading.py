@@ -93,7 +93,7 @@ def test_event_times_are_written_one_way_in_pages_mails_and_calendar_files(
 
 def test_a_single_moment_has_no_seconds(client, db, open_consultation):  # noqa: F811
     html = client.get(f"/consultations/{open_consultation.id}").get_data(as_text=True)
-    period = re.search(r"<dd>(\d{4}年\d+月\d+日\([月火水木金土日]\) \d+:\d\d)～", html)
+    period = re.search(r"<dd class=\"when\">(\d{4}年\d+月\d+日\(.\) \d+:\d\d)～", html)
     assert period, "the period is written 2026年12月7日(月) 9:00～…"
     assert "秒" not in html and "日本標準時" not in html
 
