@@ -117,24 +117,24 @@ def keep_search_keys(session: Session, _context, _instances) -> None:
     from app.events.models import Event
     from app.moderation.models import ModerationItem
 
-    consultations: set[Consultation] = set()
-    opinion_texts: dict[int, str] = {}
-    for obj in (*session.new, *session.dirty):
-        if isinstance(obj, Consultation) and _changed(obj, CONSULTATION_FIELDS):
-            consultations.add(obj)
-        elif isinstance(obj, Section) and _changed(obj, ("heading", "body")):
-            if obj.consultation is not None:
-                consultations.add(obj.consultation)
-        elif isinstance(obj, Event) and _changed(obj, EVENT_FIELDS):
-            obj.search_key = event_key(obj)
-        elif (
-            isinstance(obj, ModerationItem)
-            and obj.source == OPINION
-            and obj.source_id
-            and _changed(obj, ("public_text",))
-        ):
-            opinion_texts[int(obj.source_id)] = obj.public_text or ""
-    with session.no_autoflush:
+    with session.no_autoflush:  # (a section's consultation may be loaded here)
+        consultations: set[Consultation] = set()
+        opinion_texts: dict[int, str] = {}
+        for obj in (*session.new, *session.dirty):
+            if isinstance(obj, Consultation) and _changed(obj, CONSULTATION_FIELDS):
+                consultations.add(obj)
+            elif isinstance(obj, Section) and _changed(obj, ("heading", "body")):
+                if obj.consultation is not None:
+                    consultations.add(obj.consultation)
+            elif isinstance(obj, Event) and _changed(obj, EVENT_FIELDS):
+                obj.search_key = event_key(obj)
+            elif (
+                isinstance(obj, ModerationItem)
+                and obj.source == OPINION
+                and obj.source_id
+                and _changed(obj, ("public_text",))
+            ):
+                opinion_texts[int(obj.source_id)] = obj.public_text or ""
         for consultation in consultations:
             consultation.search_key = consultation_key(consultation)
         for opinion_id, text in opinion_texts.items():
