@@ -6,7 +6,7 @@ from datetime import datetime
 
 from babel.dates import get_day_names
 from flask import Flask, current_app, request, session
-from flask_babel import format_date, format_datetime, format_decimal, format_time, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_login import current_user
 from markupsafe import Markup
 from wtforms.fields import SelectChoice
@@ -79,8 +79,9 @@ def tokyo_range(start: datetime | str, end: datetime | str | None) -> str:
 
 
 def tokyo_time(value: datetime | str) -> str:
-    """The time of day in Asia/Tokyo (09:30): a calendar cell, a chat line."""
-    return format_time(to_tokyo(_as_datetime(value)), "HH:mm", rebase=False)
+    """The time of day in Asia/Tokyo as times are written elsewhere (9:30; 09:30 in English):
+    a calendar cell, a chat line."""
+    return _writer()(to_tokyo(_as_datetime(value)), date=False)
 
 
 def month_name(value: datetime) -> str:
