@@ -101,10 +101,11 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_hooks(app: Flask) -> None:
-    from app import cli, errors, fragments, i18n, security
+    from app import audit_labels, cli, errors, fragments, i18n, security
 
     security.init_app(app)
     i18n.init_app(app)
+    audit_labels.init_app(app)
     fragments.init_app(app)
     errors.init_app(app)
     cli.init_app(app)

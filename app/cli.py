@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 import click
 from flask import Flask, current_app
@@ -17,7 +17,7 @@ from app.auth.passwords import password_problem
 from app.consultations import importing, results
 from app.consultations import operations as consultation_ops
 from app.consultations.importing import import_opinions
-from app.consultations.models import Channel, Consultation, Disposition, State
+from app.consultations.models import Channel, Consultation, Disposition, ReactionKind, State
 from app.events import operations as event_ops
 from app.events.models import Attendance, Audience, Event, Mode, StreamState
 from app.extensions import db
@@ -25,22 +25,47 @@ from app.forms import operations as forms_ops
 from app.forms.models import FieldKind, FormState, OnlineForm
 from app.moderation import operations as moderation_ops
 from app.themes import operations as themes_ops
-from app.timeutil import TOKYO, utcnow
+from app.timeutil import TOKYO, as_utc, utcnow
 
 koe = AppGroup("koe", help="Koe administration commands.")
 
 DEMO_PASSWORD = "koe-demo-2026"  # noqa: S105  (printed for the local demo; never in production)
 DEMO_USERS = (
     ("admin@demo.koe.example", "管理者 花子", Role.ADMIN),
-    ("staff@demo.koe.example", "政策企画課 佐藤", Role.STAFF),
+    ("staff@demo.koe.example", "道路公園課 佐藤", Role.STAFF),
     ("moderator@demo.koe.example", "モデレーター 鈴木", Role.MODERATOR),
     ("resident@demo.koe.example", "区民 田中", Role.RESIDENT),
 )
+# More staff, each in the ward department whose work they publish; the department decides whose
+# form answers a staff member may read (app.forms), so the demo staff's is the survey's.
+DEMO_STAFF = (
+    ("kodomo@demo.koe.example", "子ども家庭支援課 高橋", Role.STAFF),
+    ("kankyo@demo.koe.example", "環境清掃課 伊藤", Role.STAFF),
+)
+DEMO_DEPARTMENTS = {
+    "admin@demo.koe.example": "情報政策課",
+    "staff@demo.koe.example": "道路公園課",
+    "moderator@demo.koe.example": "広報広聴課",
+    "kodomo@demo.koe.example": "子ども家庭支援課",
+    "kankyo@demo.koe.example": "環境清掃課",
+}
+PARKS_DEPARTMENT = "道路公園課"
+CHILDCARE_DEPARTMENT = "子ども家庭支援課"
 # Residents whose display names give the demo moderator something to decide.
 DEMO_HELD_NAMES = (
     ("yamamoto@demo.koe.example", "山本（連絡は090-1111-2222まで）"),
     ("kawada@demo.koe.example", "ばか正直な川田"),
 )
+# Residents who reacted to the parks opinions (賛成・反対), enough for opinion groups to show
+# (app.themes.operations.GROUPS_MIN_PEOPLE); they sign in with the demo password too.
+DEMO_PANEL = tuple(
+    (f"panel{n:02d}@demo.koe.example", f"区民 {name}")
+    for n, name in enumerate(
+        ("青木", "石井", "上田", "遠藤", "大野", "小川", "加藤", "木村", "小林", "斎藤", "清水",
+         "高田", "中村", "西田"),
+        start=1,
+    )
+)  # fmt: skip
 
 
 @koe.command("seed-demo")
@@ -49,9 +74,10 @@ def seed_demo(if_empty: bool) -> None:
     """Create the Japanese demo accounts and content, then print how to sign in."""
     has_users = db.session.scalar(select(func.count()).select_from(User)) > 0
     if not (if_empty and has_users):
-        for email, name, role in DEMO_USERS:
+        for email, name, role in DEMO_USERS + DEMO_STAFF:
             if operations.find_by_email(email) is None:
                 user = operations.create_user(name, email, DEMO_PASSWORD, role)
+                user.department = DEMO_DEPARTMENTS.get(email)
                 record_name(user)
                 if role == Role.RESIDENT:
                     db.session.add(
@@ -66,7 +92,7 @@ def seed_demo(if_empty: bool) -> None:
                             area=current_app.config["WARD_AREAS"][0][0],
                         )
                     )
-        for email, name in DEMO_HELD_NAMES:
+        for email, name in DEMO_HELD_NAMES + DEMO_PANEL:
             if operations.find_by_email(email) is None:
                 record_name(operations.create_user(name, email, DEMO_PASSWORD, Role.RESIDENT))
         if db.session.scalar(select(func.count()).select_from(Consultation)) == 0:
@@ -78,7 +104,7 @@ def seed_demo(if_empty: bool) -> None:
         db.session.commit()
     click.echo(f"\nKoe: {current_app.config['BASE_URL']}")
     click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
-    for email, name, role in DEMO_USERS:
+    for email, name, role in DEMO_USERS + DEMO_STAFF:
         click.echo(f"  {role.value:<10} {email:<28} {name}")
     click.echo("")
 
@@ -110,12 +136,23 @@ DEMO_SURVEY_VOICES = (
 )
 
 
+def tokyo_at(day: date, hour: int) -> datetime:
+    """``hour`` o'clock in Tokyo on ``day``, as aware UTC (what the database stores)."""
+    return as_utc(datetime(day.year, day.month, day.day, hour, tzinfo=TOKYO))
+
+
 def seed_events() -> None:
     """An upcoming hybrid lecture (the demo resident registered), and a past briefing."""
     staff = operations.find_by_email("staff@demo.koe.example")
-    today = utcnow().astimezone(TOKYO).replace(minute=0, second=0, microsecond=0)
-    lecture = today.replace(hour=14) + timedelta(days=12)
-    briefing = today.replace(hour=19) - timedelta(days=20)
+    today = utcnow().astimezone(TOKYO).date()
+    # a Saturday afternoon lecture at least ten days ahead, a Wednesday evening briefing about
+    # three weeks ago: the hours a ward holds them, whatever day the demo is seeded on
+    saturday = today + timedelta(days=10)
+    saturday += timedelta(days=(5 - saturday.weekday()) % 7)
+    wednesday = today - timedelta(days=18)
+    wednesday -= timedelta(days=(wednesday.weekday() - 2) % 7)
+    lecture = tokyo_at(saturday, 14)
+    briefing = tokyo_at(wednesday, 19)
     for data in (
         event_ops.EventData(
             title="区民公開講座「地震に備える　わが家と地域の防災」",
@@ -136,8 +173,8 @@ def seed_events() -> None:
         event_ops.EventData(
             title="公園整備計画（案）オンライン説明会",
             description="公園整備計画（案）の内容を担当者が説明し、皆さまからのご質問にお答えしました。",
-            speakers="都市整備部 公園課",
-            department="都市整備部 公園課",
+            speakers="道路公園課 公園係",
+            department=PARKS_DEPARTMENT,
             starts_at=briefing,
             ends_at=briefing + timedelta(hours=1, minutes=30),
             mode=Mode.ONLINE,
@@ -161,7 +198,7 @@ def seed_events() -> None:
 # by the captioner), "chat" (the demo resident) or "question" (answered; upvoted by that many
 # of the other demo accounts)
 DEMO_ARCHIVE = (
-    (1, "caption", "皆さま、こんばんは。公園課の担当です。"),
+    (1, "caption", "皆さま、こんばんは。道路公園課の担当です。"),
     (4, "caption", "これから公園整備計画（案）について説明します。"),
     (7, "caption", "計画は、照明、遊具、休憩場所の三つが柱です。"),
     (10, "caption", "まず、夜間の照明から説明します。"),
@@ -247,8 +284,8 @@ def seed_survey() -> None:
         title="公園の利用に関するアンケート",
         description="区内の公園の使い方について教えてください。回答は公園整備計画の参考にします。"
         "所要時間は3分ほどです。",
-        department="都市整備部 公園課",
-        thank_you="ご協力ありがとうございました。結果は公園課のページでお知らせします。",
+        department=PARKS_DEPARTMENT,
+        thank_you="ご協力ありがとうございました。結果は道路公園課のページでお知らせします。",
         state=FormState.DRAFT,
         opens_at=now - timedelta(days=7),
         closes_at=now + timedelta(days=23),
@@ -347,6 +384,41 @@ DEMO_PARKS_ENTERED = (
 )
 
 
+# How the demo panel reacted to the parks opinions (words in the opinion → reaction): one half
+# wants bright, watched paths, the other half keeps the trees and the dark; all want benches,
+# shade, water and clean toilets. Enough for the opinion groups and what all groups agree on.
+DEMO_BRIGHT = ("照明", "明るく", "防犯カメラ", "見通し", "剪定", "街灯")
+DEMO_GREEN = ("切らずに", "まぶしすぎない", "木陰", "落ち葉", "桜の木")
+DEMO_SHARED = ("ベンチ", "日陰", "水飲み場", "トイレ")
+
+
+def _reaction(text: str, bright: bool, rng) -> ReactionKind | None:
+    mine, theirs = (DEMO_BRIGHT, DEMO_GREEN) if bright else (DEMO_GREEN, DEMO_BRIGHT)
+    if any(word in text for word in DEMO_SHARED):
+        return ReactionKind.AGREE if rng.random() < 0.85 else ReactionKind.PASS
+    if any(word in text for word in mine):
+        return ReactionKind.AGREE if rng.random() < 0.9 else None
+    if any(word in text for word in theirs):
+        return ReactionKind.DISAGREE if rng.random() < 0.8 else ReactionKind.PASS
+    return rng.choice((ReactionKind.AGREE, ReactionKind.PASS, None))
+
+
+def seed_reactions(consultation: Consultation) -> None:
+    """The demo panel's 賛成・反対 on the published opinions (two views, some common ground)."""
+    import random
+
+    rng = random.Random(20261207)  # noqa: S311  (demo reactions, the same on every run)
+    opinions = consultation_ops.published_opinions(consultation)
+    for n, (email, _name) in enumerate(DEMO_PANEL):
+        person = operations.find_by_email(email)
+        if person is None:
+            continue
+        for opinion, item in opinions:
+            kind = _reaction(item.public_text, n % 2 == 0, rng)
+            if kind is not None and opinion.author_id != person.id:
+                consultation_ops.react(opinion, person, kind)
+
+
 def seed_consultations() -> None:
     """An open consultation with opinions and a closed one, as a ward would publish them."""
     staff = operations.find_by_email("staff@demo.koe.example")
@@ -358,7 +430,7 @@ def seed_consultations() -> None:
             title="声区公園整備計画（案）",
             summary="区内の公園を、誰もが安心して使える場所にするための計画案です。"
             "ご意見をお寄せください。",
-            department="都市整備部 公園課",
+            department=PARKS_DEPARTMENT,
             contact="電話 03-0000-1234（平日 8時30分〜17時15分）",
             topics="公園, 子育て, 防犯",
             area=None,
@@ -377,14 +449,16 @@ def seed_consultations() -> None:
         section = parks.sections[position] if position is not None else None
         scan = moderation_ops.scan_text(text, None, spam=False)
         consultation_ops.enter_opinion(parks, staff, scan, channel=channel, section=section)
+    seed_reactions(parks)
     parks.themes_public = True  # residents see "what others are saying" while it runs
     themes_ops.request_run(parks, staff)  # the jobs process groups the opinions at once
+    staff = operations.find_by_email("kodomo@demo.koe.example") or staff
     childcare = consultation_ops.save_consultation(
         None,
         consultation_ops.ConsultationData(
             title="声区子ども・子育て支援計画（案）",
             summary="子育て支援の5か年計画の案です。募集は終了しました。",
-            department="子ども家庭部 子育て支援課",
+            department=CHILDCARE_DEPARTMENT,
             contact="電話 03-0000-5678",
             topics="子育て",
             area=None,

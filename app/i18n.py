@@ -6,7 +6,7 @@ from datetime import datetime
 
 from babel.dates import get_day_names
 from flask import Flask, current_app, request, session
-from flask_babel import format_date, format_datetime, format_decimal, format_time, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_login import current_user
 from markupsafe import Markup
 from wtforms.fields import SelectChoice
@@ -31,20 +31,57 @@ def select_locale() -> str:
     )
 
 
-def tokyo_datetime(value: datetime | str | None, fmt: str = "medium") -> str:
-    """Format a datetime (aware, UTC-naive or ISO text) in Asia/Tokyo for the current locale."""
+def _as_datetime(value: datetime | str) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _japanese(local: datetime, *, year: bool = True, date: bool = True) -> str:
+    weekday = get_day_names("abbreviated", locale="ja")[local.weekday()]
+    day = f"{local.month}月{local.day}日({weekday})"
+    if year:
+        day = f"{local.year}年{day}"
+    clock = f"{local.hour}:{local.minute:02d}"
+    return f"{day} {clock}" if date else clock
+
+
+def _english(local: datetime, *, year: bool = True, date: bool = True) -> str:
+    if not date:
+        return format_datetime(local, "HH:mm", rebase=False)
+    pattern = "EEE d MMM y, HH:mm" if year else "EEE d MMM, HH:mm"
+    return format_datetime(local, pattern, rebase=False)
+
+
+def _writer():
+    return _japanese if str(get_locale()).startswith("ja") else _english
+
+
+def tokyo_datetime(value: datetime | str | None) -> str:
+    """A moment in Asia/Tokyo, the one way Koe writes it: 2026年12月7日(月) 23:12,
+    Mon 7 Dec 2026, 23:12 (no seconds, no zone name: the ward is in Tokyo)."""
     if value is None:
         return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return format_datetime(to_tokyo(value), fmt)
+    return _writer()(to_tokyo(_as_datetime(value)))
+
+
+def tokyo_range(start: datetime | str, end: datetime | str | None) -> str:
+    """A span in Asia/Tokyo, the end shortened to what differs from the start:
+    2026年12月7日(月) 23:12～12月8日(火) 1:09; Mon 7 Dec 2026, 23:12 – Tue 8 Dec, 01:09 (JST)."""
+    write = _writer()
+    first = to_tokyo(_as_datetime(start))
+    if end is None:
+        return write(first)
+    last = to_tokyo(_as_datetime(end))
+    same_day = first.date() == last.date()
+    tail = write(last, year=first.year != last.year, date=not same_day)
+    if write is _japanese:
+        return f"{write(first)}～{tail}"
+    return f"{write(first)} – {tail} (JST)"
 
 
 def tokyo_time(value: datetime | str) -> str:
-    """The time of day in Asia/Tokyo (09:30): a calendar cell, a chat line."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return format_time(to_tokyo(value), "HH:mm")
+    """The time of day in Asia/Tokyo as times are written elsewhere (9:30; 09:30 in English):
+    a calendar cell, a chat line."""
+    return _writer()(to_tokyo(_as_datetime(value)), date=False)
 
 
 def month_name(value: datetime) -> str:
@@ -94,6 +131,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["linkify"] = linkify
     app.jinja_env.filters["filesize"] = filesize
     app.jinja_env.filters["tokyo"] = tokyo_datetime
+    app.jinja_env.globals["tokyo_range"] = tokyo_range
     app.jinja_env.filters["area_name"] = area_name
     app.jinja_env.filters["tokyo_time"] = tokyo_time
     app.jinja_env.filters["month_name"] = month_name

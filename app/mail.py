@@ -8,6 +8,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from flask import current_app, render_template
+from flask_babel import gettext as _
 from sqlalchemy import DateTime, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -30,12 +31,13 @@ class OutboxMessage(db.Model):
 def build_message(
     to: str, subject: str, template: str, *, attachments=(), **context
 ) -> EmailMessage:
-    """Render ``templates/mail/<template>.txt`` into a UTF-8 plain-text message;
+    """Render ``templates/mail/<template>.txt`` into a UTF-8 plain-text message whose subject
+    carries Koe's mark (【声】, [Koe]) so every mail from the ward is recognised alike;
     ``attachments``: ``(filename, bytes, "type/subtype")`` each (a calendar file)."""
     msg = EmailMessage()
     msg["From"] = current_app.config["MAIL_SENDER"]
     msg["To"] = to
-    msg["Subject"] = subject
+    msg["Subject"] = _("[Koe] %(subject)s", subject=subject)
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain="koe.local")
     msg.set_content(render_template(f"mail/{template}.txt", **context))

@@ -1,5 +1,6 @@
 """Every model module, imported in one place so mappers and Alembic see the whole schema."""
 
+import app.search  # noqa: F401  (keeps the search keys: a listener on every flush)
 from app.account.models import Profile
 from app.audit import AuditEntry
 from app.auth.models import Role, User, UserSession

@@ -18,7 +18,7 @@ from app.forms import operations as forms_ops
 from app.forms.models import OnlineForm
 from app.jobs import Job
 from app.moderation.models import ItemStatus, ModerationItem
-from app.timeutil import utcnow
+from app.timeutil import as_utc, utcnow
 
 
 def test_seed_demo_is_idempotent_and_prints_accounts(app, db):
@@ -90,9 +90,44 @@ def test_seed_demo_is_idempotent_and_prints_accounts(app, db):
     assert [q["state"] for q in answered] == ["answered", "answered"]
     assert [q["votes"] for q in answered] == [5, 3]
     assert db.session.scalar(select(func.count()).select_from(QuestionVote)) == 8
+    users = db.session.scalar(select(func.count()).select_from(User))
     runner.invoke(args=["koe", "seed-demo", "--if-empty"])
-    assert db.session.scalar(select(func.count()).select_from(User)) == 6
+    assert db.session.scalar(select(func.count()).select_from(User)) == users
     assert authenticate("admin@demo.koe.example", "koe-demo-2026") is not None
+
+
+def test_seed_demo_is_a_ward_people_recognise(app, db, client):
+    """Staff in ward departments, events at the hours a ward holds them, and reactions enough
+    for the parks opinions to show groups of people; the jobs it queues all succeed."""
+    from app.events.models import Event
+    from app.timeutil import TOKYO
+
+    result = app.test_cli_runner().invoke(args=["koe", "seed-demo", "--if-empty"])
+    assert result.exit_code == 0, result.output
+    departments = {
+        u.email: u.department
+        for u in db.session.scalars(select(User).where(User.role == Role.STAFF))
+    }
+    assert departments["staff@demo.koe.example"] == "道路公園課"
+    assert {"子ども家庭支援課", "環境清掃課"} <= set(departments.values())
+    assert None not in departments.values()
+    # the demo staff reads the answers of the survey of their department
+    survey = db.session.scalar(select(OnlineForm))
+    assert survey.department == "道路公園課"
+    upcoming, past = db.session.scalars(select(Event).order_by(Event.starts_at.desc())).all()
+    starts = [as_utc(e.starts_at).astimezone(TOKYO) for e in (upcoming, past)]
+    assert [(s.hour, s.minute) for s in starts] == [(14, 0), (19, 0)]
+    assert [s.strftime("%a") for s in starts] == ["Sat", "Wed"]
+    ran = jobs.run_pending()
+    assert ran >= 2
+    assert db.session.scalar(select(func.count()).select_from(Job).where(Job.failed)) == 0
+    parks = db.session.scalar(select(Consultation).order_by(Consultation.id))
+    html = client.get(
+        f"/consultations/{parks.id}/voices", headers={"Accept-Language": "ja"}
+    ).get_data(as_text=True)
+    assert "グループA" in html and "グループB" in html, html[:2000]
+    health = client.get("/healthz").get_json()
+    assert "failed" not in str(health.get("jobs", {})) or health["jobs"]["failed"] == 0
 
 
 def test_create_user_and_set_role(app, db):

@@ -12,7 +12,7 @@ from babel.messages.pofile import read_po
 from flask_babel import force_locale
 
 from app.auth.models import Role
-from app.i18n import tokyo_datetime
+from app.i18n import tokyo_datetime, tokyo_time
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
@@ -110,9 +110,11 @@ def test_dates_show_in_tokyo(app):
     moment = datetime(2026, 1, 1, 15, 30, tzinfo=UTC)  # 00:30 on 2 January in Tokyo
     with app.test_request_context():
         with force_locale("ja"):
-            assert tokyo_datetime(moment).startswith("2026/01/02 0:30")
+            assert tokyo_datetime(moment) == "2026年1月2日(金) 0:30"
+            assert tokyo_time(moment) == "0:30"  # a calendar cell, a chat line: the same clock
         with force_locale("en"):
-            assert "Jan 2, 2026" in tokyo_datetime(moment)
+            assert tokyo_datetime(moment) == "Fri 2 Jan 2026, 00:30"
+            assert tokyo_time(moment) == "00:30"
         naive_utc = moment.replace(tzinfo=None)  # as SQLite returns it
         with force_locale("ja"):
             assert tokyo_datetime(naive_utc) == tokyo_datetime(moment)

@@ -126,3 +126,34 @@ def test_the_themes_and_copies_downgrades_keep_the_opinions_and_their_themes(tmp
             assert counted() == before
             db.session.remove()
             db.engine.dispose()
+
+
+def test_the_search_keys_are_made_for_what_is_already_there(tmp_path):
+    """0029 makes the search keys (app.search) of the consultations and opinions it finds: after
+    the upgrade, こうえん finds the parks consultation and ごみ its opinion about ゴミ箱."""
+    with scratch_database(tmp_path, "koe_mig") as url:
+        app = scratch_app(url, tmp_path)
+        with app.app_context():
+            upgrade()
+            staff = auth_ops.create_user(
+                "職員", "staff@example.jp", "a long pass phrase", Role.STAFF
+            )
+            resident = auth_ops.create_user(
+                "区民", "resident@example.jp", "a long pass phrase", Role.RESIDENT
+            )
+            consultation = create_open_consultation(staff)
+            consultation_ops.submit_opinion(consultation, resident, scan("ゴミ箱を増やして。"))
+            db.session.commit()
+            consultation_id = consultation.id
+            db.session.remove()
+
+            downgrade(revision="0028")
+            upgrade(revision="0029")
+            client = app.test_client()
+            listing = client.get("/consultations/?q=こうえん").get_data(as_text=True)
+            assert "声区公園整備計画" in listing
+            page = f"/consultations/{consultation_id}"
+            assert "ゴミ箱を増やして" in client.get(f"{page}?q=ごみ").get_data(as_text=True)
+            assert "ゴミ箱を増やして" not in client.get(f"{page}?q=遊具").get_data(as_text=True)
+            db.session.remove()
+            db.engine.dispose()

@@ -33,6 +33,16 @@ from app.validators import (
 # in English with the CSV line and cell).
 OPINION_MAX = 4000
 AGE_BANDS = ("10s", "20s", "30s", "40s", "50s", "60s", "70s", "80+")
+AGE_BAND_LABELS = {  # the stored codes as people write them: 10代, 80代以上
+    "10s": _l("Teens"),
+    "20s": _l("20s"),
+    "30s": _l("30s"),
+    "40s": _l("40s"),
+    "50s": _l("50s"),
+    "60s": _l("60s"),
+    "70s": _l("70s"),
+    "80+": _l("80 or over"),
+}
 ENTRY_CHANNELS = {  # how an opinion staff enter reached the ward (residents post on the web)
     Channel.PAPER: _l("Paper (post)"),
     Channel.FAX: _l("Fax"),
@@ -165,13 +175,16 @@ class OpinionForm(FlaskForm):
     body = opinion_body(_l("Your opinion"), spam=True)
     show_name = BooleanField(_l("Show my display name with my opinion (otherwise: anonymous)"))
     age_band = SelectField(
-        _l("Age (optional, for statistics only)"),
+        _l("Age group"),
+        description=_l("Used only for statistics."),
         choices=[SelectChoice("", _l("Not given"))]
-        + [SelectChoice(band, band) for band in AGE_BANDS],
+        + [SelectChoice(band, AGE_BAND_LABELS[band]) for band in AGE_BANDS],
         validate_choice=False,
         validators=[one_of(["", *AGE_BANDS])],
     )
-    area = SelectField(_l("Area (optional, for statistics only)"), validate_choice=False)
+    area = SelectField(
+        _l("Area of the ward"), description=_l("Used only for statistics."), validate_choice=False
+    )
     key = HiddenField()
 
     def __init__(self, *args, sections=(), **kwargs) -> None:

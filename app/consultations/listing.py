@@ -39,6 +39,7 @@ from app.consultations.models import Opinion, OpinionCopy, Reaction, ReactionKin
 from app.extensions import db
 from app.moderation.models import ItemStatus, ModerationItem
 from app.moderation.operations import DISPLAY_NAME, shown_name
+from app.search import matches
 
 OPINION = "opinion"  # the moderation source of opinions
 
@@ -111,33 +112,36 @@ class PublicPage(Pagination):
         consultation_id: int,
         reader_id: int | None,
         section: int | str | None = None,
+        query_text: str = "",
         **kwargs,
     ) -> None:
         """``section``: only the opinions on that section (its id), or on the whole draft
-        (``WHOLE``); None for all of them."""
+        (``WHOLE``); None for all of them. ``query_text``: a search (app.search) that narrows
+        the list; its statements are built for it alone."""
+        kind = None if section is None else WHOLE if section == WHOLE else "one"
+        condition = matches(Opinion.search_key, query_text)
+        self.statements = _statements(kind) if condition is None else _build(kind, condition)
         super().__init__(
             consultation_id=consultation_id, reader_id=reader_id, section=section, **kwargs
         )
 
-    def _section_args(self) -> tuple[str | None, dict]:
+    def _section_args(self) -> dict:
         section = self._query_args["section"]
-        if section is None:
-            return None, {}
-        if section == WHOLE:
-            return WHOLE, {}
-        return "one", {"section_id": section}
+        if section is None or section == WHOLE:
+            return {}
+        return {"section_id": section}
 
     def _query_count(self) -> int:
-        kind, args = self._section_args()
+        args = self._section_args()
         return db.session.scalar(
-            _statements(kind).count,
+            self.statements.count,
             {"consultation_id": self._query_args["consultation_id"], **args},
         )
 
     def _query_items(self) -> list[ListedOpinion]:
-        kind, args = self._section_args()
+        args = self._section_args()
         rows = db.session.execute(
-            _statements(kind).page,
+            self.statements.page,
             {
                 **args,
                 "consultation_id": self._query_args["consultation_id"],
@@ -212,10 +216,15 @@ WHOLE = "whole"  # the filter of the opinions on the whole draft (no section)
 def _statements(section: str | None = None) -> _Statements:
     """The statements of the list: all of it, one section's (``"one"``, bound ``section_id``)
     or the whole draft's (``WHOLE``)."""
+    return _build(section, None)
+
+
+def _build(section: str | None, condition) -> _Statements:
     listed = and_(
         Opinion.consultation_id == bindparam("consultation_id"),
         Opinion.listed.is_(True),
         shown_once(),
+        *([condition] if condition is not None else []),
     )
     if section == WHOLE:
         listed = and_(listed, Opinion.section_id.is_(None))

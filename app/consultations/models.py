@@ -52,6 +52,9 @@ class Consultation(db.Model):
     department: Mapped[str] = mapped_column(String(100))
     contact: Mapped[str] = mapped_column(String(300))
     topics: Mapped[str] = mapped_column(String(200), default="")
+    #: the text search compares (title, summary, topics, draft: folded and as read), kept by
+    #: app.search before every flush
+    search_key: Mapped[str] = mapped_column(Text, default="", server_default="")
     area: Mapped[str | None] = mapped_column(String(40))
     opens_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     closes_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -222,6 +225,8 @@ class Opinion(db.Model):
     #: published by moderation and not withdrawn: kept by app.consultations.listing from the
     #: moderation item (which holds the text) and withdrawn_at; never set by hand
     listed: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    #: the public text as search compares it (app.search keeps it from the moderation item)
+    search_key: Mapped[str] = mapped_column(Text, default="", server_default="")
     answer_id: Mapped[int | None] = mapped_column(
         ForeignKey("consultation_answers.id", ondelete="SET NULL"), index=True
     )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import selectinload
 
 from app import audit, writer_turn
@@ -28,6 +28,7 @@ from app.consultations.models import (
 from app.extensions import db
 from app.moderation import operations as moderation_ops
 from app.moderation.models import ItemStatus, ModerationItem
+from app.search import matches
 from app.timeutil import as_utc, utcnow
 
 if TYPE_CHECKING:
@@ -174,34 +175,13 @@ def move(consultation: Consultation, target: State, staff: User, at_once: bool =
 
 
 def visible_consultations(query_text: str = "", include_drafts: bool = False):
-    """Consultations for the list, newest first; the search matches any part of the text.
-
-    Japanese has no spaces between words, so matching is by substring (LIKE) over the title,
-    summary, topics and the draft, on SQLite and PostgreSQL alike.
-    """
+    """Consultations for the list, newest first; the search finds each word of the query in
+    the title, summary, topics or draft, written in kanji, kana or as read (app.search)."""
     query = select(Consultation).order_by(Consultation.opens_at.desc(), Consultation.id.desc())
     if not include_drafts:
         query = query.where(Consultation.state != State.DRAFT)
-    for term in unicodedata.normalize("NFKC", query_text).split()[:5]:
-        pattern = (
-            "%" + term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        )
-        in_sections = select(Section.id).where(
-            Section.consultation_id == Consultation.id,
-            or_(
-                func.lower(Section.body).like(pattern, escape="\\"),
-                func.lower(Section.heading).like(pattern, escape="\\"),
-            ),
-        )
-        query = query.where(
-            or_(
-                func.lower(Consultation.title).like(pattern, escape="\\"),
-                func.lower(Consultation.summary).like(pattern, escape="\\"),
-                func.lower(Consultation.topics).like(pattern, escape="\\"),
-                in_sections.exists(),
-            )
-        )
-    return query
+    condition = matches(Consultation.search_key, query_text)
+    return query if condition is None else query.where(condition)
 
 
 def open_now(limit: int, now: datetime | None = None) -> list[Consultation]:

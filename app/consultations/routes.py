@@ -118,10 +118,12 @@ def _section_filter(consultation: Consultation) -> int | str | None:
 def _render_show(consultation: Consultation, form: OpinionForm | None, status: int = 200):
     user = current_user._get_current_object() if current_user.is_authenticated else None
     section = _section_filter(consultation)
+    q = request.args.get("q", "").strip()[:100]
     page = listing.PublicPage(
         consultation.id,
         user.id if user else None,
         section=section,
+        query_text=q,
         per_page=OPINIONS_PER_PAGE,
         error_out=False,
     )
@@ -130,6 +132,7 @@ def _render_show(consultation: Consultation, form: OpinionForm | None, status: i
             "consultations/show.html",
             consultation=consultation,
             page=page,
+            q=q,
             headings={s.id: s.heading for s in consultation.sections},
             # what the opinion form's fields show besides their fixed labels and choices
             form_sections=tuple((s.id, s.position, s.heading) for s in consultation.sections),

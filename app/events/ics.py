@@ -15,6 +15,7 @@ from icalendar import Calendar
 from icalendar import Event as VEvent
 
 from app.events.models import Event, EventState, Mode
+from app.i18n import tokyo_range
 from app.timeutil import as_utc, utcnow
 
 MIME = "text/calendar"
@@ -41,7 +42,9 @@ def calendar_file(event: Event) -> bytes:
     entry.add("summary", event.title)
     online = _("Online: %(url)s", url=page)
     entry.add("location", f"{event.venue} / {online}" if event.mode == Mode.HYBRID else online)
-    entry.add("description", f"{event.description}\n\n{page}".strip())
+    when = _("When: %(when)s", when=tokyo_range(event.starts_at, event.ends_at))
+    parts = (when, (event.description or "").strip(), page)
+    entry.add("description", "\n\n".join(part for part in parts if part))
     entry.add("url", page)
     entry.add("sequence", event.sequence)
     entry.add("status", "CANCELLED" if cancelled else "CONFIRMED")

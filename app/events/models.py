@@ -72,6 +72,9 @@ class Event(db.Model):
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     mode: Mapped[Mode] = mapped_column(db_enum(Mode, "event_mode"), default=Mode.ONLINE)
     venue: Mapped[str] = mapped_column(String(300), default="")  # hybrid: where, and access
+    #: the text search compares (title, description, speakers, department, venue), kept by
+    #: app.search before every flush
+    search_key: Mapped[str] = mapped_column(Text, default="", server_default="")
     #: at most this many confirmed registrations online (None: no limit), then a waiting list;
     #: a hybrid event's places at the venue are counted apart, with a waiting list of their own
     capacity: Mapped[int | None] = mapped_column(Integer)

@@ -27,6 +27,7 @@ from app.events.models import (
     RegistrationStatus,
 )
 from app.extensions import db
+from app.search import matches
 from app.timeutil import TOKYO, to_tokyo, utcnow
 
 ATTENDANCES = {Attendance.VENUE: _l("At the venue"), Attendance.ONLINE: _l("Online")}
@@ -74,9 +75,13 @@ def _load(event_id: int, action: str = "view") -> Event:
 def index():
     """Upcoming events (soonest first) and, on their own pages, past ones."""
     past = request.args.get("when") == "past"
+    q = request.args.get("q", "").strip()[:100]
     query = (operations.past if past else operations.upcoming)(include_drafts=_staff())
+    condition = matches(Event.search_key, q)
+    if condition is not None:
+        query = query.where(condition)
     page = db.paginate(query, per_page=20, error_out=False)
-    return render_template("events/index.html", page=page, past=past, staff=_staff())
+    return render_template("events/index.html", page=page, past=past, staff=_staff(), q=q)
 
 
 @bp.get("/calendar")

@@ -28,8 +28,11 @@
 
   function localTime(iso) {
     var date = new Date(iso);
-    return date.toLocaleTimeString(document.documentElement.lang, {
-      hour: "2-digit", minute: "2-digit", timeZone: "Asia/Tokyo"
+    // as the server writes times (app/i18n.py): 9:30 in Japanese, 09:30 elsewhere, 24-hour
+    var lang = document.documentElement.lang;
+    return date.toLocaleTimeString(lang, {
+      hour: lang.indexOf("ja") === 0 ? "numeric" : "2-digit", minute: "2-digit",
+      hourCycle: "h23", timeZone: "Asia/Tokyo"
     });
   }
 
@@ -133,7 +136,8 @@
   }
 
   function setPresence(count) {
-    presence.textContent = "👥 " + count;
+    // Words, not a pictograph: an emoji many fonts lack showed as an empty box.
+    presence.textContent = presence.dataset.text.replace("__N__", String(count));
   }
 
   socket.on("connect", join);

@@ -68,7 +68,7 @@ ENGLISH = {
     "send": "Send my opinion",
     "received": "Thank you. Your opinion was received.",
     "your_code": "Your receipt code is",
-    "subject": "Your opinion was received: {code}",
+    "subject": "[Koe] Your opinion was received: {code}",
     "receipt_heading": "Opinion {code}",
     "published": "Published",
     "published_opinions": "Published opinions",

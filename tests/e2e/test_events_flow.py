@@ -69,7 +69,7 @@ def test_create_register_wait_and_move_up(open_page, check_a11y, people, smtp_se
     sign_in(ichiro, check_a11y, "ichiro@example.jp")
     ichiro.goto(event_url)
     check_a11y(ichiro)
-    assert "会場: 定員1人 (残り1席) · オンライン: 制限なし" in ichiro.locator("main").inner_text()
+    assert "会場: 定員1人（残り1席） · オンライン: 制限なし" in ichiro.locator("main").inner_text()
     ichiro.get_by_role("radio", name="会場").check()
     ichiro.get_by_role("button", name="参加を申し込む").click()
     check_a11y(ichiro)
@@ -85,7 +85,7 @@ def test_create_register_wait_and_move_up(open_page, check_a11y, people, smtp_se
     sign_in(hanako, check_a11y, "hanako@example.jp")
     hanako.goto(event_url)
     check_a11y(hanako)
-    assert "会場 (満席：キャンセル待ちになります)" in hanako.locator("fieldset").inner_text()
+    assert "会場（満席：キャンセル待ちになります）" in hanako.locator("fieldset").inner_text()
     hanako.get_by_role("radio", name="会場").check()
     hanako.get_by_role("button", name="参加を申し込む").click()
     check_a11y(hanako)
@@ -95,7 +95,7 @@ def test_create_register_wait_and_move_up(open_page, check_a11y, people, smtp_se
     confirm(ichiro, check_a11y)
     check_a11y(ichiro)
     promoted = smtp_server.wait_for(
-        "hanako@example.jp", "お席が確保できました：区民公開講座「防災と地域のつながり」"
+        "hanako@example.jp", "【声】お席が確保できました：区民公開講座「防災と地域のつながり」"
     )
     assert "申込完了" in smtp_server.body(promoted)
     hanako.reload()

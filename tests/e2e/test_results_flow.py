@@ -106,8 +106,8 @@ JAPANESE = {
     "see_change": "最終案での変更を見る",
     "see_line": "結果の表でこの意見の行を見る（No. 1）",
     "see_results": "結果を見る：意見ごとの区の考え方と最終案",
-    "answer_subject": "ご意見 {code} に区の考え方が公表されました",
-    "results_subject": f"「{TITLE}」の結果が公表されました",
+    "answer_subject": "【声】ご意見 {code} に区の考え方が公表されました",
+    "results_subject": f"【声】「{TITLE}」の結果が公表されました",
 }
 ENGLISH = {
     "locale": "en-US",
@@ -129,7 +129,7 @@ ENGLISH = {
     "show_name": "Show my display name with my opinion (otherwise: anonymous)",
     "send": "Send my opinion",
     "received": "Thank you. Your opinion was received.",
-    "receipt_subject": "Your opinion was received: {code}",
+    "receipt_subject": "[Koe] Your opinion was received: {code}",
     "receipt_heading": "Opinion {code}",
     "text": "The park is dark at night: please add lights on the school routes first.",
     "agree": "Agree",
@@ -180,8 +180,8 @@ ENGLISH = {
     "see_change": "See the change in the final text",
     "see_line": "See this opinion's line in the results (No. 1)",
     "see_results": "See the results: the ward's view on each opinion and the final text",
-    "answer_subject": "The ward answered your opinion {code}",
-    "results_subject": f'The results of "{TITLE}" are published',
+    "answer_subject": "[Koe] The ward answered your opinion {code}",
+    "results_subject": f'[Koe] The results of "{TITLE}" are published',
 }
 
 
