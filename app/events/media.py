@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from app import audit, jobs
 from app.auth.models import User
+from app.events import qa
 from app.events.models import Engine, Event, EventState, StreamState
 from app.extensions import db
 from app.timeutil import as_utc, utcnow
@@ -136,6 +137,7 @@ def apply_report(report: dict, now: datetime | None = None) -> Event | None:
             event.stream_ended_at = (event.stream_seen_at or now) if recovered else now
             action = "event.stream_interrupted" if recovered else "event.stream_ended"
             audit.record(action, event, details={"event": event.id})
+            _finish_answering(event)
         if report.get("hls"):
             event.recording_url = _address(report["hls"])
         event.recording_download_url = _address(report.get("download", ""))
@@ -174,7 +176,14 @@ def end_if_silent(event: Event, now: datetime | None = None) -> bool:
     event.stream_ended_at = event.stream_seen_at or now or utcnow()
     event.stream_viewers = 0
     audit.record("event.stream_interrupted", event, details={"event": event.id})
+    _finish_answering(event)
     return True
+
+
+def _finish_answering(event: Event) -> None:
+    """A question left "being answered" when the stream ends was answered (the live pages
+    move it to the answered list when they hear that the stream ended)."""
+    qa.finish_answering(event, event.stream_ended_at)
 
 
 def settle(event: Event) -> None:

@@ -87,7 +87,7 @@ def archive(event_id: int):
         "events/archive.html",
         event=event,
         messages=chat.history(event, None, limit=2000),
-        questions=[q for q in qa.questions(event, None) if q["state"] == "answered"],
+        questions=qa.answered(event),
         caption_lines=captions.lines(event),
         has_captions=bool(captions.lines(event, last=1)),
         me=user,

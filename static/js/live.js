@@ -346,11 +346,26 @@
     captionBox.hidden = false;
   }
 
+  // the question being answered when the stream ends was answered (the server records it so)
+  function streamEnded(stream) {
+    if (!stream || stream.state !== "ended") {
+      return;
+    }
+    document.querySelectorAll("#qa li.question[data-state=answering]").forEach(function (item) {
+      showQuestion({
+        id: Number(item.dataset.id), event: eventId, state: "answered",
+        votes: Number(item.dataset.votes), author: item.querySelector(".q-author").textContent,
+        text: item.querySelector(".q-text").textContent
+      });
+    });
+  }
+
   socket.on("caption", showCaption);
   socket.on("stream", function (stream) {
     if (window.KoePlayer) {
       window.KoePlayer.update(stream);
     }
+    streamEnded(stream);
   });
 
   var captionForm = document.getElementById("caption-form");
