@@ -15,6 +15,7 @@ from flask_socketio import SocketIO
 
 def init_app(app: Flask) -> SocketIO:
     from realtime import live
+    from realtime.pace import Pace
     from realtime.presence import Presence
 
     sio = SocketIO(
@@ -25,10 +26,15 @@ def init_app(app: Flask) -> SocketIO:
         # a message is at most 500 characters: anything much larger is refused unread
         max_http_buffer_size=64 * 1024,
         ping_interval=20,
+        # a connection's events one after another, in its own thread (or greenlet): a client
+        # that floods waits for itself instead of starting a thread per event that every
+        # other client then waits behind (bench/chat_load.py --flood)
+        async_handlers=False,
         logger=False,
         engineio_logger=False,
     )
     sio.on_namespace(live.Live("/live"))
+    app.extensions["koe_pace"] = Pace(app.config["SOCKET_EVENT_RATES"])
     app.extensions["koe_presence"] = Presence(
         app.config["REDIS_URL"], spawn=sio.start_background_task, sleep=sio.sleep
     )

@@ -26,6 +26,7 @@ from app.events import qa
 from app.events.models import Engine, Event, EventState, StreamState
 from app.extensions import db
 from app.timeutil import as_utc, utcnow
+from app.validators import has_lone_surrogate
 from realtime.media import TOKEN_SALT, media_secret, verify_body
 
 
@@ -99,6 +100,8 @@ def read_report(body: bytes, timestamp: str | None, signature: str | None) -> di
         raise BadReport(400, "not JSON") from None
     if not isinstance(report, dict):
         raise BadReport(400, "not an object")
+    if has_lone_surrogate(report):  # JSON allows "\\ud800"; UTF-8 and the database do not
+        raise BadReport(400, "lone surrogate")
     event_id, state = report.get("event"), report.get("state")
     if not isinstance(event_id, int) or isinstance(event_id, bool):
         raise BadReport(400, "event")
