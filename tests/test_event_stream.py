@@ -467,3 +467,28 @@ def test_a_question_being_answered_when_an_event_ends_without_a_stream_is_archiv
     _db.session.commit()
     html = person(role=None).http.get(f"/events/{event.id}/archive").get_data(as_text=True)
     assert "資料はどこで読めますか？" in html and "回答した質問はありません" not in html
+
+
+def test_the_studio_shows_the_chat_and_the_questions(app, people):
+    """The presenter answers from the studio: the chat (with its form and the moderators'
+    measures) and the questions waiting, with the moderators' buttons, in both languages;
+    the page's scripts make them live."""
+    from tests.test_live_qa import ask
+
+    event, person, staff = people
+    hanako = person()
+    hanako.connect()
+    hanako.join(event)
+    assert hanako.send(event, "音声が少し小さいです")["ok"]
+    assert ask(hanako, event, "資料はどこで読めますか？")["ok"]
+    office = Person(app, staff)
+    html = office.http.get(f"/events/{event.id}/studio").get_data(as_text=True)
+    assert 'id="chat"' in html and "音声が少し小さいです" in html
+    assert 'id="chat-form"' in html and "取り下げる" in html  # write, and take away
+    assert 'id="qa"' in html and "資料はどこで読めますか？" in html
+    assert "今から回答する" in html  # the question's buttons for the presenter
+    assert "js/live.js" in html and "vendor/socket.io.min.js" in html
+    english = office.http.get(
+        f"/events/{event.id}/studio", headers={"Accept-Language": "en"}
+    ).get_data(as_text=True)
+    assert "Answer now" in english and "Your message" in english
