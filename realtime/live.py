@@ -206,11 +206,18 @@ def _paced(event: str, known: bool = True) -> dict | None:
     dictionary lookup, not the database; a connection that floods on past the refusals is
     closed."""
     pace = current_app.extensions["koe_pace"]
+    sio = current_app.extensions["socketio"]
     if pace.allow(request.sid, pace.kind(event, known)):
+        # let the others run between two events of one connection: under gevent a client
+        # whose events are always there to read would otherwise never give the loop back
+        sio.sleep(0)
         return None
     if pace.refused(request.sid):
         current_app.logger.warning("socket connection closed: it flooded the server")
         disconnect()
+    # a connection over its pace waits before it is answered (its events are read one after
+    # another): a flood slows itself down, not the others
+    sio.sleep(pace.refused_wait)
     return {"ok": False, "error": "pace", "message": _said(PACE)}
 
 

@@ -29,6 +29,8 @@ ALIASES = {"leave": "join"}
 #: refused events a connection may send in a row (refilled at a tenth a second) before it is
 #: closed: a page never gets there, a flood does within a second
 REFUSALS_BEFORE_CLOSING = 30
+#: seconds a refused event waits before its answer, in its connection's own thread
+REFUSED_WAIT = 0.05
 
 
 class Pace:
@@ -40,6 +42,7 @@ class Pace:
     ) -> None:
         self.rates = {**DEFAULT_RATES, **(rates or {})}
         self.refusals = refusals
+        self.refused_wait = REFUSED_WAIT
         self._clock = clock
         self._lock = threading.Lock()
         # sid → kind → [tokens, last refill]; "!refused" counts refusals the same way
