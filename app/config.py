@@ -158,6 +158,9 @@ class Config:
         self.SOCKETIO_CHANNEL = _env("SOCKETIO_CHANNEL", "koe-socketio")
         # Chat: at most this many messages per person in this many seconds (floods).
         self.CHAT_RATE = (_env_int("CHAT_RATE_COUNT", 5), _env_int("CHAT_RATE_SECONDS", 10))
+        # Socket events per connection, by kind (realtime.pace): overrides of its defaults,
+        # e.g. {"join": (4, 10)} for 4 at once, then 4 per 10 seconds
+        self.SOCKET_EVENT_RATES: dict[str, tuple[int, float]] = {}
         # The media service (realtime/media): its address as browsers reach it, and the origins
         # pages may fetch live video from (it, and any external engine's: space-separated).
         self.MEDIA_URL = _env("MEDIA_URL", "http://127.0.0.1:5001").rstrip("/")

@@ -16,6 +16,25 @@ def nfkc_strip(value: str | None) -> str | None:
     return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
 
 
+def has_lone_surrogate(data) -> bool:
+    """Whether a payload holds a lone UTF-16 surrogate ("\\ud800": JSON allows it, UTF-8 and
+    the database do not), in any string, key or nested value (walked without recursion)."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
+
+
 def empty_to_none(value: str | None) -> str | None:
     return value if value not in ("",) else None
 

@@ -25,11 +25,19 @@ lag (a busy client delays what it measures), and whether the target was met. The
 "every message delivered once to every viewer" prints PASS or FAIL and sets the exit status;
 timing is never a failure.
 
+With ``--flood``, one more connection floods the server in the middle third of the send
+phase, as a stuck or hostile page would: repeated ``join`` of the event, events the server
+does not know and payloads of the wrong shape, as fast as it can, connecting again whenever
+the server closes it. Printed beside the setup: what it sent and how it was answered, and
+the delivery latency of the other clients' messages in each third (before the flood: the
+baseline; during it; after it).
+
 SQLite (a temporary file), or a fresh database on the PostgreSQL server of ``--pg`` or
 $KOE_BENCH_DATABASE_URL (dropped at the end).
 
     python bench/chat_load.py [--quick] [--clients N] [--seconds S] [--server gevent|threading]
                               [--pg URL] [--only sqlite|postgresql] [--client raw|python-socketio]
+                              [--flood]
 """
 
 from __future__ import annotations
@@ -361,6 +369,7 @@ class Client:
         self.spec, self.url = spec, url
         self.received: Counter = Counter()
         self.latencies: list[float] = []
+        self.thirds: list[list[float]] = [[], [], []]  # by when the message was sent
         self.unknown = 0
         self.presence = 0
         self.presence_at = 0.0
@@ -378,7 +387,10 @@ class Client:
             return
         index, sent_us = parsed
         self.received[index] += 1
-        self.latencies.append(now * 1000 - sent_us / 1000)
+        latency = now * 1000 - sent_us / 1000
+        self.latencies.append(latency)
+        if MESSAGES:
+            self.thirds[min(2, 3 * index // MESSAGES)].append(latency)
 
     def on_presence(self, data) -> None:
         if isinstance(data, dict) and isinstance(data.get("count"), int):
@@ -471,6 +483,7 @@ class RawClient(Client):
         self.next_ack = 0
         self.joined: asyncio.Future | None = None
         self.reader: asyncio.Task | None = None
+        self.on_answer = None  # the flooder counts the answers it does not wait for
 
     async def connect(self) -> None:
         loop = asyncio.get_running_loop()
@@ -527,6 +540,8 @@ class RawClient(Client):
                     future = self.acks.get(int(body[:digits]))
                     if future is not None and not future.done():
                         future.set_result(json.loads(body[digits:]))
+                    elif self.on_answer is not None:
+                        self.on_answer(json.loads(body[digits:])[0])
                 elif kind == "0" and not self.joined.done():
                     self.joined.set_result(True)
                 elif kind == "4" and not self.joined.done():
@@ -545,6 +560,52 @@ class RawClient(Client):
 
 
 WS_TEXT = None  # aiohttp.WSMsgType.TEXT, set when a client process starts
+MESSAGES = 0  # messages of the send phase, set when a client process starts
+
+
+async def flood(client: RawClient, event_id: int, start: float, end: float) -> dict:
+    """From ``start`` to ``end`` (wall clock), send as fast as the connection takes them:
+    a dozen ``join``s of the event, a dozen events nobody handles and a dozen payloads of the
+    wrong shape, over and over, without waiting for answers; connect again when closed."""
+    sent: Counter = Counter()
+    answers: Counter = Counter()
+    reconnects = 0
+
+    def count(answer) -> None:
+        error = answer.get("error") if isinstance(answer, dict) else None
+        answers["already" if isinstance(answer, dict) and answer.get("already") else error] += 1
+
+    client.on_answer = count
+    await asyncio.sleep(max(0.0, start - time.time()))
+    n = 0
+    while time.time() < end:
+        if client.dropped:
+            reconnects += 1
+            client.dropped = False
+            try:
+                await client.connect()
+            except Exception:
+                await asyncio.sleep(0.05)
+                client.dropped = True
+                continue
+        batch = (
+            [("join", {"event": event_id})] * 12
+            + [(f"nothing_{n + k}", {"event": event_id}) for k in range(12)]
+            + [("send", "not an object")] * 12
+        )
+        try:
+            for name, data in batch:
+                n += 1
+                await client.ws.send_str(f"42{NAMESPACE},{n}{json.dumps([name, data])}")
+                sent[name if name in ("join", "send") else "unknown"] += 1
+        except Exception:
+            client.dropped = True
+        await asyncio.sleep(0)  # let the reader take the answers
+    return {
+        "sent": {"join": sent["join"], "unknown": sent["unknown"], "garbage": sent["send"]},
+        "answers": {str(k): v for k, v in answers.most_common()},
+        "reconnects": reconnects,
+    }
 
 
 def aiohttp_timeout(seconds: float):
@@ -556,8 +617,9 @@ def aiohttp_timeout(seconds: float):
 async def client_process(cfg: dict, index: int) -> dict:
     import aiohttp
 
-    global WS_TEXT
+    global WS_TEXT, MESSAGES
     WS_TEXT = aiohttp.WSMsgType.TEXT
+    MESSAGES = cfg["messages"]
     loop = asyncio.get_running_loop()
 
     def say(**fields) -> None:
@@ -586,6 +648,11 @@ async def client_process(cfg: dict, index: int) -> dict:
             client.error = f"not connected within {cfg['connect_timeout']:.0f} s"
     connected = [c for c in clients if not c.error]
     joined_s = time.perf_counter() - started
+    flooder = None
+    if cfg.get("flood") and index == 0:  # one more connection, apart from the measured ones
+        flooder = RawClient(cfg["flood"], cfg["url"], http)
+        if not await flooder.start(cfg["event"]):
+            raise RuntimeError(f"the flooding client could not join: {flooder.error}")
     # every join tells the room the new count: wait until the last one has reached everyone
     # (or, when some were lost, until no count has come for a few seconds)
     deadline = time.monotonic() + cfg["settle_timeout"]
@@ -645,6 +712,12 @@ async def client_process(cfg: dict, index: int) -> dict:
 
     await asyncio.sleep(max(0.0, go - time.time()))
     lag_task = asyncio.create_task(watch_lag())
+    third = count / cfg["rate"] / 3
+    flood_task = (
+        asyncio.create_task(flood(flooder, cfg["event"], go + third, go + 2 * third))
+        if flooder is not None
+        else None
+    )
     tasks = []
     for k in range(count):
         if k % cfg["senders"] in mine:
@@ -662,8 +735,11 @@ async def client_process(cfg: dict, index: int) -> dict:
     received: Counter = Counter()
     for c in connected:
         received.update(c.received.keys())
+    flooded = await flood_task if flood_task is not None else None
     say(
         result=True,
+        flood=flooded,
+        thirds=[[round(x, 1) for c in connected for x in c.thirds[t]] for t in range(3)],
         acks={str(k): v for k, v in acks.items()},
         received={str(k): v for k, v in received.items()},
         duplicates=sum(v - 1 for c in connected for v in c.received.values() if v > 1),
@@ -757,6 +833,8 @@ def run(args, target, tmp: str) -> list[str]:
             "drain": max(10.0, seconds),
             "client": args.client,
             "senders": senders,
+            # an anonymous viewer's session: a page anyone can open
+            "flood": {"cookie": viewers[0].cookie, "csrf": viewers[0].csrf} if args.flood else None,
         }
         cfg_path = Path(tmp) / "clients.json"
         cfg_path.write_text(json.dumps(cfg))
@@ -841,6 +919,23 @@ def run(args, target, tmp: str) -> list[str]:
             f"  delivery latency: p50 {p50:.0f} ms, p95 {p95:.0f} ms, p99 {p99:.0f} ms,"
             f" max {max(latencies, default=float('nan')):.0f} ms ({len(latencies)} deliveries)"
         )
+        if args.flood:
+            (flooded,) = [r["flood"] for r in results if r.get("flood")]
+            third = count / rate / 3
+            print(
+                f"  flood: one more connection, from {third:.0f} s to {2 * third:.0f} s, sent"
+                f" {sum(flooded['sent'].values())} events ({flooded['sent']['join']} join,"
+                f" {flooded['sent']['unknown']} unknown, {flooded['sent']['garbage']} garbage"
+                f" send); answered {flooded['answers']}; closed by the server and connected"
+                f" again {flooded['reconnects']} times"
+            )
+            for t, name in enumerate(("before the flood (baseline)", "during it", "after it")):
+                part = [x for r in results for x in r["thirds"][t]]
+                print(
+                    f"  delivery latency {name}: p50 {percentile(part, 50):.0f} ms, p95"
+                    f" {percentile(part, 95):.0f} ms, max {max(part, default=float('nan')):.0f}"
+                    f" ms ({len(part)} deliveries)"
+                )
         ack_ms = [x for r in results for x in r["ack_ms"]]
         print(
             f"  a sender's acknowledgement (stored, moderated, sent to the room): p50"
@@ -906,6 +1001,11 @@ def main() -> int:
         help="PostgreSQL server URL (default $KOE_BENCH_DATABASE_URL); a fresh database is used",
     )
     parser.add_argument("--only", choices=("sqlite", "postgresql"), help="default: --pg if set")
+    parser.add_argument(
+        "--flood",
+        action="store_true",
+        help="one more connection floods joins, unknown and garbage events in the middle third",
+    )
     parser.add_argument("--client-worker", help=argparse.SUPPRESS)
     parser.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -935,7 +1035,9 @@ def main() -> int:
     idle_busy = (after[0] - before[0]) / max(after[1] - before[1], 1)
     print(
         f"  setup: Python {platform.python_version()}, {os.cpu_count()} CPUs, async mode"
-        f" {args.server}, {args.clients} clients, {args.seconds:g} s at {args.rate:g} messages/s,"
+        f" {args.server}, {args.clients} clients"
+        + (" and one flooding connection" if args.flood else "")
+        + f", {args.seconds:g} s at {args.rate:g} messages/s,"
         f" open files ≤ {limit}; machine {idle_busy:.0%} busy in the second before the run"
     )
     print("  (server and clients share this machine's CPUs)")

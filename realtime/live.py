@@ -3,13 +3,18 @@
 Every client event is answered through its acknowledgement: ``{"ok": true, ...}`` or
 ``{"ok": false, "error": code, "message": text in the person's language}``. A payload of the
 wrong shape, an unknown event or a failure inside is answered the same way (and logged
-without the payload); the connection stays open and nobody else is affected.
+without the payload); the connection stays open and nobody else is affected. Each
+connection has a pace per kind of event (``realtime.pace``): an event over it is answered
+``pace`` without touching the database, and a connection that floods on is closed. A text
+with a lone surrogate (``"\\ud800"``) is answered ``bad_text``.
 
 Client → server (``data`` is a JSON object):
 
 - ``join`` ``{event, since?}``: enter the event's room; the answer holds what the person may
-  see (after message ``since`` when given: what a reconnecting client missed), the ids of
-  messages taken away meanwhile, the pinned announcement and the presence count.
+  see (after message ``since`` when given: what a reconnecting client missed, at most the
+  last 100, with ``more`` when there were more), the ids of messages taken away meanwhile,
+  the pinned announcement and the presence count. A second ``join`` of the same room on one
+  connection answers ``{"ok": true, "already": true}`` and costs nothing.
 - ``send`` ``{event, client_id, text}``: a message; the same ``client_id`` twice stores one.
 - ``report`` ``{event, message, reason}``; for moderators ``hide``, ``release``
   ``{event, message}``, ``measure`` ``{event, message, kind, minutes?}``, ``pin``
@@ -33,21 +38,32 @@ import functools
 import threading
 
 from flask import current_app, request
+from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_room, rooms
+from flask_socketio import (
+    ConnectionRefusedError,
+    Namespace,
+    disconnect,
+    join_room,
+    leave_room,
+    rooms,
+)
 from flask_wtf.csrf import ValidationError, validate_csrf
 
 from app.events import captions, chat, media, qa
-from app.events.chat import ChatRefused
+from app.events.chat import REFUSALS, ChatRefused
 from app.events.models import Event, EventState
 from app.events.operations import may_watch
 from app.extensions import db
+from app.validators import has_lone_surrogate
 
 NAMESPACE = "/live"
 UNKNOWN = _l("This action is not known.")
 FAILED = _l("Something went wrong. Please try again.")
 REPORTED = _l("Thank you. A moderator will look at it.")
+PACE = _l("This page is sending too much at once. Wait a few seconds and try again.")
+BAD_TEXT = _l("The text holds a broken character that cannot be stored. Delete it and send again.")
 
 
 def room(event_id: int) -> str:
@@ -185,14 +201,51 @@ def tell_caption(event: Event, line) -> None:
 # --- the namespace -------------------------------------------------------------------------------
 
 
+def _paced(event: str, known: bool = True) -> dict | None:
+    """The refusal of an event over its pace for this connection (None: go on). It costs a
+    dictionary lookup, not the database; a connection that floods on past the refusals is
+    closed."""
+    pace = current_app.extensions["koe_pace"]
+    sio = current_app.extensions["socketio"]
+    if pace.allow(request.sid, pace.kind(event, known)):
+        # let the others run between two events of one connection: under gevent a client
+        # whose events are always there to read would otherwise never give the loop back
+        sio.sleep(0)
+        return None
+    if pace.refused(request.sid):
+        current_app.logger.warning("socket connection closed: it flooded the server")
+        disconnect()
+    # a connection over its pace waits before it is answered (its events are read one after
+    # another): a flood slows itself down, not the others
+    sio.sleep(pace.refused_wait)
+    return {"ok": False, "error": "pace", "message": _said(PACE)}
+
+
+def _said(text) -> str:
+    """``text`` in the language of the connection's page (chosen once, on connecting: no
+    look-up of the person for a cheap answer)."""
+    language = current_app.extensions["koe_pace"].language(request.sid)
+    if language is None:
+        return str(text)
+    with force_locale(language):
+        return str(text)
+
+
 def guarded(handler):
     """Answer a bad payload, a refusal or a failure through the acknowledgement; the
-    connection stays open (and the session's transaction is rolled back)."""
+    connection stays open (and the session's transaction is rolled back). Each event is
+    paced per connection first."""
+    event_name = handler.__name__.removeprefix("on_")
 
     @functools.wraps(handler)
     def run(self, data=None):
+        refused = _paced(event_name)
+        if refused is not None:
+            return refused
         if not isinstance(data, dict):
-            return _refusal(ChatRefused("bad_request"))
+            return _refusal(ChatRefused("bad_request", _said(REFUSALS["bad_request"])))
+        if has_lone_surrogate(data):
+            return {"ok": False, "error": "bad_text", "message": _said(BAD_TEXT)}
         # a fresh application context: its own ``g`` (the signed-in user is looked up again
         # from the session for every event) and its own database session
         with current_app.app_context():
@@ -221,7 +274,8 @@ class Live(Namespace):
         return super().trigger_event(event, *args)
 
     def on_unknown_event(self, *_args):
-        return {"ok": False, "error": "unknown_event", "message": str(UNKNOWN)}
+        refused = _paced("unknown", known=False)
+        return refused or {"ok": False, "error": "unknown_event", "message": _said(UNKNOWN)}
 
     def on_connect(self, auth=None):
         with current_app.app_context():
@@ -236,8 +290,10 @@ class Live(Namespace):
         user = _user()
         if user is not None:
             join_room(user_room(user.id))
+        current_app.extensions["koe_pace"].speaks(request.sid, str(get_locale()))
 
     def on_disconnect(self, reason=None):
+        current_app.extensions["koe_pace"].forget(request.sid)
         presence = current_app.extensions["koe_presence"]
         for name in list(rooms()):
             if name.startswith("event-"):
@@ -247,22 +303,33 @@ class Live(Namespace):
 
     @guarded
     def on_join(self, data):
+        if isinstance(data.get("event"), int) and room(data["event"]) in rooms():
+            # joined already on this connection (allowed then): it has everything and is told
+            # what comes, so a repeated join reads nothing
+            return {"ok": True, "already": True}
         event = _event(data)
         since = data.get("since")
         if since is not None and (not isinstance(since, int) or isinstance(since, bool)):
             raise ChatRefused("bad_request")
         user = _user()
         name = room(event.id)
-        if name not in rooms():
-            join_room(name)
-            if chat.is_moderator(user):
-                join_room(moderators_room(event.id))
-            current_app.extensions["koe_presence"].join(event.id, request.sid)
-            tell_presence(event.id)
+        join_room(name)
+        if chat.is_moderator(user):
+            join_room(moderators_room(event.id))
+        current_app.extensions["koe_presence"].join(event.id, request.sid)
+        tell_presence(event.id)
+        # joined before reading: a message posted meanwhile may come both ways, never neither
+        # way (the page drops what it shows already, by id)
+        if since is None:
+            messages, more = chat.history(event, user), False
+        else:
+            messages, more = chat.catch_up(event, user, since)
         return {
             "ok": True,
-            "messages": chat.history(event, user, since=since),
-            "removed": chat.removed_since(event) if since is not None else [],
+            "messages": messages,
+            # more were missed than a catch-up holds: these are the last ones, start afresh
+            "more": more,
+            "removed": chat.removed_since(event, since) if since is not None else [],
             "pinned": event.pinned_text,
             "presence": current_app.extensions["koe_presence"].count(event.id),
             "open": chat.chat_open(event),

@@ -125,6 +125,8 @@ def test_the_webhook_refuses_what_is_not_signed_or_not_a_report(app, people):
         json.dumps(body | {"event": "1"}).encode(),
         json.dumps(body | {"viewers": -1}).encode(),
         json.dumps(body | {"hls": 5}).encode(),
+        # a lone surrogate (JSON allows "\ud800", the database does not): 400, never a 500
+        json.dumps(body | {"state": "ended", "recovered": True, "hls": "/hls/\ud800"}).encode(),
     ):
         assert report(app, client, bad).status_code == 400, bad
     assert report(app, client, body | {"event": 99999}).status_code == 404
@@ -411,3 +413,82 @@ def test_stun_and_turn_servers_for_the_pages(app, people, monkeypatch, tmp_path)
     monkeypatch.setenv("KOE_ICE_SERVERS", "https://turn.example.jp")
     with pytest.raises(ValueError, match="not a stun:, turn: or turns: URL"):
         Config(tmp_path)
+
+
+def test_a_question_being_answered_when_the_stream_ends_reaches_the_archive(app, people):
+    """「回答中」 at the end of the stream counts as answered: the archive lists it with the
+    answered ones (in Japanese and English), and the end is in the audit log."""
+    from tests.test_live_qa import ask
+
+    event, person, _staff = people
+    hanako, moderator = person(), person(Role.MODERATOR)
+    for p in (hanako, moderator):
+        p.connect()
+        p.join(event)
+    done = ask(hanako, event, "避難所の備蓄は何日分ですか？")["question"]
+    now = ask(hanako, event, "ペットの受け入れはありますか？")["question"]
+    for question, action in ((done, "answering"), (done, "answered"), (now, "answering")):
+        step = {"event": event.id, "question": question["id"], "action": action}
+        assert moderator.call("question", step)["ok"]
+    client = app.test_client()
+    live = {"event": event.id, "state": "live", "viewers": 3, "hls": f"/hls/{event.id}/index.m3u8"}
+    assert report(app, client, live).status_code == 200
+    assert report(app, client, live | {"state": "ended", "viewers": 0}).status_code == 200
+    _db.session.expire_all()
+    row = _db.session.get(Event, event.id)
+    assert row.stream_state == StreamState.ENDED
+    assert [q["state"] for q in hanako.join(event)["questions"]] == ["answered", "answered"]
+    for lang, heading in (("ja", "回答した質問"), ("en", "Questions answered")):
+        reader = person(role=None, lang=lang)
+        page = reader.http.get(f"/events/{event.id}/archive", headers=reader.headers)
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200 and heading in html
+        assert "避難所の備蓄は何日分ですか？" in html and "ペットの受け入れはありますか？" in html
+    entry = _db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "question.answered")
+    ).all()[-1]
+    assert entry.details == {"event": event.id, "at_the_end": True}
+
+
+def test_a_question_being_answered_when_an_event_ends_without_a_stream_is_archived(app, people):
+    """An event over by its time (no stream reported its end): the question left 「回答中」 is
+    listed as answered in the archive."""
+    from tests.test_live_qa import ask
+
+    event, person, _staff = people
+    hanako, moderator = person(), person(Role.MODERATOR)
+    for p in (hanako, moderator):
+        p.connect()
+    question = ask(hanako, event, "資料はどこで読めますか？")["question"]
+    step = {"event": event.id, "question": question["id"], "action": "answering"}
+    assert moderator.call("question", step)["ok"]
+    event.starts_at = utcnow() - timedelta(hours=3)
+    event.ends_at = utcnow() - timedelta(hours=1)
+    _db.session.commit()
+    html = person(role=None).http.get(f"/events/{event.id}/archive").get_data(as_text=True)
+    assert "資料はどこで読めますか？" in html and "回答した質問はありません" not in html
+
+
+def test_the_studio_shows_the_chat_and_the_questions(app, people):
+    """The presenter answers from the studio: the chat (with its form and the moderators'
+    measures) and the questions waiting, with the moderators' buttons, in both languages;
+    the page's scripts make them live."""
+    from tests.test_live_qa import ask
+
+    event, person, staff = people
+    hanako = person()
+    hanako.connect()
+    hanako.join(event)
+    assert hanako.send(event, "音声が少し小さいです")["ok"]
+    assert ask(hanako, event, "資料はどこで読めますか？")["ok"]
+    office = Person(app, staff)
+    html = office.http.get(f"/events/{event.id}/studio").get_data(as_text=True)
+    assert 'id="chat"' in html and "音声が少し小さいです" in html
+    assert 'id="chat-form"' in html and "取り下げる" in html  # write, and take away
+    assert 'id="qa"' in html and "資料はどこで読めますか？" in html
+    assert "今から回答する" in html  # the question's buttons for the presenter
+    assert "js/live.js" in html and "vendor/socket.io.min.js" in html
+    english = office.http.get(
+        f"/events/{event.id}/studio", headers={"Accept-Language": "en"}
+    ).get_data(as_text=True)
+    assert "Answer now" in english and "Your message" in english

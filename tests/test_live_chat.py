@@ -18,6 +18,7 @@ from app.events import operations
 from app.events.chat_models import ChatMessage
 from app.events.models import Audience, Mode
 from app.extensions import db as _db
+from app.moderation.models import ModerationItem
 from app.timeutil import utcnow
 from tests.conftest import login
 from tests.test_naughty_strings import naughty  # noqa: F401  (a fixture)
@@ -60,8 +61,10 @@ class Person:
         html = self.http.get("/events/", headers=self.headers).get_data(as_text=True)
         self.csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
         self.sio = None
+        self.joined: set[int] = set()  # events joined on the current connection
 
     def connect(self, csrf: str | None = "mine", **kwargs):
+        self.joined = set()
         auth = {"csrf": self.csrf if csrf == "mine" else csrf}
         headers = {**self.headers, **kwargs.pop("headers", {})}
         self.sio = self.app.extensions["socketio"].test_client(
@@ -74,9 +77,15 @@ class Person:
         return self.sio.emit(name, *args, namespace=NS, callback=True)
 
     def join(self, event, since=None):
+        """Join as a page does once per connection; joined already, as a reloaded page does
+        (a new connection: a second join on one connection answers only ``already``)."""
+        if event.id in self.joined:
+            self.sio.disconnect(namespace=NS)
+            self.connect()
         data = {"event": event.id} if since is None else {"event": event.id, "since": since}
         answer = self.call("join", data)
         assert answer["ok"], answer
+        self.joined.add(event.id)
         return answer
 
     def send(self, event, text: str, client_id: str | None = None):
@@ -185,7 +194,7 @@ def test_a_moderator_hides_a_message_for_everyone_at_once(people):
         assert p.received("removed") == [{"ids": [message["id"]]}]
     assert ichiro.join(event)["messages"] == []
     # a client that was away learns it on reconnecting
-    assert message["id"] in ichiro.join(event, since=message["id"] - 1)["removed"]
+    assert message["id"] in ichiro.join(event, since=message["id"])["removed"]
     assert "chat.hide" in set(_db.session.scalars(select(AuditEntry.action)))
 
 
@@ -346,7 +355,136 @@ def test_naughty_strings_in_messages(people, naughty):  # noqa: F811
     from flask import current_app
 
     current_app.config["CHAT_RATE"] = (10_000, 10)
+    current_app.extensions["koe_pace"].rates["send"] = (10_000, 10)  # past a page's pace
     for n, text in enumerate(naughty[::5]):
         answer = hanako.send(event, text, client_id=f"naughty-{n:04d}")
         assert answer["message"] if not answer["ok"] else answer["message"]["id"], text
     assert hanako.sio.is_connected(NS)
+
+
+@pytest.fixture
+def statements(app):
+    """Count the SQL statements run while the test runs (``statements.count``)."""
+    from sqlalchemy import event as sa_event
+
+    class Counter:
+        count = 0
+
+        def __call__(self, *_args):
+            Counter.count += 1
+
+    counter = Counter()
+    engine = _db.engine
+    sa_event.listen(engine, "before_cursor_execute", counter)
+    yield counter
+    sa_event.remove(engine, "before_cursor_execute", counter)
+
+
+def test_one_connection_flooding_joins_and_unknown_events_is_paced(people, statements):
+    """A repeated join of the room reads nothing; joins, unknown and garbage events over
+    their pace are refused without touching the database; a connection that floods on is
+    closed; the others chat on as before."""
+    event, person = people
+    flood, ichiro, hanako = person(lang="en"), person(), person()
+    for p in (flood, ichiro, hanako):
+        p.connect()
+        p.join(event)
+    before = statements.count
+    again = [flood.call("join", {"event": event.id}) for _ in range(3)]
+    assert again == [{"ok": True, "already": True}] * 3
+    assert statements.count == before  # nothing read: it has it all already
+    refused = flood.call("join", {"event": event.id})  # the fifth join in a few seconds
+    assert refused["ok"] is False and refused["error"] == "pace"
+    assert "Wait a few seconds" in refused["message"]
+    unknown = [flood.call(f"garbage_{n}", {"x": n}) for n in range(5)]
+    assert [a["error"] for a in unknown] == ["unknown_event"] * 3 + ["pace"] * 2
+    garbage = [flood.call("leave", "not a dict") for _ in range(2)]
+    assert [a["error"] for a in garbage] == ["pace", "pace"]  # leave counts with join
+    assert statements.count == before
+    assert flood.sio.is_connected(NS)
+    # a flood goes on past the refusals: the connection is closed, nobody else is touched
+    for _ in range(40):
+        if not flood.sio.is_connected(NS):
+            break
+        flood.sio.emit("join", {"event": event.id}, namespace=NS)
+    assert not flood.sio.is_connected(NS)
+    ichiro.received()
+    assert hanako.send(event, "まだ話せます")["ok"]
+    assert [m["text"] for m in ichiro.received("chat")] == ["まだ話せます"]
+    # its place in the room is given up like any disconnect; a new page joins at once
+    flood.connect()
+    assert flood.call("join", {"event": event.id})["ok"]
+
+
+def test_each_kind_of_event_has_its_own_pace(people, app):
+    event, person = people
+    hanako = person()
+    hanako.connect()
+    hanako.join(event)
+    app.extensions["koe_pace"].rates["vote"] = (2, 10)
+    votes = [hanako.call("vote", {"event": event.id, "question": 10**6}) for _ in range(3)]
+    assert [a["error"] for a in votes] == ["not_found", "not_found", "pace"]
+    assert hanako.send(event, "投票とは別に数えます")["ok"]  # another kind: its own bucket
+
+
+@pytest.mark.parametrize("lang, words", [("ja", "壊れた文字"), ("en", "broken character")])
+def test_a_lone_surrogate_is_refused_clearly_in_every_event(people, lang, words):
+    """JSON may carry a lone surrogate ("\\ud800"); no database can store it. Every event
+    refuses it with a clear message in the person's language, never a server error."""
+    event, person = people
+    hanako, moderator = person(lang=lang), person(role=Role.MODERATOR, lang=lang)
+    for p in (hanako, moderator):
+        p.connect()
+        p.join(event)
+    moderator.app.extensions["koe_pace"].rates["*"] = (100, 10)
+    bad = "避難所\ud800はどこ"
+    calls = [
+        (hanako, "send", {"event": event.id, "client_id": uuid.uuid4().hex, "text": bad}),
+        (hanako, "ask", {"event": event.id, "client_id": uuid.uuid4().hex, "text": bad}),
+        (hanako, "send", {"event": event.id, "client_id": uuid.uuid4().hex, "text": [bad]}),
+        (hanako, "report", {"event": event.id, "message": 1, "reason": bad}),
+        (hanako, "send", {"event": event.id, bad: 1, "client_id": "x" * 9, "text": "x"}),
+        (moderator, "pin", {"event": event.id, "text": bad}),
+        (moderator, "caption", {"event": event.id, "text": bad}),
+        (moderator, "measure", {"event": event.id, "message": 1, "kind": bad}),
+    ]
+    for who, name, data in calls:
+        answer = who.call(name, data)
+        assert answer["ok"] is False and answer["error"] == "bad_text", (name, answer)
+        assert words in answer["message"]
+    assert _db.session.scalar(select(func.count()).select_from(ChatMessage)) == 0
+    assert hanako.send(event, "避難所はどこ")["ok"]  # the connection lives
+    # the plain forms: a browser sends UTF-8, where a lone surrogate cannot be written; its
+    # bytes (ED A0 80) are never taken for one, in a form or a multipart body
+    for body, kind in (
+        (b"csrf_token=" + hanako.csrf.encode() + b"&text=%ED%A0%80&client_id=" + b"a" * 16,
+         "application/x-www-form-urlencoded"),
+    ):  # fmt: skip
+        page = hanako.http.post(f"/events/{event.id}/chat", data=body, content_type=kind)
+        assert page.status_code in (200, 302, 303)
+    for text in _db.session.scalars(select(ModerationItem.original_text)):
+        text.encode("utf-8")  # stored, it is valid text
+
+
+def test_a_catch_up_is_the_last_messages_after_the_page_s_last_one(people, monkeypatch):
+    """A page that reconnects gets only what came after the last message it has, never one
+    it has; when it missed more than a catch-up holds, the last ones and ``more``."""
+    from app.events import chat
+
+    monkeypatch.setattr(chat, "CATCH_UP_MAX", 4)
+    event, person = people
+    writers, reader = [person() for _ in range(3)], person()
+    for p in (*writers, reader):
+        p.connect()
+        p.join(event)
+    sent = [
+        w.send(event, f"{w.user.id}の発言{n}")["message"]["id"] for n in range(2) for w in writers
+    ]
+    answer = reader.join(event, since=sent[1])
+    assert [m["id"] for m in answer["messages"]] == sent[2:]
+    assert answer["more"] is False
+    answer = reader.join(event, since=sent[0] - 1)  # it missed six: the last four, and more
+    assert [m["id"] for m in answer["messages"]] == sent[-4:]
+    assert answer["more"] is True
+    answer = reader.join(event, since=sent[-1])
+    assert answer["messages"] == [] and answer["more"] is False

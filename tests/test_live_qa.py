@@ -158,6 +158,7 @@ def test_bad_question_payloads_are_answered(people, naughty):  # noqa: F811
     hanako.connect()
     mod.connect()
     hanako.join(event)
+    hanako.app.extensions["koe_pace"].rates["ask"] = (1000, 10)  # past a page's pace on purpose
     for data in (
         {"event": event.id, "client_id": "short", "text": "質問"},
         {"event": event.id, "client_id": uuid.uuid4().hex, "text": "  "},

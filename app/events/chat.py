@@ -252,19 +252,29 @@ def _joined():
     )
 
 
-def history(
-    event: Event, viewer: User | None, since: int | None = None, limit: int = 100
-) -> list[dict]:
-    """What ``viewer`` may see, oldest first: after message ``since`` (what a reconnecting
-    client missed), else the last ``limit``."""
+def history(event: Event, viewer: User | None, limit: int = 100) -> list[dict]:
+    """The last ``limit`` messages ``viewer`` may see, oldest first."""
     query = _joined().where(ChatMessage.event_id == event.id, _visible(viewer))
-    if since is not None:
-        rows = db.session.execute(
-            query.where(ChatMessage.id > since).order_by(ChatMessage.id).limit(limit)
-        ).all()
-    else:
-        rows = db.session.execute(query.order_by(ChatMessage.id.desc()).limit(limit)).all()[::-1]
+    rows = db.session.execute(query.order_by(ChatMessage.id.desc()).limit(limit)).all()[::-1]
     return describe(rows, viewer)
+
+
+#: a reconnecting page gets at most this many of the messages it missed (the last ones)
+CATCH_UP_MAX = 100
+
+
+def catch_up(event: Event, viewer: User | None, since: int) -> tuple[list[dict], bool]:
+    """What a reconnecting page missed: the messages after ``since`` (the last one it has),
+    oldest first, at most the last ``CATCH_UP_MAX``; and whether there were more (the page
+    then starts afresh from these)."""
+    limit = CATCH_UP_MAX
+    rows = db.session.execute(
+        _joined()
+        .where(ChatMessage.event_id == event.id, _visible(viewer), ChatMessage.id > since)
+        .order_by(ChatMessage.id.desc())
+        .limit(limit + 1)
+    ).all()
+    return describe(rows[:limit][::-1], viewer), len(rows) > limit
 
 
 def describe(rows, viewer: User | None = None) -> list[dict]:
@@ -285,16 +295,19 @@ def describe(rows, viewer: User | None = None) -> list[dict]:
     ]
 
 
-def removed_since(event: Event, hours: int = 24) -> list[int]:
-    """Ids of messages taken away lately: a client that was away removes them too."""
-    return list(
-        db.session.scalars(
-            select(ChatMessage.id).where(
-                ChatMessage.event_id == event.id,
-                ChatMessage.hidden_at > utcnow() - timedelta(hours=hours),
-            )
-        )
+REMOVED_MAX = 500
+
+
+def removed_since(event: Event, since: int | None = None, hours: int = 24) -> list[int]:
+    """Ids of messages taken away lately (the last ``REMOVED_MAX``, at most up to message
+    ``since``, the last one the page has): a client that was away removes them too."""
+    query = select(ChatMessage.id).where(
+        ChatMessage.event_id == event.id,
+        ChatMessage.hidden_at > utcnow() - timedelta(hours=hours),
     )
+    if since is not None:
+        query = query.where(ChatMessage.id <= since)
+    return list(db.session.scalars(query.order_by(ChatMessage.id.desc()).limit(REMOVED_MAX)))
 
 
 def held(event: Event) -> list[dict]:

@@ -55,38 +55,42 @@ def live(event_id: int):
 
 
 def _page(event: Event, text: str = "", status: int = 200, question_text: str = ""):
+    return render_template("events/live.html", **live_context(event, text, question_text)), status
+
+
+def live_context(event: Event, text: str = "", question_text: str = "") -> dict:
+    """What the chat and the questions show (the live page, and the presenter's studio)."""
     user = _user()
     moderator = chat.is_moderator(user)
     staff = user is not None and user.has_role(Role.STAFF)
-    return render_template(
-        "events/live.html",
-        event=event,
-        messages=chat.history(event, user),
-        held=chat.held(event) if moderator else [],
-        moderator=moderator,
-        chat_open=chat.chat_open(event),
-        client_id=secrets.token_urlsafe(12),  # a new one for each form: a resend is one message
-        reasons=REPORT_REASONS,
-        minutes=chat.MEASURE_MINUTES,
-        me=user,
-        text=text,
-        questions=qa.questions(event, user),
-        question_max=qa.QUESTION_MAX,
-        question_text=question_text,
-        question_client_id=secrets.token_urlsafe(12),
-        captioner=captions.is_captioner(event, user),
-        caption_lines=captions.lines(event, last=2),
-        captioner_list=captions.captioners(event) if staff else [],
-        consultations=qa.open_consultations() if staff else [],
-        question_themes=qa.themes_of(event) if staff else None,
-        staff=staff,
-        endpoints=media.endpoints(event),
-        question_labels=QUESTION_LABELS,
-        question_actions=MODERATOR_ACTIONS,
-        qa_from={
+    return {
+        "event": event,
+        "messages": chat.history(event, user),
+        "held": chat.held(event) if moderator else [],
+        "moderator": moderator,
+        "chat_open": chat.chat_open(event),
+        "client_id": secrets.token_urlsafe(12),  # a new one for each form: a resend is one message
+        "reasons": REPORT_REASONS,
+        "minutes": chat.MEASURE_MINUTES,
+        "me": user,
+        "text": text,
+        "questions": qa.questions(event, user),
+        "question_max": qa.QUESTION_MAX,
+        "question_text": question_text,
+        "question_client_id": secrets.token_urlsafe(12),
+        "captioner": captions.is_captioner(event, user),
+        "caption_lines": captions.lines(event, last=2),
+        "captioner_list": captions.captioners(event) if staff else [],
+        "consultations": qa.open_consultations() if staff else [],
+        "question_themes": qa.themes_of(event) if staff else None,
+        "staff": staff,
+        "endpoints": media.endpoints(event),
+        "question_labels": QUESTION_LABELS,
+        "question_actions": MODERATOR_ACTIONS,
+        "qa_from": {
             action: " ".join(s.value for s in states) for action, states in qa.ACTIONS.items()
         },
-    ), status
+    }
 
 
 def _back(event: Event, part: str = "chat"):

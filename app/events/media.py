@@ -22,9 +22,11 @@ from sqlalchemy import select
 
 from app import audit, jobs
 from app.auth.models import User
+from app.events import qa
 from app.events.models import Engine, Event, EventState, StreamState
 from app.extensions import db
 from app.timeutil import as_utc, utcnow
+from app.validators import has_lone_surrogate
 from realtime.media import TOKEN_SALT, media_secret, verify_body
 
 
@@ -98,6 +100,8 @@ def read_report(body: bytes, timestamp: str | None, signature: str | None) -> di
         raise BadReport(400, "not JSON") from None
     if not isinstance(report, dict):
         raise BadReport(400, "not an object")
+    if has_lone_surrogate(report):  # JSON allows "\\ud800"; UTF-8 and the database do not
+        raise BadReport(400, "lone surrogate")
     event_id, state = report.get("event"), report.get("state")
     if not isinstance(event_id, int) or isinstance(event_id, bool):
         raise BadReport(400, "event")
@@ -136,6 +140,7 @@ def apply_report(report: dict, now: datetime | None = None) -> Event | None:
             event.stream_ended_at = (event.stream_seen_at or now) if recovered else now
             action = "event.stream_interrupted" if recovered else "event.stream_ended"
             audit.record(action, event, details={"event": event.id})
+            _finish_answering(event)
         if report.get("hls"):
             event.recording_url = _address(report["hls"])
         event.recording_download_url = _address(report.get("download", ""))
@@ -174,7 +179,14 @@ def end_if_silent(event: Event, now: datetime | None = None) -> bool:
     event.stream_ended_at = event.stream_seen_at or now or utcnow()
     event.stream_viewers = 0
     audit.record("event.stream_interrupted", event, details={"event": event.id})
+    _finish_answering(event)
     return True
+
+
+def _finish_answering(event: Event) -> None:
+    """A question left "being answered" when the stream ends was answered (the live pages
+    move it to the answered list when they hear that the stream ended)."""
+    qa.finish_answering(event, event.stream_ended_at)
 
 
 def settle(event: Event) -> None:

@@ -9,6 +9,7 @@ and the plain forms in ``app.events.live_routes`` do, after their commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -313,6 +314,37 @@ def decide(question: Question, action: object, moderator: User | None) -> list[Q
         f"question.{action}", question, actor=moderator, details={"event": question.event_id}
     )
     return changed
+
+
+def finish_answering(event: Event, at: datetime | None = None) -> list[Question]:
+    """The stream ended: the question being answered then was answered (it goes to the
+    archive with the others); return the questions that changed."""
+    at = at or utcnow()
+    changed = list(
+        db.session.scalars(
+            select(Question).where(
+                Question.event_id == event.id, Question.state == QuestionState.ANSWERING
+            )
+        )
+    )
+    for question in changed:
+        question.state, question.answered_at = QuestionState.ANSWERED, at
+        audit.record(
+            "question.answered",
+            question,
+            details={"event": event.id, "at_the_end": True},
+        )
+    return changed
+
+
+def answered(event: Event) -> list[dict]:
+    """The archive's questions: those answered, and the one still being answered when the
+    event ended (nobody marked it before the stream stopped), most votes first."""
+    return [
+        q
+        for q in questions(event, None)
+        if q["state"] in (QuestionState.ANSWERED.value, QuestionState.ANSWERING.value)
+    ]
 
 
 def pending_count(event: Event) -> int:

@@ -8,7 +8,7 @@ from flask import abort, current_app, jsonify, render_template, request
 from app.auth.models import Role
 from app.auth.permissions import role_required
 from app.events import bp, captions, chat, media, qa
-from app.events.live_routes import _watchable
+from app.events.live_routes import _watchable, live_context
 from app.events.models import Engine, StreamState
 from app.events.routes import _load, _user
 from app.extensions import csrf, db, limiter
@@ -17,12 +17,11 @@ from app.extensions import csrf, db, limiter
 @bp.get("/<int:event_id>/studio")
 @role_required(Role.STAFF)
 def studio(event_id: int):
-    """The presenter goes live from the browser (camera or screen, and microphone)."""
+    """The presenter goes live from the browser (camera or screen, and microphone), with the
+    chat and the questions beside the stream."""
     event = _load(event_id, "edit")
     media.settle(event)
-    return render_template(
-        "events/studio.html", event=event, endpoints=media.endpoints(event), Engine=Engine
-    )
+    return render_template("events/studio.html", **live_context(event), Engine=Engine)
 
 
 @bp.post("/<int:event_id>/media/token")
@@ -87,7 +86,7 @@ def archive(event_id: int):
         "events/archive.html",
         event=event,
         messages=chat.history(event, None, limit=2000),
-        questions=[q for q in qa.questions(event, None) if q["state"] == "answered"],
+        questions=qa.answered(event),
         caption_lines=captions.lines(event),
         has_captions=bool(captions.lines(event, last=1)),
         me=user,

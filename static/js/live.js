@@ -18,6 +18,11 @@
   var empty = document.getElementById("chat-empty");
   var lastId = 0;
   var pending = []; // messages typed while offline: [{client_id, text}]
+  // what the page shows, by message id (its held mark), and what moderators took away: a
+  // message that comes twice (the catch-up after a reconnect and the room at the same
+  // moment) is shown once, and one taken away never comes back
+  var shown = {};
+  var gone = {};
 
   function newId() {
     if (window.crypto && crypto.randomUUID) {
@@ -64,25 +69,45 @@
   }
 
   function show(message) {
-    if (!ours(message)) {
+    if (!ours(message) || gone[message.id]) {
       return;
     }
     lastId = Math.max(lastId, message.id);
+    var held = !!message.held;
+    if (shown[message.id] === held) {
+      return; // shown already, as it is
+    }
     var existing = document.getElementById("m-" + message.id);
     var item = itemFrom(message);
-    if (existing) {
+    shown[message.id] = held;
+    if (existing) { // a held message published: the same line, without its mark
       existing.replaceWith(item);
       return;
     }
     if (empty) {
       empty.hidden = true;
     }
-    log.appendChild(item);
+    // in the order of the ids: a catch-up may come after newer messages from the room
+    var after = null;
+    var items = log.children;
+    for (var i = items.length - 1; i >= 0 && Number(items[i].dataset.id) > message.id; i--) {
+      after = items[i];
+    }
+    log.insertBefore(item, after);
     log.parentElement.scrollTop = log.parentElement.scrollHeight;
+  }
+
+  function startAfresh() { // the page missed more than a catch-up holds
+    while (log.firstElementChild) {
+      log.removeChild(log.firstElementChild);
+    }
+    shown = {};
   }
 
   function remove(ids) {
     ids.forEach(function (id) {
+      gone[id] = true;
+      delete shown[id];
       var item = document.getElementById("m-" + id);
       if (item) {
         var focused = item.contains(document.activeElement);
@@ -102,6 +127,7 @@
 
   log.querySelectorAll("li[data-id]").forEach(function (item) {
     lastId = Math.max(lastId, Number(item.dataset.id));
+    shown[Number(item.dataset.id)] = item.classList.contains("held");
   });
 
   var socket = io("/live", {
@@ -115,7 +141,14 @@
         status.textContent = answer ? answer.message : section.dataset.textFailed;
         return;
       }
+      if (answer.already) { // this connection had joined: nothing new to show
+        flush();
+        return;
+      }
       remove(answer.removed || []);
+      if (answer.more) {
+        startAfresh();
+      }
       answer.messages.forEach(show);
       setPinned(answer.pinned);
       setPresence(answer.presence);
@@ -203,6 +236,26 @@
   }
 
   if (form) {
+    // Enter sends, Shift+Enter starts a new line; never while an input method is composing
+    // (Japanese: Enter then confirms the conversion); Ctrl, Alt or Meta with Enter do nothing
+    var keys = document.getElementById("chat-keys");
+    if (keys) {
+      keys.hidden = false;
+    }
+    form.elements.text.addEventListener("keydown", function (e) {
+      if (e.key !== "Enter" || e.shiftKey || e.ctrlKey || e.altKey || e.metaKey) {
+        return;
+      }
+      if (e.isComposing || e.keyCode === 229) {
+        return;
+      }
+      e.preventDefault();
+      if (form.requestSubmit) {
+        form.requestSubmit();
+      } else {
+        form.dispatchEvent(new Event("submit", { cancelable: true }));
+      }
+    });
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       var text = form.elements.text.value;
@@ -350,11 +403,26 @@
     captionBox.hidden = false;
   }
 
+  // the question being answered when the stream ends was answered (the server records it so)
+  function streamEnded(stream) {
+    if (!stream || stream.state !== "ended") {
+      return;
+    }
+    document.querySelectorAll("#qa li.question[data-state=answering]").forEach(function (item) {
+      showQuestion({
+        id: Number(item.dataset.id), event: eventId, state: "answered",
+        votes: Number(item.dataset.votes), author: item.querySelector(".q-author").textContent,
+        text: item.querySelector(".q-text").textContent
+      });
+    });
+  }
+
   socket.on("caption", showCaption);
   socket.on("stream", function (stream) {
     if (window.KoePlayer) {
       window.KoePlayer.update(stream);
     }
+    streamEnded(stream);
   });
 
   var captionForm = document.getElementById("caption-form");

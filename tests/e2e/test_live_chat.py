@@ -166,3 +166,85 @@ def test_the_chat_by_keyboard_alone(open_page, check_a11y, live_event):
     )
     assert focused(moderator, before)
     check_a11y(moderator)
+
+
+def _engine_sockets(live_app) -> set[str]:
+    return set(live_app.extensions["socketio"].server.eio.sockets)
+
+
+def test_forced_reconnects_show_each_message_once(open_page, check_a11y, live_app, live_event):
+    """Ichiro's connection is cut again and again while Hanako writes: after each reconnect
+    his page catches up with what it missed, once. A message that reaches it twice (the
+    catch-up and the room at the same moment) is shown once, a catch-up older than newer
+    lines goes in its place, and a message taken away never comes back."""
+    from sqlalchemy import select
+
+    from app.events.chat_models import ChatMessage
+
+    sio = live_app.extensions["socketio"]
+    hanako = enter(open_page, check_a11y, "hanako@example.jp", live_event, locale="en-US")
+    connected(hanako, "Connected")
+    hanako_sockets = _engine_sockets(live_app)
+    ichiro = enter(open_page, check_a11y, "ichiro@example.jp", live_event)
+    connected(ichiro, "接続中")
+    event_id = int(live_event.split("/")[2])
+    box = hanako.get_by_role("textbox", name="Your message")
+    texts = []
+    cut: set[str] = set()
+    for n in range(4):  # with the last one, five: the chat's pace for one person
+        ichiro_sockets = _engine_sockets(live_app) - hanako_sockets
+        assert ichiro_sockets and not ichiro_sockets & cut  # a new connection each time
+        for sid in ichiro_sockets:  # cut Ichiro's connection
+            sio.server.eio.disconnect(sid)
+        cut |= ichiro_sockets
+        text = f"message {n} during a reconnect"
+        texts.append(text)
+        box.fill(text)
+        box.press("Enter")  # Enter sends
+        hanako.locator("#chat-log li", has_text=text).wait_for()
+        ichiro.locator("#chat-log li", has_text=text).wait_for()
+        ichiro.wait_for_function(
+            "() => document.getElementById('chat-status').textContent.startsWith('接続中')"
+        )
+    with live_app.app_context():
+        ids = db.session.scalars(select(ChatMessage.id).order_by(ChatMessage.id)).all()
+    room = f"event-{event_id}"
+
+    def line(message_id: int, text: str) -> dict:
+        return {"id": message_id, "event": event_id, "client_id": None, "author": "Hanako",
+                "text": text, "at": utcnow().isoformat(), "held": False}  # fmt: skip
+
+    # the same message again, as a catch-up racing the room delivers it
+    sio.emit("chat", line(ids[1], texts[1]), to=room, namespace="/live")
+    # taken away, then a late catch-up that still held it
+    sio.emit("removed", {"ids": [ids[3]]}, to=room, namespace="/live")
+    sio.emit("chat", line(ids[3], texts[3]), to=room, namespace="/live")
+    ichiro.locator("#chat-log li", has_text=texts[3]).wait_for(state="detached")
+    box.fill("the last one")
+    box.press("Enter")
+    ichiro.locator("#chat-log li", has_text="the last one").wait_for()
+    shown = ichiro.locator("#chat-log li .chat-text").all_inner_texts()
+    assert shown == [*texts[:3], "the last one"]
+    check_a11y(ichiro)
+
+
+def test_enter_sends_shift_enter_breaks_the_line(open_page, check_a11y, live_event):
+    hanako = enter(open_page, check_a11y, "hanako@example.jp", live_event, locale="en-US")
+    connected(hanako, "Connected")
+    assert hanako.get_by_text(
+        "Enter sends the message; Shift+Enter starts a new line."
+    ).is_visible()
+    box = hanako.get_by_role("textbox", name="Your message")
+    box.fill("first line")
+    box.press("Shift+Enter")
+    box.type("second line")
+    assert box.input_value() == "first line\nsecond line"  # nothing sent yet
+    # an input method composing (Japanese): Enter confirms the conversion, it does not send
+    box.evaluate(
+        """el => el.dispatchEvent(new KeyboardEvent("keydown",
+            {key: "Enter", isComposing: true, bubbles: true, cancelable: true}))"""
+    )
+    assert hanako.locator("#chat-log li").count() == 0
+    box.press("Enter")
+    hanako.locator("#chat-log li", has_text="second line").wait_for()
+    assert box.input_value() == ""
