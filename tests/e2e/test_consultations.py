@@ -21,6 +21,7 @@ from app.extensions import db
 from app.moderation.models import ItemStatus, ModerationItem
 from app.timeutil import TOKYO, utcnow
 from tests.conftest import PASSWORD, create_open_consultation
+from tests.e2e.helpers import confirm
 
 TITLE = "声区公園整備計画（案）"
 DRAFT = """# 第1章 総則
@@ -136,6 +137,7 @@ def staff_open_a_consultation(page: Page, check_a11y) -> None:
 
     staff_box = page.get_by_role("region", name="職員用")
     staff_box.get_by_role("button", name="今すぐ意見募集を始める", exact=True).click()
+    confirm(page, check_a11y)  # opening at once fixes the draft: Koe asks first
     expect(page.get_by_role("status")).to_contain_text("意見募集を始めました。")
     expect(page.locator(".badge")).to_have_text("意見募集中")
     expect(staff_box.get_by_role("button", name="今すぐ意見募集を終える")).to_be_visible()
