@@ -32,3 +32,16 @@ def confirm(page, check_a11y) -> None:
     form.locator("input[name=confirm][value=yes]").wait_for(state="attached")
     check_a11y(page)
     form.locator("button[type=submit]").click()
+
+
+def menu_link(page, name: str):
+    """A link of the site menu in the header; on a narrow screen the menu is folded into a
+    <details> first opened, as a person on a phone opens it."""
+    banner = page.get_by_role("banner")
+    folded = banner.locator("details.menu-narrow")
+    if folded.is_visible() and folded.get_attribute("open") is None:
+        folded.locator("summary").click()
+        banner = folded
+    elif folded.is_visible():
+        banner = folded
+    return banner.get_by_role("link", name=name, exact=True)

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.moderation import operations as moderation_ops
 from app.moderation.models import ItemStatus, ModerationItem
 from tests.conftest import PASSWORD
-from tests.e2e.helpers import confirm
+from tests.e2e.helpers import confirm, menu_link
 
 
 def sign_in(page: Page, check_a11y, email: str) -> None:
@@ -38,7 +38,7 @@ def test_moderator_works_the_queue(live_app, page, check_a11y):
         db.session.remove()
 
     sign_in(page, check_a11y, "mod@example.jp")
-    page.get_by_role("banner").get_by_role("link", name="モデレーション").click()
+    menu_link(page, "モデレーション").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("確認待ち一覧")
     expect(page.get_by_role("main")).to_contain_text("3件の項目が判断を待っています")
     expect(page.locator("mark.finding").first).to_contain_text("電話番号:")
@@ -79,7 +79,7 @@ def test_staff_edit_the_blocked_words(live_app, open_page, check_a11y):
         db.session.remove()
     page = open_page(viewport={"width": 375, "height": 740})  # on a phone
     sign_in(page, check_a11y, "staff@example.jp")
-    page.get_by_role("banner").get_by_role("link", name="モデレーション").click()
+    menu_link(page, "モデレーション").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("禁止語句")
     check_a11y(page)
     page.get_by_role("button", name="追加する").click()  # empty: an error, nothing lost
