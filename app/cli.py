@@ -136,6 +136,11 @@ DEMO_SURVEY_VOICES = (
 )
 
 
+def tokyo_today() -> date:
+    """Today's date in Tokyo."""
+    return utcnow().astimezone(TOKYO).date()
+
+
 def tokyo_at(day: date, hour: int) -> datetime:
     """``hour`` o'clock in Tokyo on ``day``, as aware UTC (what the database stores)."""
     return as_utc(datetime(day.year, day.month, day.day, hour, tzinfo=TOKYO))
@@ -144,7 +149,7 @@ def tokyo_at(day: date, hour: int) -> datetime:
 def seed_events() -> None:
     """An upcoming hybrid lecture (the demo resident registered), and a past briefing."""
     staff = operations.find_by_email("staff@demo.koe.example")
-    today = utcnow().astimezone(TOKYO).date()
+    today = tokyo_today()
     # a Saturday afternoon lecture at least ten days ahead, a Wednesday evening briefing about
     # three weeks ago: the hours a ward holds them, whatever day the demo is seeded on
     saturday = today + timedelta(days=10)
@@ -279,7 +284,6 @@ def seed_survey() -> None:
     import random
 
     staff = operations.find_by_email("staff@demo.koe.example")
-    now = utcnow()
     survey = OnlineForm(
         title="公園の利用に関するアンケート",
         description="区内の公園の使い方について教えてください。回答は公園整備計画の参考にします。"
@@ -287,8 +291,9 @@ def seed_survey() -> None:
         department=PARKS_DEPARTMENT,
         thank_you="ご協力ありがとうございました。結果は道路公園課のページでお知らせします。",
         state=FormState.DRAFT,
-        opens_at=now - timedelta(days=7),
-        closes_at=now + timedelta(days=23),
+        # from 9:00 to 17:00 Tokyo time, as a ward's office hours open and close a form
+        opens_at=tokyo_at(tokyo_today() - timedelta(days=7), 9),
+        closes_at=tokyo_at(tokyo_today() + timedelta(days=23), 17),
         login_required=False,
         one_per_person=False,
         summary_public=True,
@@ -423,7 +428,6 @@ def seed_consultations() -> None:
     """An open consultation with opinions and a closed one, as a ward would publish them."""
     staff = operations.find_by_email("staff@demo.koe.example")
     resident = operations.find_by_email("resident@demo.koe.example")
-    now = utcnow()
     parks = consultation_ops.save_consultation(
         None,
         consultation_ops.ConsultationData(
@@ -434,8 +438,8 @@ def seed_consultations() -> None:
             contact="電話 03-0000-1234（平日 8時30分〜17時15分）",
             topics="公園, 子育て, 防犯",
             area=None,
-            opens_at=now - timedelta(days=3),
-            closes_at=now + timedelta(days=27),
+            opens_at=tokyo_at(tokyo_today() - timedelta(days=3), 9),
+            closes_at=tokyo_at(tokyo_today() + timedelta(days=27), 17),
             draft=DEMO_PARKS_DRAFT,
         ),
         staff,
@@ -462,8 +466,8 @@ def seed_consultations() -> None:
             contact="電話 03-0000-5678",
             topics="子育て",
             area=None,
-            opens_at=now - timedelta(days=60),
-            closes_at=now - timedelta(days=30),
+            opens_at=tokyo_at(tokyo_today() - timedelta(days=60), 9),
+            closes_at=tokyo_at(tokyo_today() - timedelta(days=30), 17),
             draft=DEMO_CHILDCARE_DRAFT,
         ),
         staff,

@@ -118,6 +118,13 @@ def test_seed_demo_is_a_ward_people_recognise(app, db, client):
     starts = [as_utc(e.starts_at).astimezone(TOKYO) for e in (upcoming, past)]
     assert [(s.hour, s.minute) for s in starts] == [(14, 0), (19, 0)]
     assert [s.strftime("%a") for s in starts] == ["Sat", "Wed"]
+    # consultations and the survey open at 9:00 and close at 17:00 Tokyo time, as a ward's do
+    periods = [(c.opens_at, c.closes_at) for c in db.session.scalars(select(Consultation))]
+    periods.append((survey.opens_at, survey.closes_at))
+    hours = {
+        (as_utc(a).astimezone(TOKYO).hour, as_utc(b).astimezone(TOKYO).hour) for a, b in periods
+    }
+    assert hours == {(9, 17)}
     ran = jobs.run_pending()
     assert ran >= 2
     assert db.session.scalar(select(func.count()).select_from(Job).where(Job.failed)) == 0
