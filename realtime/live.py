@@ -214,23 +214,11 @@ def _paced(event: str, known: bool = True) -> dict | None:
         return None
     if pace.refused(request.sid):
         current_app.logger.warning("socket connection closed: it flooded the server")
-        _close_connection(sio)
-        return {"ok": False, "error": "pace", "message": _said(PACE)}
+        disconnect()
     # a connection over its pace waits before it is answered (its events are read one after
     # another): a flood slows itself down, not the others
     sio.sleep(pace.refused_wait)
     return {"ok": False, "error": "pace", "message": _said(PACE)}
-
-
-def _close_connection(sio) -> None:
-    """Close the connection of this event, not only its namespace: the WebSocket itself, so
-    that the frames it sent and the server has not read yet are dropped with it
-    (``realtime.transport``) instead of being read and refused one by one after it."""
-    eio_sid = sio.server.manager.eio_sid_from_sid(request.sid, NAMESPACE)
-    disconnect()
-    if eio_sid is not None:
-        # the engine.io connection (a test client has none: its namespace is closed above)
-        sio.server.eio.disconnect(eio_sid)
 
 
 def _said(text) -> str:
