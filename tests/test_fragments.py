@@ -99,7 +99,8 @@ def test_the_opinion_form_shows_a_changed_section_heading_at_once(app, db, page,
     section.heading = "第1章 みどりの総則"
     db.session.commit()
     html = reader.get(page).get_data(as_text=True)
-    assert html.count("第1章 みどりの総則") == 2  # the draft's heading and the form's choice
+    # the draft's heading, the form's choice and the published opinions' section filter
+    assert html.count("第1章 みどりの総則") == 3
     key = re.search(r'name="key" type="hidden" value="([^"]+)"', html)
     again = reader.get(page).get_data(as_text=True)
     assert key and key.group(1) not in again  # each page its own idempotency key
