@@ -289,42 +289,28 @@ def approve(item: ModerationItem, moderator: User) -> None:
 
 
 def reject(item: ModerationItem, moderator: User, code: str) -> None:
-    if code not in REJECT_CODES:
-        raise ValueError(f"unknown reason code {code!r}")
-    item.reject(code)
-    _decided(item, moderator)
-    resolve_reports(item)
-    audit.record(
-        "moderation.reject", item, actor=moderator, details={"source": item.source, "code": code}
-    )
-    if item.author_id is not None:
-        # the author learns it in the site; their pages show the reason and what to do
-        notifications.notify(
-            [item.author_id],
-            "text_rejected",
-            "/consultations/my-voice" if item.source == "opinion" else "/account/",
-            source=item.source,
-            code=code,
-        )
+    _refuse(item, moderator, code, item.reject, "moderation.reject", "text_rejected")
 
 
 def take_down(item: ModerationItem, moderator: User, code: str) -> None:
     """Take a published text down: it leaves every public place, and its author is told why."""
+    _refuse(item, moderator, code, item.take_down, "moderation.take_down", "text_taken_down")
+
+
+def _refuse(item: ModerationItem, moderator: User, code: str, move, action: str, kind: str) -> None:
+    """Refuse a text by ``move`` (reject, take down) for the reason ``code``: reports on it
+    resolved, the audit entry ``action``, and its author told in the site (``kind``); their
+    pages show the reason and what to do."""
     if code not in REJECT_CODES:
         raise ValueError(f"unknown reason code {code!r}")
-    item.take_down(code)
+    move(code)
     _decided(item, moderator)
     resolve_reports(item)
-    audit.record(
-        "moderation.take_down",
-        item,
-        actor=moderator,
-        details={"source": item.source, "code": code},
-    )
+    audit.record(action, item, actor=moderator, details={"source": item.source, "code": code})
     if item.author_id is not None:
         notifications.notify(
             [item.author_id],
-            "text_taken_down",
+            kind,
             "/consultations/my-voice" if item.source == "opinion" else "/account/",
             source=item.source,
             code=code,
