@@ -33,8 +33,7 @@ def init_app(app: Flask) -> SocketIO:
         logger=False,
         engineio_logger=False,
     )
-    if app.config["SOCKETIO_ASYNC_MODE"] == "gevent":
-        _yield_between_frames()
+    _bound_websockets(sio, app.config["SOCKETIO_ASYNC_MODE"])
     sio.on_namespace(live.Live("/live"))
     app.extensions["koe_pace"] = Pace(app.config["SOCKET_EVENT_RATES"])
     app.extensions["koe_presence"] = Presence(
@@ -47,23 +46,26 @@ def socketio() -> SocketIO:
     return current_app.extensions["socketio"]
 
 
-def _yield_between_frames() -> None:
-    """Under gevent, let the other connections run after each read of a WebSocket.
+def _bound_websockets(sio: SocketIO, async_mode: str) -> None:
+    """Serve this server's WebSockets bounded per connection (``realtime.transport``): a
+    flooding client is held back by TCP, and its unread frames go when it is closed."""
+    from engineio.async_drivers._websocket_wsgi import SimpleWebSocketWSGI
 
-    simple-websocket reads a connection in a greenlet that yields only when the socket has
-    nothing to read: a client that sends without pause (bench/chat_load.py --flood) kept the
-    whole process to itself, and everyone else's chat waited seconds. Once per process."""
-    import gevent
-    from simple_websocket import ws
+    from realtime import transport
 
-    read = ws.Base._handle_events
-    if getattr(read, "koe_yields", False):
-        return
+    eio = sio.server.eio
+    websocket = eio._async.get("websocket")
+    if not (isinstance(websocket, type) and issubclass(websocket, SimpleWebSocketWSGI)):
+        return  # another WebSocket server (gevent-websocket's worker): its own reader
+    pause = None
+    if async_mode == "gevent":
+        import gevent
 
-    def handle_events(self):
-        keep_going = read(self)
-        gevent.sleep(0)
-        return keep_going
+        def pause() -> None:
+            gevent.sleep(0)
 
-    handle_events.koe_yields = True
-    ws.Base._handle_events = handle_events
+    # this server's copy of the driver's table: other servers in the process keep theirs
+    eio._async = {
+        **eio._async,
+        "websocket": transport.bounded(websocket, eio.max_http_buffer_size, pause),
+    }

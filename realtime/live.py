@@ -214,11 +214,29 @@ def _paced(event: str, known: bool = True) -> dict | None:
         return None
     if pace.refused(request.sid):
         current_app.logger.warning("socket connection closed: it flooded the server")
-        disconnect()
+        _close_connection(sio)
+        return {"ok": False, "error": "pace", "message": _said(PACE)}
     # a connection over its pace waits before it is answered (its events are read one after
     # another): a flood slows itself down, not the others
     sio.sleep(pace.refused_wait)
     return {"ok": False, "error": "pace", "message": _said(PACE)}
+
+
+def _close_connection(sio) -> None:
+    """Close the connection of this event, not only its namespace: the WebSocket itself, so
+    that the frames it sent and the server has not read yet are dropped with it
+    (``realtime.transport``) instead of being read and refused one by one after it."""
+    eio = sio.server.eio
+    eio_sid = sio.server.manager.eio_sid_from_sid(request.sid, NAMESPACE)
+    disconnect()
+    # the engine.io connection (a test client has none: its namespace is closed above)
+    connection = eio.sockets.get(eio_sid) if eio_sid is not None else None
+    if connection is not None:
+        # not through eio.disconnect, which waits for the connection's outgoing queue to be
+        # sent: this runs on the connection's own reader, and a writer already gone (the peer
+        # vanished) would leave it waiting forever. The close is queued behind what is there.
+        connection.close(wait=False)
+        eio.sockets.pop(eio_sid, None)
 
 
 def _said(text) -> str:
