@@ -30,16 +30,11 @@ WHITESPACE = re.compile(r"\s\s+")
 CHUNK = 10_000
 
 
-def _buckets(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each text's character 1-, 2- and 3-grams as buckets of 2^BUCKETS_BITS: (text, bucket,
-    count) of every distinct pair, ordered by text then bucket; CHUNK texts at a time."""
-    parts = [_chunk(texts[i : i + CHUNK]) for i in range(0, len(texts), CHUNK)]
-    if not parts:
-        empty = np.zeros(0, dtype=np.int32)
-        return empty, empty, empty
-    for number, part in enumerate(parts):
-        part[0] += number * CHUNK
-    return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
+def _buckets(texts: list[str]) -> list[list[np.ndarray]]:
+    """Each text's character 1-, 2- and 3-grams as buckets of 2^BUCKETS_BITS, CHUNK texts at
+    a time: per chunk, (text within the chunk, bucket, count) of every distinct pair, ordered
+    by text then bucket. Kept apart, so that no array of all the pairs is ever made."""
+    return [_chunk(texts[i : i + CHUNK]) for i in range(0, len(texts), CHUNK)]
 
 
 def _chunk(texts: list[str]) -> list[np.ndarray]:
@@ -81,35 +76,49 @@ class CharGrams:
         self._where: np.ndarray | None = None  # bucket -> kept column, -1 if none
 
     def fit_transform(self, texts: list[str]) -> sp.csr_matrix:
-        grams = _buckets(texts)
-        df = np.bincount(grams[1], minlength=1 << BUCKETS_BITS)
+        parts = _buckets(texts)
+        df = np.zeros(1 << BUCKETS_BITS, dtype=np.int64)
+        for _rows, buckets, _counts in parts:
+            df += np.bincount(buckets, minlength=1 << BUCKETS_BITS)
         self.columns = np.flatnonzero(df >= self.min_df)
         if not len(self.columns):
             raise ValueError("no character n-gram in enough texts")
         n = len(texts)
         self.idf = (np.log((1 + n) / (1 + df[self.columns])) + 1).astype(np.float32)
-        return self._weighted(grams, n)
+        return self._matrix(parts, texts)
 
     def transform(self, texts: list[str]) -> sp.csr_matrix:
-        return self._weighted(_buckets(texts), len(texts))
+        return self._matrix(_buckets(texts), texts)
 
-    def _weighted(self, grams: tuple[np.ndarray, ...], n: int) -> sp.csr_matrix:
+    def _matrix(self, parts: list[list[np.ndarray]], texts: list[str]) -> sp.csr_matrix:
+        """The rows of every chunk, one chunk at a time (what weighting one needs is a few
+        copies of its pairs, not of all)."""
+        blocks = [
+            self._weighted(part, len(texts[i * CHUNK : (i + 1) * CHUNK]))
+            for i, part in enumerate(parts)
+        ]
+        if not blocks:
+            return sp.csr_matrix((0, len(self.columns)), dtype=np.float32)
+        return blocks[0] if len(blocks) == 1 else sp.vstack(blocks, format="csr")
+
+    def _weighted(self, grams: list[np.ndarray], n: int) -> sp.csr_matrix:
         if self._where is None:
-            self._where = np.full(1 << BUCKETS_BITS, -1, dtype=np.int64)
+            self._where = np.full(1 << BUCKETS_BITS, -1, dtype=np.int32)
             self._where[self.columns] = np.arange(len(self.columns))
         rows, buckets, counts = grams
         column = self._where[buckets]
         kept = column >= 0
-        rows, column = rows[kept], column[kept]
-        values = (1 + np.log(counts[kept].astype(np.float32))) * self.idf[column]
+        if not kept.all():
+            rows, column, counts = rows[kept], column[kept], counts[kept]
+        values = np.log(counts.astype(np.float32))
+        values += 1
+        values *= self.idf[column]
         # rows of unit length; the pairs are ordered by text, so the rows are runs
         norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=n))
         norms[norms == 0] = 1
         values /= norms[rows].astype(np.float32)
         indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=n))))
-        return sp.csr_matrix(
-            (values.astype(np.float32), column, indptr), shape=(n, len(self.columns))
-        )
+        return sp.csr_matrix((values, column, indptr), shape=(n, len(self.columns)))
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)

@@ -41,7 +41,7 @@ from sklearn.preprocessing import normalize
 
 from analytics import duplicates, vectors
 from analytics.chargrams import CharGrams
-from analytics.text import LINK, PART, content_words_many, japanese_share, normalise
+from analytics.text import PART, content_words_many, japanese_share, normalise, unlinked
 
 LSA_DIMENSIONS = 100
 SVD_SAMPLE = 2_500  # texts the LSA axes are fitted on (an even sample); all are projected
@@ -94,7 +94,7 @@ def _with_pairs(tokens: list[str]) -> list[str]:
 
 def _unlinked(text: str) -> str:
     """The normalised text without addresses (a URL's letters are no topic)."""
-    return LINK.sub(" ", normalise(text))
+    return unlinked(normalise(text))
 
 
 class Featurizer:
@@ -113,7 +113,8 @@ class Featurizer:
 
     def fit_transform(self, texts: list[str], phrases: list[list[str]] | None = None) -> Features:
         forms: dict[str, Counter] = {}
-        tokens = content_words_many(texts, forms, phrases)
+        # the words inside compounds count only up to CONTAINED_UP_TO texts (_phrase_counts)
+        tokens = content_words_many(texts, forms, phrases, len(texts) <= CONTAINED_UP_TO)
         # the share of Japanese, from an even sample of at most SHARE_SAMPLE texts
         sample = texts[:: max(1, len(texts) // SHARE_SAMPLE)]
         self.japanese = japanese = float(np.mean([japanese_share(t) for t in sample]))
@@ -140,6 +141,7 @@ class Featurizer:
         if blocks:
             # one LSA of both: the axes where characters and words agree
             fitted = sp.hstack(blocks).tocsr()
+            del blocks  # (as large as the stacked copy)
             dims = min(LSA_DIMENSIONS, fitted.shape[0] - 1, fitted.shape[1] - 1)
             if dims >= 1:
                 step = max(1, -(-fitted.shape[0] // SVD_SAMPLE))
@@ -163,32 +165,52 @@ class Featurizer:
         return self._vectors(texts, tokens, word_tfidf)
 
     def _vectors(self, texts, tokens, word_tfidf, fitted=None) -> np.ndarray:
-        """The unit vectors; ``fitted``, the stacked spelling matrix when fitting made it."""
-        parts = []
+        """The unit vectors; ``fitted``, the stacked spelling matrix when fitting made it.
+        Both parts are written into one float32 array, ROWS rows at a time (100,000 texts
+        × 400 dimensions is 160 MB a copy)."""
+        n = len(texts)
         meaning_weight, spelling_weight = self.weights
+        width = self.table.shape[1] if meaning_weight else 0
+        lsa_width = self.svd.components_.shape[0] if spelling_weight else 0
+        if not width + lsa_width:  # nothing to go by (empty or symbol-only texts): all alike
+            return np.ones((n, 1), dtype=np.float32)
+        out = np.empty((n, width + lsa_width), dtype=np.float32)
         if meaning_weight:
-            # float32 and in place: 100,000 texts × 300 dimensions is 120 MB a copy
-            meaning = normalize(np.asarray(word_tfidf @ self.table), copy=False)
+            meaning = out[:, :width]
+            for at in range(0, n, ROWS):
+                meaning[at : at + ROWS] = word_tfidf[at : at + ROWS] @ self.table
+            _unit_rows(meaning)
             empty = ~meaning.any(axis=1)  # no known word: no meaning, not minus the mean
             if self.mean is None:
                 self.mean = meaning[~empty].mean(axis=0) if (~empty).any() else meaning[0] * 0
             meaning -= self.mean
             meaning[empty] = 0
-            normalize(meaning, copy=False)
+            _unit_rows(meaning)
             meaning *= meaning_weight
-            parts.append(meaning)
         if spelling_weight:
             if fitted is None:
                 sources = {"text": [_unlinked(t) for t in texts], "tokens": tokens}
                 stacked = [v.transform(sources[source]) for v, source in self.spelling]
                 fitted = sp.hstack(stacked).tocsr()
-            lsa = normalize(self.svd.transform(fitted).astype(np.float32), copy=False)
+            lsa = out[:, width:]
+            for at in range(0, n, ROWS):
+                lsa[at : at + ROWS] = self.svd.transform(fitted[at : at + ROWS])
+            _unit_rows(lsa)
             lsa *= spelling_weight
-            parts.append(lsa)
-        if not parts:  # nothing to go by (empty or symbol-only texts): all alike
-            parts.append(np.ones((len(texts), 1), dtype=np.float32))
-        joined = parts[0] if len(parts) == 1 else np.hstack(parts)
-        return normalize(joined, copy=False)
+        return _unit_rows(out)
+
+
+#: rows of the features made at a time
+ROWS = 10_000
+
+
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """``matrix`` with each row scaled to unit length in place (a zero row stays zero); a
+    view of a wider array too."""
+    norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))
+    norms[norms == 0] = 1
+    matrix /= norms[:, None]
+    return matrix
 
 
 def _sif_table(words: list[str]) -> np.ndarray | None:
@@ -216,14 +238,13 @@ def _phrase_counts(phrases: list[list[str]] | None, n: int) -> tuple[sp.csr_matr
     (自転 of 自転車) never counts."""
     if not phrases or not any(phrases):
         return sp.csr_matrix((n, 0)), np.array([], dtype=object)
-    known = {p for text in phrases for p in text if not p.startswith(PART)}
     if n <= CONTAINED_UP_TO:
+        known = {p for text in phrases for p in text if not p.startswith(PART)}
         phrases = [
             [p.removeprefix(PART) for p in text if not p.startswith(PART) or p[1:] in known]
             for text in phrases
         ]
-    else:
-        phrases = [[p for p in text if not p.startswith(PART)] for text in phrases]
+    # (more texts: fit_transform found no words inside compounds)
     counter = CountVectorizer(analyzer=_identity, binary=True)
     counts = counter.fit_transform(phrases).tocsr()
     return counts, counter.get_feature_names_out()
@@ -366,6 +387,7 @@ def cluster_texts(
     distinct_texts = [texts[i] for i in distinct]
     phrases: list[list[str]] = []
     feats = featurizer.fit_transform(distinct_texts, phrases)
+    del phrases  # counted into the features (a string per phrase: much of a large run's memory)
     level = _Level(feats, distinct, stand_in, same, seed, distinct_texts, excluded)
     everything = np.arange(len(distinct))
     data = feats.vectors

@@ -55,6 +55,15 @@ PART = "\x1f"
 _local = threading.local()
 
 
+def unlinked(text: str) -> str:
+    r"""``text`` with its addresses (LINK) replaced by a space. Every address holds "://", "."
+    or "@": a text with none is returned as it is, without the search (whose ``[\w.+-]+@``
+    tries every run of letters, Japanese ones too, at each of its starts)."""
+    if "." in text or "@" in text or "://" in text:
+        return LINK.sub(" ", text)
+    return text
+
+
 def normalise(text: str) -> str:
     """NFKC (full-width letters and digits to ASCII, half-width kana to full) and lower case."""
     return unicodedata.normalize("NFKC", text).lower()
@@ -69,20 +78,23 @@ def _tagger() -> fugashi.Tagger:
 
 
 def content_words(
-    text: str, forms: dict[str, Counter] | None = None, phrases: list[str] | None = None
+    text: str,
+    forms: dict[str, Counter] | None = None,
+    phrases: list[str] | None = None,
+    parts: bool = True,
 ) -> list[str]:
     """The topic-bearing words of ``text``, in order, as lemmas (ごみ, ゴミ and 塵 are one).
 
     ``forms``, when given, counts how each lemma was written, for labels people read;
     ``phrases``, when given, receives the text's phrases as written (``Phrases``), and the
-    whole words inside its compounds marked with PART.
+    whole words inside its compounds marked with PART (unless ``parts`` is false).
     MeCab's text output is read directly (surface, readings, lemma, part of speech): building
     a Python object per token costs twice the time of the analysis itself.
     """
     words: list[str] = []
     # NFKC but not lower case: phrases keep the case residents wrote (LED, not led)
-    flat = WHITESPACE.sub(" ", LINK.sub(" ", unicodedata.normalize("NFKC", text)))
-    chunker = Phrases(phrases) if phrases is not None else None
+    flat = WHITESPACE.sub(" ", unlinked(unicodedata.normalize("NFKC", text)))
+    chunker = Phrases(phrases, parts) if phrases is not None else None
     for line in _tagger().parse(flat).split("\n"):
         columns = line.split("\t")
         if len(columns) < 5:  # EOS
@@ -122,8 +134,9 @@ class Phrases:
     verb in its dictionary form). A bare verb or adjective is never a phrase, nor a lone
     stop word (方, こと), a number or a pronoun."""
 
-    def __init__(self, out: list[str]) -> None:
+    def __init__(self, out: list[str], parts: bool = True) -> None:
         self.out = out
+        self.parts = parts  # the whole words inside compounds too
         self.run: list[tuple[str, str, str]] = []  # (surface, lemma, pos1) of the noun run
         self.noun = ""  # the last finished compound noun, waiting for を and a verb
         self.wo = False
@@ -143,6 +156,8 @@ class Phrases:
                 return
         self.out.append(phrase)
         self.noun = phrase
+        if not self.parts:
+            return
         # the whole words inside it (カラス of カラス対策), marked: they count for this text
         # only where someone wrote them on their own (never 自転 of 自転車 by itself)
         for start in range(len(run)):
@@ -206,27 +221,39 @@ PARALLEL_FROM = 20_000
 
 
 def _words_of_chunk(
-    texts: list[str], with_phrases: bool = False
+    texts: list[str], with_phrases: bool = False, parts: bool = True
 ) -> tuple[list[list[str]], dict[str, Counter], list[list[str]] | None]:
     forms: dict[str, Counter] = {}
+    # one object per distinct word: pickled once (its copies as references) and held once
+    # by the parent, instead of a string per occurrence (most of a large run's memory)
+    same: dict[str, str] = {}
+    one = same.setdefault
     if not with_phrases:
-        return [content_words(t, forms) for t in texts], forms, None
-    phrases: list[list[str]] = [[] for _ in texts]
-    return [content_words(t, forms, p) for t, p in zip(texts, phrases, strict=True)], forms, phrases
+        words = [[one(w, w) for w in content_words(t, forms)] for t in texts]
+        return words, forms, None
+    phrases: list[list[str]] = []
+    words = []
+    for text in texts:
+        found: list[str] = []
+        words.append([one(w, w) for w in content_words(text, forms, found, parts)])
+        phrases.append([one(p, p) for p in found])
+    return words, forms, phrases
 
 
 def content_words_many(
     texts: list[str],
     forms: dict[str, Counter] | None = None,
     phrases: list[list[str]] | None = None,
+    parts: bool = True,
 ) -> list[list[str]]:
     """``content_words`` of each text (and the forms, merged; with ``phrases``, an empty
-    list, each text's phrases appended to it), in several processes for many texts: the same
-    result as one by one."""
+    list, each text's phrases appended to it, with the words inside compounds unless
+    ``parts`` is false), in several processes for many texts: the same result as one by
+    one."""
     workers = min(os.cpu_count() or 1, 8)
     with_phrases = phrases is not None
     if len(texts) < PARALLEL_FROM or workers < 2:
-        words, chunk_forms, found = _words_of_chunk(texts, with_phrases)
+        words, chunk_forms, found = _words_of_chunk(texts, with_phrases, parts)
         done = [(words, chunk_forms, found)]
     else:
         size = -(-len(texts) // workers)
@@ -234,7 +261,8 @@ def content_words_many(
         # fork: the children start with the tagger's module loaded and leave by os._exit
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(len(chunks), mp_context=context) as pool:
-            done = list(pool.map(_words_of_chunk, chunks, [with_phrases] * len(chunks)))
+            repeat = [with_phrases] * len(chunks), [parts] * len(chunks)
+            done = list(pool.map(_words_of_chunk, chunks, *repeat))
     words = []
     for chunk_words, chunk_forms, chunk_phrases in done:
         words.extend(chunk_words)
