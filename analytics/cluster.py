@@ -144,8 +144,7 @@ class Featurizer:
             del blocks  # (as large as the stacked copy)
             dims = min(LSA_DIMENSIONS, fitted.shape[0] - 1, fitted.shape[1] - 1)
             if dims >= 1:
-                step = max(1, -(-fitted.shape[0] // SVD_SAMPLE))
-                self.svd = TruncatedSVD(dims, random_state=0).fit(fitted[::step])
+                self.svd = _lsa(fitted, dims)
             else:
                 self.spelling, fitted = [], None
         self.weights = (meaning_weight, spelling_weight if self.spelling else 0.0)
@@ -181,8 +180,8 @@ class Featurizer:
                 meaning[at : at + ROWS] = word_tfidf[at : at + ROWS] @ self.table
             _unit_rows(meaning)
             empty = ~meaning.any(axis=1)  # no known word: no meaning, not minus the mean
-            if self.mean is None:
-                self.mean = meaning[~empty].mean(axis=0) if (~empty).any() else meaning[0] * 0
+            if self.mean is None:  # (the empty rows are zero: the sum is the others')
+                self.mean = meaning.sum(axis=0) / max(1, int((~empty).sum()))
             meaning -= self.mean
             meaning[empty] = 0
             _unit_rows(meaning)
@@ -198,6 +197,25 @@ class Featurizer:
             _unit_rows(lsa)
             lsa *= spelling_weight
         return _unit_rows(out)
+
+
+def _lsa(matrix: sp.csr_matrix, dims: int) -> TruncatedSVD:
+    """The LSA axes of ``matrix``, fitted on an even sample of at most SVD_SAMPLE rows. On a
+    sample, only on the columns the sample holds (the others' axes would be zero: of a large
+    run's 100,000 columns, most hold no n-gram of the sample, and each costs the fit time),
+    put back in their place for all rows."""
+    step = max(1, -(-matrix.shape[0] // SVD_SAMPLE))
+    if step == 1:
+        return TruncatedSVD(dims, random_state=0).fit(matrix)
+    sample = matrix[::step]
+    held = np.flatnonzero(sample.getnnz(axis=0))
+    dims = max(1, min(dims, sample.shape[0] - 1, len(held) - 1))
+    svd = TruncatedSVD(dims, random_state=0).fit(sample[:, held])
+    axes = np.zeros((dims, matrix.shape[1]), dtype=svd.components_.dtype)
+    axes[:, held] = svd.components_
+    svd.components_ = axes
+    svd.n_features_in_ = matrix.shape[1]
+    return svd
 
 
 #: rows of the features made at a time
