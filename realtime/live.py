@@ -52,30 +52,29 @@ from flask_socketio import (
 from flask_wtf.csrf import ValidationError, validate_csrf
 
 from app.events import captions, chat, media, qa
+from app.events.broadcast import (  # the rooms, and telling them (also the app's)
+    NAMESPACE,
+    moderators_room,
+    room,
+    tell_caption,
+    tell_pinned,
+    tell_posted,
+    tell_questions,
+    tell_released,
+    tell_removed,
+    user_room,
+)
 from app.events.chat import REFUSALS, ChatRefused
 from app.events.models import Event, EventState
 from app.events.operations import may_watch
 from app.extensions import db
 from app.validators import has_lone_surrogate
 
-NAMESPACE = "/live"
 UNKNOWN = _l("This action is not known.")
 FAILED = _l("Something went wrong. Please try again.")
 REPORTED = _l("Thank you. A moderator will look at it.")
 PACE = _l("This page is sending too much at once. Wait a few seconds and try again.")
 BAD_TEXT = _l("The text holds a broken character that cannot be stored. Delete it and send again.")
-
-
-def room(event_id: int) -> str:
-    return f"event-{event_id}"
-
-
-def moderators_room(event_id: int) -> str:
-    return f"moderators-{event_id}"
-
-
-def user_room(user_id: int) -> str:
-    return f"user-{user_id}"
 
 
 def _user():
@@ -97,68 +96,6 @@ def _message(event: Event, data: dict):
 
 
 # --- telling the rooms (also from HTTP views, after their commit) ------------------------------
-
-
-def tell_posted(event: Event, posted: chat.Posted) -> None:
-    from realtime import socketio
-
-    sio = socketio()
-    (payload,) = chat.describe([(posted.message, posted.item)])
-    if posted.published:
-        sio.emit("chat", payload, to=room(event.id), namespace=NAMESPACE)
-        return
-    # held or muted: the author sees it (in every tab), the others do not
-    sio.emit("chat", payload, to=user_room(posted.message.author_id), namespace=NAMESPACE)
-    if not posted.message.shadow:
-        sio.emit("held", payload, to=moderators_room(event.id), namespace=NAMESPACE)
-
-
-def tell_released(event: Event, message) -> None:
-    from realtime import socketio
-
-    (payload,) = chat.describe([chat.row(message)])
-    socketio().emit("chat", payload, to=room(event.id), namespace=NAMESPACE)
-
-
-def tell_removed(event: Event, ids: list[int]) -> None:
-    from realtime import socketio
-
-    if ids:
-        socketio().emit("removed", {"ids": ids}, to=room(event.id), namespace=NAMESPACE)
-
-
-def tell_pinned(event: Event) -> None:
-    from realtime import socketio
-
-    socketio().emit("pinned", {"text": event.pinned_text}, to=room(event.id), namespace=NAMESPACE)
-
-
-def tell_questions(event: Event, changed) -> None:
-    """Each changed question: to everyone when it is listed (without who voted), else taken
-    off their lists; to the moderators and to its author in full."""
-    from realtime import socketio
-
-    sio = socketio()
-    for question in changed:
-        payload = qa.describe_one(question)
-        if qa.is_listed(question, qa.item_of(question)):
-            public = {k: v for k, v in payload.items() if k not in ("mine", "voted")}
-            sio.emit("question", public, to=room(event.id), namespace=NAMESPACE)
-        else:
-            sio.emit(
-                "question_gone", {"ids": [question.id]}, to=room(event.id), namespace=NAMESPACE
-            )
-            sio.emit("question", payload, to=moderators_room(event.id), namespace=NAMESPACE)
-        if question.author_id is not None:
-            mine = payload | {"mine": True}
-            sio.emit("question", mine, to=user_room(question.author_id), namespace=NAMESPACE)
-
-
-def tell_stream(event: Event) -> None:
-    """The stream's state and viewers (from the media service's webhook)."""
-    from realtime import socketio
-
-    socketio().emit("stream", media.describe(event), to=room(event.id), namespace=NAMESPACE)
 
 
 #: the presence count is told to a room at most once per this many seconds: 2,000 people
@@ -190,12 +127,6 @@ def tell_presence(event_id: int) -> None:
         sio.emit("presence", {"count": count}, to=room(event_id), namespace=NAMESPACE)
 
     sio.start_background_task(send)
-
-
-def tell_caption(event: Event, line) -> None:
-    from realtime import socketio
-
-    socketio().emit("caption", captions.describe(line), to=room(event.id), namespace=NAMESPACE)
 
 
 # --- the namespace -------------------------------------------------------------------------------

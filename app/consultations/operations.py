@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import selectinload
 
-from app import audit, writer_turn
+from app import audit, signals, writer_turn
 from app.auth.models import User
 from app.consultations import listing
 from app.consultations.models import (
@@ -249,9 +249,7 @@ def submit_opinion(
     db.session.add(opinion)
     db.session.flush()
     moderation_ops.record(OPINION, opinion.id, author, scan)
-    from app.themes.operations import on_new_opinion  # app.themes builds on this module
-
-    on_new_opinion(consultation)
+    signals.opinion_stored.send(consultation, opinion=opinion)  # themes place it
     return opinion, True
 
 

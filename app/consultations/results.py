@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from diff_match_patch import diff_match_patch
+from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
@@ -59,21 +60,13 @@ def review_query(
     consultation: Consultation,
     section_id: int | None,
     unanswered: bool,
-    theme_id: int | None = None,
-    core_only: bool = False,
+    members=None,
 ):
-    """Opinions for the staff review page, in the order they arrived; with ``theme_id``, those
-    of one theme (or finer theme) of a grouping, to answer a theme at once; with
-    ``core_only``, only those in the theme's core (what a whole-theme answer reaches)."""
+    """Opinions for the staff review page, in the order they arrived; with ``members`` (a
+    select of opinion ids: ``app.themes.operations.member_ids``), only those, to answer a
+    theme (or its core) at once."""
     query = considered_query(consultation).order_by(Opinion.created_at, Opinion.id)
-    if theme_id is not None:
-        from app.themes.models import ThemeMember  # app.themes builds on this module
-
-        members = select(ThemeMember.opinion_id).where(
-            or_(ThemeMember.theme_id == theme_id, ThemeMember.subtheme_id == theme_id)
-        )
-        if core_only:
-            members = members.where(ThemeMember.core.is_(True))
+    if members is not None:
         query = query.where(Opinion.id.in_(members))
     if section_id == 0:
         query = query.where(Opinion.section_id.is_(None))
@@ -490,3 +483,17 @@ def reflected_in_text(opinion: Opinion) -> bool:
         and opinion.section is not None
         and opinion.section.final_body is not None
     )
+
+
+@notifications.reads("answer_published")
+def _answer_published(p: dict) -> str:
+    return _(
+        'The ward published its answer to your opinion %(code)s on "%(title)s".',
+        code=p.get("code", ""),
+        title=p.get("title", ""),
+    )
+
+
+@notifications.reads("results_published")
+def _results_published(p: dict) -> str:
+    return _('The results of "%(title)s" are published.', title=p.get("title", ""))

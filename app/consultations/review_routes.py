@@ -39,6 +39,15 @@ def _number(name: str) -> int | None:
     return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
 
 
+def _members(theme_id: int | None, core_only: bool = False):
+    """The opinion ids of the filtered theme (or its core) for ``results.review_query``."""
+    if theme_id is None:
+        return None
+    from app.themes.operations import member_ids  # app.themes builds on app.consultations
+
+    return member_ids(theme_id, core_only)
+
+
 def _review_filters() -> tuple[int | None, bool, int | None]:
     return _number("section"), request.args.get("show") != "all", _number("theme")
 
@@ -73,7 +82,9 @@ def review(consultation_id: int):
         form.opinions.data = [
             o.id
             for o in db.session.scalars(
-                results.review_query(consultation, section_id, unanswered, theme_id, core_only=True)
+                results.review_query(
+                    consultation, section_id, unanswered, _members(theme_id, core_only=True)
+                )
             )
         ]
         form.opinions.tampered = False
@@ -122,7 +133,7 @@ def review(consultation_id: int):
                 return redirect(request.full_path)
         status = 422
     page = db.paginate(
-        results.review_query(consultation, section_id, unanswered, theme_id),
+        results.review_query(consultation, section_id, unanswered, _members(theme_id)),
         per_page=REVIEW_PER_PAGE,
         error_out=False,
     )
@@ -142,7 +153,7 @@ def review(consultation_id: int):
         core_total = db.session.scalar(
             select(db.func.count()).select_from(
                 results.review_query(
-                    consultation, section_id, unanswered, theme_id, core_only=True
+                    consultation, section_id, unanswered, _members(theme_id, core_only=True)
                 ).subquery()
             )
         )

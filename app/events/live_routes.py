@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.auth.models import Role
-from app.events import bp, captions, chat, media, qa
+from app.events import bp, broadcast, captions, chat, media, qa
 from app.events.chat import ChatRefused
 from app.events.models import Event
 from app.events.operations import may_watch
@@ -108,8 +108,6 @@ def _refused(event: Event, refused: ChatRefused, part: str = "chat"):
 @limiter.limit("30 per minute")
 def send_chat(event_id: int):
     """The chat form without JavaScript (the text stays in the box when it is refused)."""
-    from realtime.live import tell_posted
-
     event = _watchable(event_id)
     try:
         posted = chat.post(event, _user(), request.form.get("client_id"), request.form.get("text"))
@@ -119,7 +117,7 @@ def send_chat(event_id: int):
         return _page(event, request.form.get("text", ""), 400)
     db.session.commit()
     if posted.created:
-        tell_posted(event, posted)
+        broadcast.tell_posted(event, posted)
     if not posted.published:
         flash(_("Your message waits for a moderator before others see it."), "info")
     return _back(event)
@@ -131,8 +129,6 @@ CHAT_ACTIONS = ("hide", "release", "report", "measure")
 @bp.post("/<int:event_id>/chat/<int:message_id>/<action>")
 @login_required
 def chat_action(event_id: int, message_id: int, action: str):
-    from realtime import live as rt
-
     if action not in CHAT_ACTIONS:
         abort(404)
     event = _watchable(event_id)
@@ -152,11 +148,11 @@ def chat_action(event_id: int, message_id: int, action: str):
         return _refused(event, refused)
     db.session.commit()
     if action == "hide":
-        rt.tell_removed(event, [message.id])
+        broadcast.tell_removed(event, [message.id])
     elif action == "release":
-        rt.tell_released(event, message)
+        broadcast.tell_released(event, message)
     elif action == "measure" and measure.kind.value == "ban":
-        rt.tell_removed(event, chat.hidden_ids_of(event, measure.user_id))
+        broadcast.tell_removed(event, chat.hidden_ids_of(event, measure.user_id))
     flash(
         {
             "hide": _("The message is taken away for everyone."),
@@ -172,15 +168,13 @@ def chat_action(event_id: int, message_id: int, action: str):
 @bp.post("/<int:event_id>/pin")
 @login_required
 def pin(event_id: int):
-    from realtime.live import tell_pinned
-
     event = _watchable(event_id)
     try:
         chat.pin(event, request.form.get("text", ""), _user())
     except ChatRefused as refused:
         return _refused(event, refused)
     db.session.commit()
-    tell_pinned(event)
+    broadcast.tell_pinned(event)
     return _back(event)
 
 
@@ -192,8 +186,6 @@ def pin(event_id: int):
 @limiter.limit("20 per minute")
 def ask(event_id: int):
     """Ask without JavaScript (the text stays in the box when it is refused)."""
-    from realtime.live import tell_questions
-
     event = _watchable(event_id)
     form = request.form
     try:
@@ -206,7 +198,7 @@ def ask(event_id: int):
         return _page(event, status=400, question_text=form.get("text", ""))
     db.session.commit()
     if asked.created:
-        tell_questions(event, [asked.question])
+        broadcast.tell_questions(event, [asked.question])
     if not qa.is_listed(asked.question, asked.item):
         flash(_("Your question waits for a moderator before others see it."), "info")
     else:
@@ -221,8 +213,6 @@ QUESTION_ACTIONS = (*qa.ACTIONS, "vote", "unvote", "opinion")
 @login_required
 @limiter.limit("60 per minute")
 def question_action(event_id: int, question_id: int, action: str):
-    from realtime.live import tell_questions
-
     if action not in QUESTION_ACTIONS:
         abort(404)
     event = _watchable(event_id)
@@ -240,7 +230,7 @@ def question_action(event_id: int, question_id: int, action: str):
     except ChatRefused as refused:
         return _refused(event, refused, "qa")
     db.session.commit()
-    tell_questions(event, changed)
+    broadcast.tell_questions(event, changed)
     if action == "opinion":
         flash(
             _(
@@ -282,15 +272,13 @@ def question_themes(event_id: int):
 @bp.post("/<int:event_id>/captions")
 @login_required
 def send_caption(event_id: int):
-    from realtime.live import tell_caption
-
     event = _watchable(event_id)
     try:
         line = captions.send(event, _user(), request.form.get("text"))
     except ChatRefused as refused:
         return _refused(event, refused, "captioning")
     db.session.commit()
-    tell_caption(event, line)
+    broadcast.tell_caption(event, line)
     return _back(event, "captioning")
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from app import audit, jobs
 from app.auth.models import User
-from app.events import qa
+from app.events import broadcast, qa
 from app.events.models import Engine, Event, EventState, StreamState
 from app.extensions import db
 from app.timeutil import as_utc, utcnow
@@ -193,18 +193,14 @@ def settle(event: Event) -> None:
     """End the event's stream now if it fell silent, so that its pages never show a dead
     stream as live (with or without the jobs worker, with or without Redis)."""
     if end_if_silent(event):
-        from realtime.live import tell_stream
-
         db.session.commit()
-        tell_stream(event)
+        broadcast.tell_stream(event, describe(event))
 
 
 @jobs.every(30)
 def end_silent_streams(now: datetime | None = None) -> int:
     """The jobs worker's round: end every live stream the media service stopped reporting,
     and tell its room (through Redis, when the processes share it); return how many."""
-    from realtime.live import tell_stream
-
     ended = [
         event
         for event in db.session.scalars(
@@ -214,7 +210,7 @@ def end_silent_streams(now: datetime | None = None) -> int:
     ]
     db.session.commit()
     for event in ended:
-        tell_stream(event)
+        broadcast.tell_stream(event, describe(event))
     return len(ended)
 
 

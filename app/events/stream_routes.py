@@ -7,7 +7,7 @@ from flask import abort, current_app, jsonify, render_template, request
 
 from app.auth.models import Role
 from app.auth.permissions import role_required
-from app.events import bp, captions, chat, media, qa
+from app.events import bp, broadcast, captions, chat, media, qa
 from app.events.live_routes import _watchable, live_context
 from app.events.models import Engine, StreamState
 from app.events.routes import _load, _user
@@ -56,8 +56,6 @@ def stream_state(event_id: int):
 @bp.post("/media/webhook")
 @csrf.exempt  # signed with the secret shared with the media service instead
 def media_webhook():
-    from realtime.live import tell_stream
-
     body = request.get_data(cache=False)
     try:
         report = media.read_report(
@@ -70,7 +68,7 @@ def media_webhook():
     if event is None:
         return jsonify(ok=False, error="unknown event"), 404
     db.session.commit()
-    tell_stream(event)
+    broadcast.tell_stream(event, media.describe(event))
     return jsonify(ok=True)
 
 

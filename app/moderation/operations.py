@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from statistics import median
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, delete, func, select, union
 
@@ -604,3 +605,27 @@ def public_name(user: User) -> str:
     if item is None or item.status == ItemStatus.PUBLISHED:
         return item.public_text if item is not None else user.display_name
     return str(_l("Resident %(id)d", id=user.id))
+
+
+def _refusal_parts(p: dict) -> dict:
+    label = SOURCE_LABELS.get(p.get("source"))
+    return {
+        "what": str(label).lower() if label else gettext("text"),
+        "reason": REJECT_CODES.get(p.get("code"), REJECT_CODES["other"]),
+    }
+
+
+@notifications.reads("text_rejected")
+def _rejected_text(p: dict) -> str:
+    return gettext(
+        "Your %(what)s was not published (%(reason)s). See why and what you can do.",
+        **_refusal_parts(p),
+    )
+
+
+@notifications.reads("text_taken_down")
+def _taken_down_text(p: dict) -> str:
+    return gettext(
+        "Your %(what)s was taken down by a moderator (%(reason)s). See why and what you can do.",
+        **_refusal_parts(p),
+    )

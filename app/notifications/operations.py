@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask_babel import gettext as _
@@ -63,33 +64,25 @@ def mark_all_read(user_id: int) -> None:
     )
 
 
+#: how each kind of notification reads, in the page language: kind -> text(params). The
+#: feature that sends a kind registers it (``@reads("kind")``) beside its sending.
+KINDS: dict[str, Callable[[dict[str, Any]], str]] = {}
+
+
+def reads(*kinds: str):
+    """Register the decorated ``text(params)`` for ``kinds``."""
+
+    def register(render: Callable[[dict[str, Any]], str]):
+        for kind in kinds:
+            KINDS[kind] = render
+        return render
+
+    return register
+
+
 def text(notification: Notification) -> str:
     """The notification in the page language."""
-    p = notification.params or {}
-    if notification.kind == "answer_published":
-        return _(
-            'The ward published its answer to your opinion %(code)s on "%(title)s".',
-            code=p.get("code", ""),
-            title=p.get("title", ""),
-        )
-    if notification.kind == "results_published":
-        return _('The results of "%(title)s" are published.', title=p.get("title", ""))
-    if notification.kind in ("text_rejected", "text_taken_down"):
-        from app.moderation.operations import REJECT_CODES, SOURCE_LABELS
-
-        label = SOURCE_LABELS.get(p.get("source"))
-        what = str(label).lower() if label else _("text")
-        reason = REJECT_CODES.get(p.get("code"), REJECT_CODES["other"])
-        if notification.kind == "text_taken_down":
-            return _(
-                "Your %(what)s was taken down by a moderator (%(reason)s). "
-                "See why and what you can do.",
-                what=what,
-                reason=reason,
-            )
-        return _(
-            "Your %(what)s was not published (%(reason)s). See why and what you can do.",
-            what=what,
-            reason=reason,
-        )
-    return _("Something changed on a page you follow.")
+    render = KINDS.get(notification.kind)
+    if render is None:
+        return _("Something changed on a page you follow.")
+    return render(notification.params or {})

@@ -4,7 +4,7 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.auth.forms import ActionForm
+from app.action_form import ActionForm
 from app.extensions import db
 from app.notifications import bp, operations
 

@@ -12,9 +12,9 @@ from functools import lru_cache
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 
-from app import audit, jobs
+from app import audit, jobs, signals
 from app.auth.models import User
 from app.consultations.models import (
     Consultation,
@@ -497,7 +497,17 @@ def find_new_copies() -> None:
         db.session.commit()
 
 
-def on_new_opinion(consultation: Consultation) -> None:
+def member_ids(theme_id: int, core_only: bool = False):
+    """A select of the opinion ids of a theme or finer theme (``core_only``: its core, what a
+    whole-theme answer reaches)."""
+    members = select(ThemeMember.opinion_id).where(
+        or_(ThemeMember.theme_id == theme_id, ThemeMember.subtheme_id == theme_id)
+    )
+    return members.where(ThemeMember.core.is_(True)) if core_only else members
+
+
+@signals.opinion_stored.connect
+def on_new_opinion(consultation: Consultation, **_details) -> None:
     """Called when an opinion is stored: with a grouping to place it in, a job does so (the
     worker's housekeeping finds whether it says the same as others: find_new_copies)."""
     grouped = db.session.scalar(
