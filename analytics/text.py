@@ -12,13 +12,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
-import threading
 import unicodedata
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 
-import fugashi
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from moderation import tagging
 
 CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞"}
 SKIP_POS2 = {"数詞", "非自立可能", "助数詞可能", "助数詞"}
@@ -52,7 +52,6 @@ LINK = re.compile(
 PREFIX, SUFFIX = "接頭辞", "接尾辞"
 #: marks, in a text's phrases, a whole word inside one of its compounds (not a phrase itself)
 PART = "\x1f"
-_local = threading.local()
 
 
 def unlinked(text: str) -> str:
@@ -67,14 +66,6 @@ def unlinked(text: str) -> str:
 def normalise(text: str) -> str:
     """NFKC (full-width letters and digits to ASCII, half-width kana to full) and lower case."""
     return unicodedata.normalize("NFKC", text).lower()
-
-
-def _tagger() -> fugashi.Tagger:
-    # a MeCab tagger is not shared between threads
-    tagger = getattr(_local, "tagger", None)
-    if tagger is None:
-        tagger = _local.tagger = fugashi.Tagger()
-    return tagger
 
 
 def content_words(
@@ -95,7 +86,7 @@ def content_words(
     # NFKC but not lower case: phrases keep the case residents wrote (LED, not led)
     flat = WHITESPACE.sub(" ", unlinked(unicodedata.normalize("NFKC", text)))
     chunker = Phrases(phrases, parts) if phrases is not None else None
-    for line in _tagger().parse(flat).split("\n"):
+    for line in tagging.parse(flat).split("\n"):
         columns = line.split("\t")
         if len(columns) < 5:  # EOS
             continue

@@ -11,13 +11,13 @@ text, which has no spaces between them.
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
 from typing import TYPE_CHECKING
 
-import fugashi
 from sqlalchemy import and_, event, inspect, or_
 from sqlalchemy.orm import Session
+
+from moderation import tagging
 
 if TYPE_CHECKING:
     from app.consultations.models import Consultation
@@ -26,15 +26,6 @@ if TYPE_CHECKING:
 # Not analytics.text: the web process never loads the analytics package (scikit-learn with it);
 # MeCab (fugashi, unidic-lite) alone reads the words.
 _SPACES = re.compile(r"\s+")
-_local = threading.local()
-
-
-def _tagger() -> fugashi.Tagger:
-    # a MeCab tagger is not shared between threads
-    tagger = getattr(_local, "tagger", None)
-    if tagger is None:
-        tagger = _local.tagger = fugashi.Tagger()
-    return tagger
 
 
 _KATAKANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}  # ァ..ヶ → ぁ..ゖ
@@ -55,9 +46,10 @@ def reading(text: str) -> str:
     if not flat.strip():
         return ""
     out = []
-    for word in _tagger()(flat):
-        kana = word.feature.kana if not word.surface.isascii() else None
-        out.append(kana or word.surface)
+    with tagging.tagger() as tagger:  # (its words are read before it goes back)
+        for word in tagger(flat):
+            kana = word.feature.kana if not word.surface.isascii() else None
+            out.append(kana or word.surface)
     return fold("".join(out))
 
 

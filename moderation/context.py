@@ -10,9 +10,9 @@ the tagger, every match stands: context may only make moderation more lenient, n
 
 from __future__ import annotations
 
-import threading
 import unicodedata
 
+from moderation import tagging
 from moderation.normalize import fold_word
 
 #: verbs of killing, as folded entries start (殺す, 殺してやる, ころす, ぶっころす)
@@ -37,38 +37,24 @@ WINDOW = 24
 MAX_READ = 32
 _FOOLISH = frozenset({"馬鹿", "阿呆"})
 _SENTENCE_END = "。．.！!？?\n"
-_local = threading.local()
-
-
-def _tagger():
-    tagger = getattr(_local, "tagger", False)
-    if tagger is False:
-        try:
-            import fugashi
-
-            tagger = fugashi.Tagger()
-        except (ImportError, RuntimeError):  # no MeCab dictionary: every match stands
-            tagger = None
-        _local.tagger = tagger
-    return tagger
 
 
 def _tokens(text: str) -> list[tuple[str, str, str, int, int]]:
     """(surface, lemma, part of speech, start, end in ``text``) of each word of ``text``."""
-    tagger = _tagger()
-    if tagger is None:
-        return []
     out = []
-    position = 0
-    for word in tagger(text):
-        surface = word.surface
-        start = text.find(surface, position)
-        if start < 0:
-            start = position
-        position = start + len(surface)
-        feature = word.feature
-        lemma = (getattr(feature, "lemma", None) or surface).split("-")[0]
-        out.append((surface, lemma, getattr(feature, "pos1", "") or "", start, position))
+    with tagging.tagger() as tagger:  # (its words are read before it goes back)
+        if tagger is None:  # no MeCab dictionary: every match stands
+            return []
+        position = 0
+        for word in tagger(text):
+            surface = word.surface
+            start = text.find(surface, position)
+            if start < 0:
+                start = position
+            position = start + len(surface)
+            feature = word.feature
+            lemma = (getattr(feature, "lemma", None) or surface).split("-")[0]
+            out.append((surface, lemma, getattr(feature, "pos1", "") or "", start, position))
     return out
 
 

@@ -95,7 +95,7 @@ def _message(event: Event, data: dict):
     return chat.message_of(event, data.get("message"))
 
 
-# --- telling the rooms (also from HTTP views, after their commit) ------------------------------
+# --- the presence count (what the app tells the rooms: app.events.broadcast) -------------------
 
 
 #: the presence count is told to a room at most once per this many seconds: 2,000 people

@@ -23,6 +23,7 @@ from sklearn.preprocessing import normalize
 from analytics import cluster_texts
 from analytics.cluster import CORE_FIT, NOT_TOPICS, OTHER
 from analytics.text import content_words
+from moderation import tagging
 
 DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 
@@ -139,13 +140,12 @@ def test_fit_and_core_are_consistent():
 
 def words_of(text: str) -> list[tuple[int, int, str]]:
     """MeCab's words of ``text``: (start, end, part of speech in context)."""
-    import fugashi
-
     out, at = [], 0
-    for word in fugashi.Tagger()(text):
-        at = text.index(word.surface, at)
-        out.append((at, at + len(word.surface), word.feature.pos1))
-        at += len(word.surface)
+    with tagging.tagger() as tagger:  # (a Tagger each time would keep 4 MB each)
+        for word in tagger(text):
+            at = text.index(word.surface, at)
+            out.append((at, at + len(word.surface), word.feature.pos1))
+            at += len(word.surface)
     return out
 
 
