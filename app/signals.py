@@ -9,9 +9,41 @@ alike.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 from blinker import Namespace
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 _koe = Namespace()
+_PENDING = "koe_after_commit"
+log = logging.getLogger(__name__)
 
 #: an opinion was stored: sender the consultation, ``opinion=`` the new opinion
 opinion_stored = _koe.signal("opinion-stored")
+
+#: a moderator decided on a text: sender the ModerationItem, ``decision=`` "approve",
+#: "reject" or "take_down" (from the moderation queue or a live page alike)
+text_decided = _koe.signal("text-decided")
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run ``action`` once ``session``'s transaction has committed (an emit, a mail): never
+    for a transaction that rolls back. It may not read the database (the transaction is
+    over): what it sends is made before."""
+    session.info.setdefault(_PENDING, []).append(action)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_pending(session: Session) -> None:
+    for action in session.info.pop(_PENDING, []):
+        try:
+            action()
+        except Exception:  # the commit stands; a page that missed it catches up on reload
+            log.exception("an action after the commit failed")
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous_transaction) -> None:
+    session.info.pop(_PENDING, None)

@@ -60,7 +60,6 @@ from app.events.broadcast import (  # the rooms, and telling them (also the app'
     tell_pinned,
     tell_posted,
     tell_questions,
-    tell_released,
     tell_removed,
     user_room,
 )
@@ -328,8 +327,7 @@ class Live(Namespace):
         event = _event(data)
         message = _message(event, data)
         chat.release(message, _user())
-        db.session.commit()
-        tell_released(event, message)
+        db.session.commit()  # (which tells the room: app.events.broadcast._chat_decided)
         return {"ok": True}
 
     @guarded

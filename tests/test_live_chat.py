@@ -20,7 +20,7 @@ from app.events.models import Audience, Mode
 from app.extensions import db as _db
 from app.moderation.models import ModerationItem
 from app.timeutil import utcnow
-from tests.conftest import login
+from tests.conftest import login, post_form
 from tests.test_naughty_strings import naughty  # noqa: F401  (a fixture)
 
 NS = "/live"
@@ -488,3 +488,38 @@ def test_a_catch_up_is_the_last_messages_after_the_page_s_last_one(people, monke
     assert answer["more"] is True
     answer = reader.join(event, since=sent[-1])
     assert answer["messages"] == [] and answer["more"] is False
+
+
+def test_decisions_in_the_moderation_queue_reach_the_open_live_pages(people):
+    """A moderator working the queue (not the live page): a held message they publish
+    appears on the open pages, and a message they take down leaves them, once committed."""
+    event, person = people
+    hanako, ichiro, moderator = person(), person(), person(role=Role.MODERATOR)
+    for p in (hanako, ichiro):
+        p.connect()
+        p.join(event)
+    held = hanako.send(event, "詳しくは090-1234-5678へお電話ください")["message"]
+    shown = hanako.send(event, "会場の駐輪場は何時まで使えますか？")["message"]
+    assert held["held"] and not shown["held"]
+    ichiro.received()
+
+    def item_id(message_id: int) -> int:
+        return _db.session.scalar(
+            select(ModerationItem.id).where(
+                ModerationItem.source == "chat", ModerationItem.source_id == str(message_id)
+            )
+        )
+
+    page = f"/moderation/items/{item_id(held['id'])}"
+    response = post_form(moderator.http, page, {"action": "approve", "d-code": "other"}, page=page)
+    assert response.status_code == 302
+    assert [m["id"] for m in ichiro.received("chat")] == [held["id"]]
+
+    confirm = f"/moderation/items/{item_id(shown['id'])}/take-down"
+    assert ichiro.received("removed") == []  # asking changes nothing
+    moderator.http.get(confirm)
+    assert ichiro.received("removed") == []
+    response = post_form(moderator.http, confirm, {"code": "abuse"}, page=confirm)
+    assert response.status_code == 302
+    assert ichiro.received("removed") == [{"ids": [shown["id"]]}]
+    assert [m["id"] for m in ichiro.join(event)["messages"]] == [held["id"]]

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from flask import current_app
 
+from app import signals
 from app.events import captions, chat, qa
+from app.events.chat_models import CHAT, ChatMessage
 from app.events.models import Event
+from app.extensions import db
 
 NAMESPACE = "/live"
 
@@ -44,9 +47,23 @@ def tell_posted(event: Event, posted: chat.Posted) -> None:
         emit("held", payload, moderators_room(event.id))
 
 
-def tell_released(event: Event, message) -> None:
-    (payload,) = chat.describe([chat.row(message)])
-    emit("chat", payload, room(event.id))
+@signals.text_decided.connect
+def _chat_decided(item, decision: str, **_details) -> None:
+    """A moderator's decision on a chat message, wherever it was taken (the live page, the
+    moderation queue): once committed, the message appears for everyone (approved) or leaves
+    every open page (rejected, taken down)."""
+    if item.source != CHAT:
+        return
+    message = db.session.get(ChatMessage, int(item.source_id))
+    if message is None:
+        return
+    to = room(message.event_id)
+    if decision == "approve":
+        (payload,) = chat.describe([chat.row(message)])  # (read now: after the commit, no SQL)
+        signals.after_commit(db.session(), lambda: emit("chat", payload, to))
+    else:
+        ids = {"ids": [message.id]}
+        signals.after_commit(db.session(), lambda: emit("removed", ids, to))
 
 
 def tell_removed(event: Event, ids: list[int]) -> None:

@@ -146,11 +146,9 @@ def chat_action(event_id: int, message_id: int, action: str):
             measure = chat.take_measure(event, message, request.form.get("kind"), minutes, user)
     except ChatRefused as refused:
         return _refused(event, refused)
-    db.session.commit()
+    db.session.commit()  # (a release is told to the room by it: broadcast._chat_decided)
     if action == "hide":
         broadcast.tell_removed(event, [message.id])
-    elif action == "release":
-        broadcast.tell_released(event, message)
     elif action == "measure" and measure.kind.value == "ban":
         broadcast.tell_removed(event, chat.hidden_ids_of(event, measure.user_id))
     flash(

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, delete, func, select, union
 
 import moderation
-from app import audit, jobs
+from app import audit, jobs, signals
 from app.auth.models import User
 from app.extensions import db
 from app.moderation.models import (
@@ -287,15 +287,18 @@ def approve(item: ModerationItem, moderator: User) -> None:
     _decided(item, moderator)
     resolve_reports(item)
     audit.record("moderation.approve", item, actor=moderator, details={"source": item.source})
+    signals.text_decided.send(item, decision="approve")
 
 
 def reject(item: ModerationItem, moderator: User, code: str) -> None:
     _refuse(item, moderator, code, item.reject, "moderation.reject", "text_rejected")
+    signals.text_decided.send(item, decision="reject")
 
 
 def take_down(item: ModerationItem, moderator: User, code: str) -> None:
     """Take a published text down: it leaves every public place, and its author is told why."""
     _refuse(item, moderator, code, item.take_down, "moderation.take_down", "text_taken_down")
+    signals.text_decided.send(item, decision="take_down")
 
 
 def _refuse(item: ModerationItem, moderator: User, code: str, move, action: str, kind: str) -> None:
