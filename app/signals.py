@@ -46,4 +46,5 @@ def _run_pending(session: Session) -> None:
 
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_pending(session: Session, previous_transaction) -> None:
-    session.info.pop(_PENDING, None)
+    if previous_transaction.parent is None:  # the whole transaction, not a savepoint in it
+        session.info.pop(_PENDING, None)
