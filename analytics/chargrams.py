@@ -85,18 +85,15 @@ class CharGrams:
             raise ValueError("no character n-gram in enough texts")
         n = len(texts)
         self.idf = (np.log((1 + n) / (1 + df[self.columns])) + 1).astype(np.float32)
-        return self._matrix(parts, texts)
+        return self._matrix(parts, n)
 
     def transform(self, texts: list[str]) -> sp.csr_matrix:
-        return self._matrix(_buckets(texts), texts)
+        return self._matrix(_buckets(texts), len(texts))
 
-    def _matrix(self, parts: list[list[np.ndarray]], texts: list[str]) -> sp.csr_matrix:
-        """The rows of every chunk, one chunk at a time (what weighting one needs is a few
-        copies of its pairs, not of all)."""
-        blocks = [
-            self._weighted(part, len(texts[i * CHUNK : (i + 1) * CHUNK]))
-            for i, part in enumerate(parts)
-        ]
+    def _matrix(self, parts: list[list[np.ndarray]], n: int) -> sp.csr_matrix:
+        """The rows of every chunk of the ``n`` texts, one chunk at a time (what weighting one
+        needs is a few copies of its pairs, not of all)."""
+        blocks = [self._weighted(part, min(CHUNK, n - i * CHUNK)) for i, part in enumerate(parts)]
         if not blocks:
             return sp.csr_matrix((0, len(self.columns)), dtype=np.float32)
         return blocks[0] if len(blocks) == 1 else sp.vstack(blocks, format="csr")

@@ -7,7 +7,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from app import confirm
 from app.auth.forms import ActionForm
@@ -139,17 +139,9 @@ def review(consultation_id: int):
     )
     fits, core_total = {}, 0
     if theme_id is not None:
-        from app.themes.models import ThemeMember
+        from app.themes.operations import fits_of  # app.themes builds on app.consultations
 
-        fits = {
-            opinion: (core, fit)
-            for opinion, core, fit in db.session.execute(
-                select(ThemeMember.opinion_id, ThemeMember.core, ThemeMember.fit).where(
-                    ThemeMember.opinion_id.in_([o.id for o in page.items]),
-                    or_(ThemeMember.theme_id == theme_id, ThemeMember.subtheme_id == theme_id),
-                )
-            )
-        }
+        fits = fits_of(theme_id, [o.id for o in page.items])
         core_total = db.session.scalar(
             select(db.func.count()).select_from(
                 results.review_query(

@@ -497,13 +497,28 @@ def find_new_copies() -> None:
         db.session.commit()
 
 
+def _in_theme(theme_id: int):
+    """The members of a theme or of a finer theme."""
+    return or_(ThemeMember.theme_id == theme_id, ThemeMember.subtheme_id == theme_id)
+
+
 def member_ids(theme_id: int, core_only: bool = False):
     """A select of the opinion ids of a theme or finer theme (``core_only``: its core, what a
     whole-theme answer reaches)."""
-    members = select(ThemeMember.opinion_id).where(
-        or_(ThemeMember.theme_id == theme_id, ThemeMember.subtheme_id == theme_id)
-    )
+    members = select(ThemeMember.opinion_id).where(_in_theme(theme_id))
     return members.where(ThemeMember.core.is_(True)) if core_only else members
+
+
+def fits_of(theme_id: int, opinion_ids: list[int]) -> dict[int, tuple[bool, float]]:
+    """Of these opinions, each member's (in the core, fit) in a theme or finer theme."""
+    return {
+        opinion: (core, fit)
+        for opinion, core, fit in db.session.execute(
+            select(ThemeMember.opinion_id, ThemeMember.core, ThemeMember.fit).where(
+                ThemeMember.opinion_id.in_(opinion_ids), _in_theme(theme_id)
+            )
+        )
+    }
 
 
 @signals.opinion_stored.connect
